@@ -1,0 +1,5 @@
+/** Protocol: zod schemas and formats shared by clients and the server. Safe for the server to import. */
+export * from './encoding.ts';
+export * from './errors.ts';
+export * from './username.ts';
+export * from './auth.ts';
