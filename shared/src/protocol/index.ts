@@ -3,3 +3,5 @@ export * from './encoding.ts';
 export * from './errors.ts';
 export * from './username.ts';
 export * from './auth.ts';
+export * from './close-codes.ts';
+export * from './conversations.ts';
