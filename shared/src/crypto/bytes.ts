@@ -2,12 +2,12 @@
 import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js';
 import { CryptoError } from './errors.ts';
 
-/** Cryptographically secure random bytes (WebCrypto getRandomValues underneath). */
+/** Cryptographically secure random bytes (WebCrypto getRandomValues underneath; throws if the platform has none). */
 export function randomBytes(length: number): Uint8Array {
   return nobleRandomBytes(length);
 }
 
-/** Concatenates byte arrays. */
+/** Concatenates byte arrays into a new array (inputs are not aliased). */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let total = 0;
   for (const p of parts) total += p.length;
@@ -28,7 +28,7 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** Big-endian u32. */
+/** Big-endian u32. Throws `CryptoError('bad_params')` for a non-integer or a value outside 0..2^32-1. */
 export function u32be(value: number): Uint8Array {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff)
     throw new CryptoError('bad_params', 'u32 out of range');
@@ -37,7 +37,7 @@ export function u32be(value: number): Uint8Array {
   return out;
 }
 
-/** Big-endian u64 from a safe integer. */
+/** Big-endian u64 from a safe integer. Throws `CryptoError('bad_params')` for a negative or unsafe value. */
 export function u64be(value: number): Uint8Array {
   if (!Number.isSafeInteger(value) || value < 0) throw new CryptoError('bad_params', 'u64 out of range');
   const out = new Uint8Array(8);

@@ -2,6 +2,8 @@
  * Every domain-separation string Parley uses, in one place. A string is never reused for a second
  * purpose; changing one is a format version change (old fixtures must keep opening).
  */
+
+/** The domain-separation strings, by purpose. */
 export const CONTEXT = {
   /** HKDF info: password master key -> key sent to the server as the login verifier. */
   authKey: 'parley/auth-key/v1',
@@ -11,6 +13,8 @@ export const CONTEXT = {
   recoveryKek: 'parley/recovery-kek/v1',
   /** HKDF info: recovery key -> verifier sent to the server to fetch the recovery bundle. */
   recoveryAuth: 'parley/recovery-auth/v1',
+  /** SHA-256 prefix for the checksum group of a displayed recovery key (catches typos). */
+  recoveryKeyChecksum: 'parley/recovery-key-checksum/v1',
   /** AEAD associated-data prefix for the account bundle (password-wrapped). */
   accountBundle: 'parley/account-bundle/v1',
   /** AEAD associated-data prefix for the recovery bundle. */
@@ -41,6 +45,11 @@ export const CONTEXT = {
   fileChunk: 'parley/file-chunk/v1',
   /** HKDF info for the local at-rest key. */
   localStore: 'parley/local-store/v1',
+  /** HKDF info: epoch key -> public commitment that binds every wrap of an epoch to one key. */
+  keyCommitment: 'parley/key-commitment/v1',
+  /** HKDF info: profile key -> profile document frame key. */
+  profileKey: 'parley/profile-key/v1',
 } as const;
 
+/** One of the strings in `CONTEXT`; HKDF and signatures accept nothing else. */
 export type Context = (typeof CONTEXT)[keyof typeof CONTEXT];
