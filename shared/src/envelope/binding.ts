@@ -1,0 +1,484 @@
+/**
+ * EnvelopeBinding: keeps an in-memory inner Y.Doc in step with the synced envelope doc whose only root is
+ * `log: Y.Array<Uint8Array>` ([BIND-*], [COMPACT-*]).
+ *
+ * - Local inner updates are coalesced (default 150 ms, or `flush()`), sealed with a strictly increasing
+ *   per-device counter and appended to `log`.
+ * - Every frame observed in `log` (including the initial content of a persisted envelope) is verified,
+ *   opened, checked for clientID ownership and applied to the inner doc with origin `REMOTE_ORIGIN`.
+ *   Invalid frames are recorded and skipped; they never stop other frames from applying.
+ * - Frames whose epoch key is missing wait in `pending` until `retryPending()`.
+ * - `compact()` replaces covered frames with one snapshot frame in one envelope transaction; frames deleted by
+ *   someone else without a covering snapshot in the same transaction are pushed back (repair rule).
+ *
+ * All frame processing runs on one serial queue; `whenIdle()` resolves once it has drained.
+ */
+import * as Y from 'yjs';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { FRAME_MAX_BYTES, parseFrame, toBase64Url } from '../protocol/index.ts';
+import {
+  deviceKey,
+  encodeSnapshotPayload,
+  FrameTooLargeError,
+  sealFrame,
+  verifyAndOpenFrame,
+  type Coverage,
+  type FrameErrorCode,
+  type FrameResolvers,
+  type FrameScope,
+} from './frame.ts';
+import { DeviceCounters, type CounterGap, type CounterStore } from './counters.ts';
+import { ClientOwnership } from './ownership.ts';
+import { logStats, shouldCompact, type CompactThresholds } from './segments.ts';
+
+/** Origin of inner-doc transactions that came from frames: never sealed again. */
+export const REMOTE_ORIGIN: unique symbol = Symbol('parley.envelope.remote');
+/** Origin of envelope transactions made by a binding (its own frames, compactions, repairs). */
+export const BINDING_ORIGIN: unique symbol = Symbol('parley.envelope.binding');
+
+/** Name of the single root of every envelope doc. */
+export const LOG_NAME = 'log';
+
+/** Default coalescing window for local inner updates ([BIND-1]). */
+export const DEFAULT_COALESCE_MS = 150;
+
+/** The local author. `signingKey` is the user's Ed25519 identity secret (shared by all their devices). */
+export interface LocalAuthor {
+  userId: string;
+  deviceId: string;
+  signingKey: Uint8Array;
+}
+
+/** Options of `EnvelopeBinding`. */
+export interface EnvelopeBindingOptions {
+  envelope: Y.Doc;
+  inner: Y.Doc;
+  scope: FrameScope;
+  self: LocalAuthor;
+  /** Epoch this device writes with (the segment's epoch). */
+  epoch: number;
+  resolvers: FrameResolvers;
+  counters: CounterStore;
+  /** Coalescing window in ms; `Infinity` means "only on flush()". Default `DEFAULT_COALESCE_MS`. */
+  coalesceMs?: number;
+  /** Start closed (a read-only segment). */
+  closed?: boolean;
+}
+
+/** A frame that was skipped, with where it sat in `log` when observed. */
+export interface InvalidFrame {
+  index: number;
+  code: FrameErrorCode;
+  userId?: string;
+  deviceId?: string;
+  counter?: number;
+}
+
+/** Everything a binding reports. */
+export type BindingEvent =
+  | { type: 'applied'; userId: string; deviceId: string; counter: number; kind: 'update' | 'snapshot' }
+  | { type: 'invalid'; frame: InvalidFrame }
+  | { type: 'pending'; epoch: number }
+  | { type: 'gaps'; gaps: CounterGap[] }
+  | { type: 'repaired'; frames: number }
+  | { type: 'repair_blocked'; frames: number }
+  | { type: 'sealed'; counter: number; bytes: number }
+  | { type: 'compacted'; removed: number; bytes: number }
+  | { type: 'local_dropped'; reason: 'too_large' | 'foreign_client'; bytes: number }
+  | { type: 'error'; error: unknown };
+
+/** Result of writing: never throws for expected conditions. */
+export type WriteResult<T> = { ok: true; value: T } | { ok: false; code: 'segment_closed' | 'unknown_epoch' | 'too_large' };
+
+type FrameRecord =
+  | { status: 'applied'; userId: string; deviceId: string; counter: number; coverage: Coverage | undefined }
+  | { status: 'invalid'; code: FrameErrorCode }
+  | { status: 'pending' };
+
+/** Invalid codes that mean "garbage for everyone", so compaction may delete such frames ([COMPACT-2]). */
+const GARBAGE: ReadonlySet<FrameErrorCode> = new Set(['malformed', 'unsupported_version', 'too_large']);
+
+/** Per-frame overhead: header, tag, signature (snapshot payload headers are small and counted separately). */
+const FRAME_OVERHEAD = 70 + 16 + 64;
+
+/** Identity of a frame: hash of all its bytes (two frames differing in any byte are different frames). */
+export function frameId(frame: Uint8Array): string {
+  return toBase64Url(sha256(frame));
+}
+
+/** See the module comment. Construct, then `await whenIdle()` to have the initial log applied. */
+export class EnvelopeBinding {
+  readonly log: Y.Array<unknown>;
+  private readonly o: EnvelopeBindingOptions;
+  private readonly records = new Map<string, FrameRecord>();
+  private readonly pendingFrames = new Map<string, Uint8Array>();
+  private readonly counters = new DeviceCounters();
+  private readonly ownership = new ClientOwnership();
+  private readonly listeners = new Set<(e: BindingEvent) => void>();
+  private readonly invalidList: InvalidFrame[] = [];
+  private unsent: Uint8Array[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private lastGaps = '[]';
+  private isClosed: boolean;
+  private destroyed = false;
+  private readonly onInner = (update: Uint8Array, origin: unknown) => {
+    if (origin === REMOTE_ORIGIN || this.destroyed) return;
+    this.unsent.push(update);
+    this.schedule();
+  };
+  private readonly onLog = (event: Y.YArrayEvent<unknown>, tr: Y.Transaction) => {
+    const inserted: Array<{ frame: unknown; index: number }> = [];
+    let index = 0;
+    for (const d of event.changes.delta) {
+      if (d.retain !== undefined) index += d.retain;
+      else if (Array.isArray(d.insert)) for (const f of d.insert) inserted.push({ frame: f, index: index++ });
+    }
+    const deleted: unknown[] = [];
+    // [COMPACT-5] deleted content is still readable here, and only here.
+    for (const item of event.changes.deleted) for (const c of item.content.getContent()) deleted.push(c);
+    const own = tr.origin === BINDING_ORIGIN;
+    this.enqueue(() => this.processBatch(inserted, own ? [] : deleted));
+  };
+
+  constructor(options: EnvelopeBindingOptions) {
+    this.o = options;
+    this.isClosed = options.closed ?? false;
+    this.log = options.envelope.getArray<unknown>(LOG_NAME);
+    options.inner.on('update', this.onInner);
+    this.log.observe(this.onLog);
+    const initial = this.log.toArray().map((frame, index) => ({ frame, index }));
+    if (initial.length > 0) this.enqueue(() => this.processBatch(initial, []));
+  }
+
+  /** Subscribes to events; returns the unsubscribe function. */
+  on(listener: (e: BindingEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Frames skipped so far, in the order they were observed. */
+  get invalid(): readonly InvalidFrame[] {
+    return this.invalidList;
+  }
+
+  /** Current counter gaps per device: frames missing (withheld or not delivered yet) ([FRAME-8]). */
+  get gaps(): CounterGap[] {
+    return this.counters.gaps();
+  }
+
+  /** Number of frames waiting for their epoch key. */
+  get pendingCount(): number {
+    return this.pendingFrames.size;
+  }
+
+  /** Whether the segment is closed (read-only). */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Bytes of local updates not yet sealed. */
+  get unsentBytes(): number {
+    return this.unsent.reduce((n, u) => n + u.length, 0);
+  }
+
+  /** [SEG-3]: marks the segment closed; later writes return `segment_closed` and keep local updates unsent. */
+  close(): void {
+    this.isClosed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Takes (and forgets) unsent local updates as one merged update, so they can go to the next segment. */
+  takeUnsent(): Uint8Array | undefined {
+    if (this.unsent.length === 0) return undefined;
+    const merged = Y.mergeUpdates(this.unsent);
+    this.unsent = [];
+    return merged;
+  }
+
+  /** [COMPACT-1] helper: whether this log is past the compaction thresholds. */
+  needsCompaction(t?: CompactThresholds): boolean {
+    return shouldCompact(logStats(this.log), t);
+  }
+
+  /** Resolves when every queued frame, flush and compaction has been processed. */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      const q = this.queue;
+      await q;
+      if (q === this.queue) return;
+    }
+  }
+
+  /** Retries frames that were waiting for an epoch key (call after new keys arrive) ([BIND-6]). */
+  retryPending(): Promise<void> {
+    const frames = [...this.pendingFrames.entries()];
+    return this.enqueue(async () => {
+      for (const [id, frame] of frames) {
+        if (this.records.get(id)?.status !== 'pending') continue;
+        this.records.delete(id);
+        this.pendingFrames.delete(id);
+        await this.processFrame(frame, -1);
+      }
+      this.emitGaps();
+    });
+  }
+
+  /** Seals unsent local updates now ([BIND-1]). Resolves with the number of frames appended. */
+  flush(): Promise<WriteResult<number>> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    return this.enqueue(() => this.flushNow());
+  }
+
+  /**
+   * [COMPACT-2]: replaces the frames this binding has applied (and whose counters lie in the contiguous
+   * coverage prefix), plus structurally garbage frames, by ONE snapshot frame, in ONE envelope transaction.
+   * Resolves with the number of frames removed (0 when there was nothing worth compacting).
+   */
+  compact(): Promise<WriteResult<number>> {
+    return this.enqueue(async (): Promise<WriteResult<number>> => {
+      const flushed = await this.flushNow();
+      if (!flushed.ok) return flushed;
+      if (this.isClosed) return { ok: false, code: 'segment_closed' };
+      if (this.deletableIndexes().length < 2) return { ok: true, value: 0 };
+      const inner = this.o.inner;
+      const update = Y.encodeStateAsUpdate(inner);
+      const clients = Y.decodeStateVector(Y.encodeStateVector(inner)).keys();
+      const coverage = this.counters.coverage();
+      const plaintext = encodeSnapshotPayload({ update, coverage, owners: this.ownership.ownersOf(clients) });
+      if (plaintext.length + FRAME_OVERHEAD > FRAME_MAX_BYTES) return { ok: false, code: 'too_large' };
+      const sealed = await this.sealOwn('snapshot', plaintext);
+      if (!sealed.ok) return sealed;
+      const { frame, counter } = sealed.value;
+      const indexes = this.deletableIndexes();
+      this.records.set(frameId(frame), { status: 'applied', ...this.selfIds(), counter, coverage });
+      this.counters.accept(this.o.self.userId, this.o.self.deviceId, counter, frameId(frame));
+      this.o.envelope.transact(() => {
+        for (const [start, len] of runs(indexes).reverse()) this.log.delete(start, len);
+        this.log.push([frame]);
+      }, BINDING_ORIGIN);
+      this.emit({ type: 'compacted', removed: indexes.length, bytes: frame.length });
+      return { ok: true, value: indexes.length };
+    });
+  }
+
+  /** Stops observing both docs and cancels the coalescing timer. Unsent updates stay in `takeUnsent()`. */
+  destroy(): void {
+    this.destroyed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.o.inner.off('update', this.onInner);
+    this.log.unobserve(this.onLog);
+  }
+
+  // --- internals ---
+
+  private selfIds() {
+    return { userId: this.o.self.userId, deviceId: this.o.self.deviceId };
+  }
+
+  private emit(e: BindingEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // A throwing listener must not break frame processing.
+      }
+    }
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.catch((error: unknown) => this.emit({ type: 'error', error }));
+    return run;
+  }
+
+  private schedule(): void {
+    const ms = this.o.coalesceMs ?? DEFAULT_COALESCE_MS;
+    if (this.isClosed || this.timer !== undefined || !Number.isFinite(ms)) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, ms);
+  }
+
+  private async sealOwn(
+    kind: 'update' | 'snapshot',
+    plaintext: Uint8Array,
+  ): Promise<WriteResult<{ frame: Uint8Array; counter: number }>> {
+    const { self, scope, epoch } = this.o;
+    const epochKey = await this.o.resolvers.epochKey(epoch);
+    if (!epochKey) return { ok: false, code: 'unknown_epoch' };
+    const counter = await this.o.counters.next(scope.segmentId, this.counters.maxSeen(self.userId, self.deviceId) + 1);
+    try {
+      const frame = sealFrame({ scope, kind, epoch, epochKey, counter, plaintext, ...self, signingKey: self.signingKey });
+      return { ok: true, value: { frame, counter } };
+    } catch (e) {
+      if (e instanceof FrameTooLargeError) return { ok: false, code: 'too_large' };
+      throw e;
+    }
+  }
+
+  private async flushNow(): Promise<WriteResult<number>> {
+    if (this.unsent.length === 0) return { ok: true, value: 0 };
+    if (this.isClosed) return { ok: false, code: 'segment_closed' };
+    const batches = chunk(this.unsent, FRAME_MAX_BYTES - FRAME_OVERHEAD);
+    this.unsent = [];
+    let appended = 0;
+    for (let i = 0; i < batches.length; i++) {
+      const batch = batches[i]!;
+      const update = batch.length === 1 ? batch[0]! : Y.mergeUpdates(batch);
+      const check = this.ownership.checkUpdate(update, this.o.self.userId);
+      if (!check.ok) {
+        this.emit({ type: 'local_dropped', reason: 'foreign_client', bytes: update.length });
+        continue;
+      }
+      const sealed = await this.sealOwn('update', update);
+      if (!sealed.ok) {
+        if (sealed.code === 'too_large') {
+          this.emit({ type: 'local_dropped', reason: 'too_large', bytes: update.length });
+          continue;
+        }
+        this.unsent = [...batches.slice(i).flat(), ...this.unsent];
+        return sealed;
+      }
+      const { frame, counter } = sealed.value;
+      this.ownership.commit(check.claims);
+      const id = frameId(frame);
+      this.records.set(id, { status: 'applied', ...this.selfIds(), counter, coverage: undefined });
+      this.counters.accept(this.o.self.userId, this.o.self.deviceId, counter, id);
+      this.o.envelope.transact(() => this.log.push([frame]), BINDING_ORIGIN);
+      this.emit({ type: 'sealed', counter, bytes: frame.length });
+      appended++;
+    }
+    return { ok: true, value: appended };
+  }
+
+  private deletableIndexes(): number[] {
+    const out: number[] = [];
+    this.log.toArray().forEach((f, i) => {
+      if (!(f instanceof Uint8Array)) return;
+      const r = this.records.get(frameId(f));
+      if (r?.status === 'applied' && this.counters.inPrefix(r.userId, r.deviceId, r.counter)) out.push(i);
+      else if (r?.status === 'invalid' && GARBAGE.has(r.code)) out.push(i);
+    });
+    return out;
+  }
+
+  private async processBatch(inserted: Array<{ frame: unknown; index: number }>, deleted: unknown[]): Promise<void> {
+    const coverages: Coverage[] = [];
+    for (const { frame, index } of inserted) {
+      const record = await this.processFrame(frame, index);
+      if (record?.status === 'applied' && record.coverage) coverages.push(record.coverage);
+    }
+    if (deleted.length > 0) this.repair(deleted, coverages);
+    this.emitGaps();
+  }
+
+  /** [COMPACT-5]: frames we applied that vanished without a covering snapshot in the same transaction go back. */
+  private repair(deleted: unknown[], coverages: Coverage[]): void {
+    const lost: Uint8Array[] = [];
+    for (const f of deleted) {
+      if (!(f instanceof Uint8Array)) continue;
+      const r = this.records.get(frameId(f));
+      if (r?.status !== 'applied') continue;
+      const key = deviceKey(r.userId, r.deviceId);
+      if (coverages.some((c) => (c.get(key) ?? 0) >= r.counter)) continue;
+      lost.push(f);
+    }
+    if (lost.length === 0) return;
+    if (this.isClosed) {
+      this.emit({ type: 'repair_blocked', frames: lost.length });
+      return;
+    }
+    this.o.envelope.transact(() => this.log.push(lost), BINDING_ORIGIN);
+    this.emit({ type: 'repaired', frames: lost.length });
+  }
+
+  private reject(index: number, code: FrameErrorCode, id: string, who?: { userId: string; deviceId: string; counter: number }) {
+    this.records.set(id, { status: 'invalid', code });
+    const entry: InvalidFrame = { index, code, ...(who ?? {}) };
+    this.invalidList.push(entry);
+    this.emit({ type: 'invalid', frame: entry });
+    return undefined;
+  }
+
+  private async processFrame(frame: unknown, index: number): Promise<FrameRecord | undefined> {
+    if (!(frame instanceof Uint8Array)) {
+      const entry: InvalidFrame = { index, code: 'malformed' };
+      this.invalidList.push(entry);
+      this.emit({ type: 'invalid', frame: entry });
+      return undefined;
+    }
+    const id = frameId(frame);
+    const known = this.records.get(id);
+    if (known) return known; // the same bytes again (duplicate delivery or repair): idempotent
+    const opened = await verifyAndOpenFrame(frame, this.o.scope, this.o.resolvers);
+    if (!opened.ok) {
+      if (opened.code === 'unknown_epoch') {
+        this.records.set(id, { status: 'pending' });
+        this.pendingFrames.set(id, frame);
+        const parsed = parseFrame(frame);
+        this.emit({ type: 'pending', epoch: parsed.ok ? parsed.value.header.epoch : -1 });
+        return undefined;
+      }
+      return this.reject(index, opened.code, id);
+    }
+    const { header, update, snapshot } = opened.value;
+    const who = { userId: header.userId, deviceId: header.deviceId, counter: header.counter };
+    const status = this.counters.check(header.userId, header.deviceId, header.counter, id);
+    if (status !== 'new') return this.reject(index, 'replayed', id, who);
+    const check = snapshot ? this.ownership.checkSnapshot(snapshot, header.userId) : this.ownership.checkUpdate(update, header.userId);
+    if (!check.ok) return this.reject(index, check.code, id, who);
+    try {
+      Y.applyUpdate(this.o.inner, update, REMOTE_ORIGIN);
+    } catch {
+      return this.reject(index, 'invalid_update', id, who);
+    }
+    this.ownership.commit(check.claims);
+    this.counters.accept(header.userId, header.deviceId, header.counter, id);
+    if (snapshot) this.counters.cover(snapshot.coverage);
+    const record: FrameRecord = { status: 'applied', ...who, coverage: snapshot?.coverage };
+    this.records.set(id, record);
+    this.emit({ type: 'applied', ...who, kind: header.kind });
+    return record;
+  }
+
+  private emitGaps(): void {
+    const gaps = this.counters.gaps();
+    const text = JSON.stringify(gaps);
+    if (text === this.lastGaps) return;
+    this.lastGaps = text;
+    this.emit({ type: 'gaps', gaps });
+  }
+}
+
+/** Groups updates into batches whose total size stays under `max` (a single oversized update is its own batch). */
+function chunk(updates: Uint8Array[], max: number): Uint8Array[][] {
+  const out: Uint8Array[][] = [];
+  let cur: Uint8Array[] = [];
+  let size = 0;
+  for (const u of updates) {
+    if (cur.length > 0 && size + u.length > max) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(u);
+    size += u.length;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+/** Sorted indexes -> [start, length] runs. */
+function runs(indexes: number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const i of indexes) {
+    const last = out[out.length - 1];
+    if (last && last[0] + last[1] === i) last[1]++;
+    else out.push([i, 1]);
+  }
+  return out;
+}

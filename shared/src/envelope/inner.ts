@@ -1,0 +1,375 @@
+/**
+ * The inner chat model ([INNER-*]): what lives inside the decrypted inner Y.Doc, how entries are signed, and a
+ * pure `materialize` that turns the doc into the list a UI renders.
+ *
+ *   messages: Y.Map<msgId, SignedMessage>   msgId = `${deviceIdHex}:${counter}`
+ *   ops:      Y.Array<SignedOp>             edits, deletions, reactions, read receipts (each targets a msgId)
+ *
+ * A member holding the key can still write garbage, so every entry is parsed with a strict zod schema and its
+ * signature checked before it counts; entries that fail are dropped and counted, never thrown.
+ */
+import * as Y from 'yjs';
+import { z } from 'zod';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { CONTEXT, lp, sign, u64be, verify } from '../crypto/index.ts';
+import { fromBase64Url, toBase64Url, toHex, utf8 } from '../protocol/index.ts';
+
+/** Longest message or edit text, in UTF-16 code units. */
+export const MAX_TEXT_LENGTH = 16_000;
+/** Longest reaction (an emoji sequence). */
+export const MAX_REACTION_LENGTH = 32;
+
+const MSG_ID_RE = /^[0-9a-f]{32}:[1-9][0-9]{0,15}$/;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** `${deviceIdHex}:${counter}`, counter a positive integer without leading zeros. */
+export const MsgId = z.string().regex(MSG_ID_RE);
+const UserIdSchema = z.string().regex(UUID_RE);
+const SigSchema = z.string().regex(/^[A-Za-z0-9_-]{86}$/);
+const TsSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** A signed chat message as stored in `messages` ([INNER-1]). */
+export const SignedMessage = z
+  .object({
+    v: z.literal(1),
+    id: MsgId,
+    author: UserIdSchema,
+    ts: TsSchema,
+    text: z.string().max(MAX_TEXT_LENGTH),
+    replyTo: MsgId.optional(),
+    sig: SigSchema,
+  })
+  .strict();
+/** See the schema. */
+export type SignedMessage = z.infer<typeof SignedMessage>;
+
+/** The action of an op. */
+export const OpBody = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('edit'), text: z.string().max(MAX_TEXT_LENGTH) }).strict(),
+  z.object({ type: z.literal('delete') }).strict(),
+  z.object({ type: z.literal('react'), emoji: z.string().min(1).max(MAX_REACTION_LENGTH).regex(/^[^\u0000-\u001f]+$/), on: z.boolean() }).strict(),
+  z.object({ type: z.literal('read') }).strict(),
+]);
+/** See the schema. */
+export type OpBody = z.infer<typeof OpBody>;
+
+/** A signed op as stored in `ops` ([INNER-3]). `target` may name a message of an older segment. */
+export const SignedOp = z
+  .object({ v: z.literal(1), id: MsgId, author: UserIdSchema, ts: TsSchema, target: MsgId, op: OpBody, sig: SigSchema })
+  .strict();
+/** See the schema. */
+export type SignedOp = z.infer<typeof SignedOp>;
+
+/** Roots of an inner doc. */
+export function innerRoots(doc: Y.Doc): { messages: Y.Map<unknown>; ops: Y.Array<unknown> } {
+  return { messages: doc.getMap<unknown>('messages'), ops: doc.getArray<unknown>('ops') };
+}
+
+/** Builds a msgId. */
+export function msgId(deviceId: string, counter: number): string {
+  return `${deviceId}:${counter}`;
+}
+
+/** Canonical bytes a message signature covers ([INNER-4]): binds convId, id, author, ts and content. */
+export function messageSigningBytes(convId: string, m: Omit<SignedMessage, 'sig' | 'v'>): Uint8Array {
+  return lp(utf8('parley.msg.v1'), utf8(convId), utf8(m.id), utf8(m.author), u64be(m.ts), utf8(m.text), utf8(m.replyTo ?? ''));
+}
+
+/** Canonical bytes an op signature covers ([INNER-4]). */
+export function opSigningBytes(convId: string, o: Omit<SignedOp, 'sig' | 'v'>): Uint8Array {
+  const body: Uint8Array[] = [utf8(o.op.type)];
+  switch (o.op.type) {
+    case 'edit':
+      body.push(utf8(o.op.text));
+      break;
+    case 'react':
+      body.push(utf8(o.op.emoji), new Uint8Array([o.op.on ? 1 : 0]));
+      break;
+    case 'delete':
+    case 'read':
+      break;
+    default: {
+      const never: never = o.op;
+      throw new TypeError(`unknown op ${String(never)}`);
+    }
+  }
+  return lp(utf8('parley.op.v1'), utf8(convId), utf8(o.id), utf8(o.author), u64be(o.ts), utf8(o.target), ...body);
+}
+
+/** Who signs inner entries: the user's identity key, plus this device's id for msgIds. */
+export interface InnerAuthor {
+  userId: string;
+  deviceId: string;
+  signingKey: Uint8Array;
+}
+
+/** Signs a new message. Throws `TypeError` on invalid local input (it would never verify for peers). */
+export function signMessage(
+  convId: string,
+  author: InnerAuthor,
+  fields: { counter: number; ts: number; text: string; replyTo?: string },
+): SignedMessage {
+  const unsigned = {
+    id: msgId(author.deviceId, fields.counter),
+    author: author.userId,
+    ts: fields.ts,
+    text: fields.text,
+    ...(fields.replyTo !== undefined ? { replyTo: fields.replyTo } : {}),
+  };
+  const sig = toBase64Url(sign(author.signingKey, CONTEXT.message, messageSigningBytes(convId, unsigned)));
+  return checked(SignedMessage, { v: 1, ...unsigned, sig });
+}
+
+/** Signs a new op. Throws `TypeError` on invalid local input. */
+export function signOp(
+  convId: string,
+  author: InnerAuthor,
+  fields: { counter: number; ts: number; target: string; op: OpBody },
+): SignedOp {
+  const unsigned = { id: msgId(author.deviceId, fields.counter), author: author.userId, ts: fields.ts, target: fields.target, op: fields.op };
+  const sig = toBase64Url(sign(author.signingKey, CONTEXT.message, opSigningBytes(convId, unsigned)));
+  return checked(SignedOp, { v: 1, ...unsigned, sig });
+}
+
+function checked<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new TypeError(`invalid local inner entry: ${r.error.message}`);
+  return r.data;
+}
+
+/**
+ * Adds a message under its id. Returns false (and writes nothing) if the id is already taken: entries are
+ * immutable, and overwriting one would delete another writer's item ([INNER-2]); pick another counter.
+ */
+export function putMessage(doc: Y.Doc, m: SignedMessage): boolean {
+  const { messages } = innerRoots(doc);
+  if (messages.has(m.id)) return false;
+  messages.set(m.id, { ...m });
+  return true;
+}
+
+/** Appends an op. */
+export function putOp(doc: Y.Doc, op: SignedOp): void {
+  innerRoots(doc).ops.push([{ ...op, op: { ...op.op } }]);
+}
+
+/** Verifies an inner signature by `userId` over canonical bytes. Must not throw. */
+export type VerifyFn = (userId: string, bytes: Uint8Array, signature: Uint8Array) => boolean;
+
+/** A `VerifyFn` over identity public keys (CONTEXT.message); unknown users never verify. */
+export function identityVerifier(publicKey: (userId: string) => Uint8Array | undefined): VerifyFn {
+  return (userId, bytes, signature) => {
+    const pk = publicKey(userId);
+    return pk !== undefined && verify(pk, CONTEXT.message, bytes, signature);
+  };
+}
+
+/**
+ * Remembers verification results ([INNER-6]) so re-materializing after each change costs hashes, not
+ * signature checks. The key is SHA-256 over (userId, signed bytes, signature), not just msgId+sig: a forged
+ * entry that reuses a valid signature with other content must not hit the cache. Bounded, oldest evicted.
+ */
+export class VerificationCache {
+  private readonly results = new Map<string, boolean>();
+  /** Verification calls that missed the cache (for tests and metrics). */
+  misses = 0;
+  constructor(private readonly max = 100_000) {}
+
+  /** Wraps a `VerifyFn` with this cache. */
+  wrap(inner: VerifyFn): VerifyFn {
+    return (userId, bytes, signature) => {
+      const key = toHex(sha256(lp(utf8(userId), bytes, signature)));
+      const hit = this.results.get(key);
+      if (hit !== undefined) return hit;
+      this.misses++;
+      const ok = inner(userId, bytes, signature);
+      if (this.results.size >= this.max) {
+        const oldest = this.results.keys().next();
+        if (!oldest.done) this.results.delete(oldest.value);
+      }
+      this.results.set(key, ok);
+      return ok;
+    };
+  }
+}
+
+/** A message as rendered. `text` is empty once deleted. */
+export interface MaterializedMessage {
+  id: string;
+  author: string;
+  ts: number;
+  text: string;
+  replyTo: string | undefined;
+  edited: boolean;
+  deleted: boolean;
+  /** Reactions that are on, sorted by emoji; users sorted. */
+  reactions: Array<{ emoji: string; users: string[] }>;
+}
+
+/** What `materialize` returns. Counts are deterministic for a given doc state. */
+export interface Materialized {
+  messages: MaterializedMessage[];
+  /** userId -> id of the latest message (in list order) that user marked read. Sorted by userId. */
+  receipts: Array<{ userId: string; msgId: string }>;
+  dropped: { malformed: number; badSignature: number; unauthorized: number };
+  /** Ops whose target is not in this doc (possibly in an older segment); left for the caller. */
+  orphans: SignedOp[];
+  /** Messages outside the `newest` window, not verified (and not returned) yet. */
+  unverified: number;
+}
+
+/** Options of `materialize`. */
+export interface MaterializeOptions {
+  convId: string;
+  verify: VerifyFn;
+  /** Membership of the conversation (for reactions and receipts); defaults to "everyone who signs". */
+  isMember?: (userId: string) => boolean;
+  /** Verify and return only the newest N messages (by ts, then id) ([INNER-6]). */
+  newest?: number;
+}
+
+function byTsThenId(a: { ts: number; id: string }, b: { ts: number; id: string }): number {
+  return a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+function sigBytes(sig: string): Uint8Array | undefined {
+  try {
+    return fromBase64Url(sig);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Pure projection of an inner doc ([INNER-5]): messages ordered by (ts, id) with authorized ops applied.
+ * Only the author may edit or delete a message; any member may react and send receipts. Entries that fail
+ * the schema, the signature or the policy are dropped and counted. Never throws for doc content.
+ */
+export function materialize(doc: Y.Doc, options: MaterializeOptions): Materialized {
+  const { messages, ops } = innerRoots(doc);
+  const isMember = options.isMember ?? (() => true);
+  const dropped = { malformed: 0, badSignature: 0, unauthorized: 0 };
+  const parsed: SignedMessage[] = [];
+  for (const [key, value] of messages.entries()) {
+    const r = SignedMessage.safeParse(value);
+    if (!r.success || r.data.id !== key) dropped.malformed++;
+    else parsed.push(r.data);
+  }
+  parsed.sort(byTsThenId);
+  const allIds = new Set(parsed.map((m) => m.id));
+  const windowStart = options.newest === undefined ? 0 : Math.max(0, parsed.length - options.newest);
+  const verified = new Map<string, MaterializedMessage>();
+  const order: MaterializedMessage[] = [];
+  for (const m of parsed.slice(windowStart)) {
+    const sig = sigBytes(m.sig);
+    if (!sig || !options.verify(m.author, messageSigningBytes(options.convId, m), sig)) {
+      dropped.badSignature++;
+      continue;
+    }
+    if (!isMember(m.author)) {
+      dropped.unauthorized++;
+      continue;
+    }
+    const out: MaterializedMessage = {
+      id: m.id,
+      author: m.author,
+      ts: m.ts,
+      text: m.text,
+      replyTo: m.replyTo,
+      edited: false,
+      deleted: false,
+      reactions: [],
+    };
+    verified.set(m.id, out);
+    order.push(out);
+  }
+
+  const parsedOps: SignedOp[] = [];
+  for (const value of ops.toArray()) {
+    const r = SignedOp.safeParse(value);
+    if (!r.success) dropped.malformed++;
+    else parsedOps.push(r.data);
+  }
+  parsedOps.sort(byTsThenId);
+  const orphans: SignedOp[] = [];
+  const reactions = new Map<string, Map<string, boolean>>(); // msgId -> `${emoji}\u0000${user}` -> on
+  const position = new Map(order.map((m, i) => [m.id, i]));
+  const receipts = new Map<string, string>();
+  const seenOps = new Set<string>();
+  for (const op of parsedOps) {
+    if (seenOps.has(`${op.id}\u0000${op.sig}`)) continue; // the same op pushed twice counts once
+    seenOps.add(`${op.id}\u0000${op.sig}`);
+    const target = verified.get(op.target);
+    if (!target) {
+      if (!allIds.has(op.target)) orphans.push(op);
+      continue; // target outside the verified window: handled when the window grows
+    }
+    const sig = sigBytes(op.sig);
+    if (!sig || !options.verify(op.author, opSigningBytes(options.convId, op), sig)) {
+      dropped.badSignature++;
+      continue;
+    }
+    const body = op.op;
+    switch (body.type) {
+      case 'edit':
+      case 'delete':
+        if (op.author !== target.author) {
+          dropped.unauthorized++;
+          break;
+        }
+        if (body.type === 'delete') {
+          target.deleted = true;
+          target.text = '';
+        } else if (!target.deleted) {
+          target.text = body.text;
+          target.edited = true;
+        }
+        break;
+      case 'react': {
+        if (!isMember(op.author)) {
+          dropped.unauthorized++;
+          break;
+        }
+        let m = reactions.get(target.id);
+        if (!m) reactions.set(target.id, (m = new Map()));
+        m.set(`${body.emoji}\u0000${op.author}`, body.on);
+        break;
+      }
+      case 'read': {
+        if (!isMember(op.author)) {
+          dropped.unauthorized++;
+          break;
+        }
+        const prev = receipts.get(op.author);
+        if (prev === undefined || (position.get(prev) ?? -1) < (position.get(target.id) ?? -1)) receipts.set(op.author, target.id);
+        break;
+      }
+      default: {
+        const never: never = body;
+        throw new TypeError(`unknown op ${String(never)}`);
+      }
+    }
+  }
+  for (const [id, m] of reactions) {
+    const byEmoji = new Map<string, string[]>();
+    for (const [k, on] of m) {
+      if (!on) continue;
+      const [emoji = '', user = ''] = k.split('\u0000');
+      const users = byEmoji.get(emoji) ?? [];
+      users.push(user);
+      byEmoji.set(emoji, users);
+    }
+    const target = verified.get(id);
+    if (!target) continue;
+    target.reactions = [...byEmoji.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([emoji, users]) => ({ emoji, users: users.sort() }));
+  }
+  return {
+    messages: order,
+    receipts: [...receipts.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([userId, msgId]) => ({ userId, msgId })),
+    dropped,
+    orphans,
+    unverified: windowStart,
+  };
+}

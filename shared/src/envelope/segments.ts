@@ -1,0 +1,72 @@
+/**
+ * Segment and compaction policy ([SEG-*], [COMPACT-1]): pure decisions over numbers the caller already has.
+ * Lazy loading of older segments is the client's job; these helpers only say when to compact or roll over.
+ */
+import type * as Y from 'yjs';
+
+/** Ciphertext bytes after which a segment is closed and a new one opened ([SEG-2]). */
+export const SEGMENT_MAX_BYTES = 1024 * 1024;
+/** Frames in a log above which a device should compact ([COMPACT-1]). */
+export const COMPACT_MAX_FRAMES = 200;
+/** Bytes in a log above which a device should compact ([COMPACT-1]). */
+export const COMPACT_MAX_BYTES = 256 * 1024;
+
+/** Whether a segment still accepts writes. Closed segments are read-only for everyone ([SEG-3]). */
+export type SegmentState = 'open' | 'closed';
+
+/** Size of an envelope log. */
+export interface LogStats {
+  frames: number;
+  bytes: number;
+}
+
+/** Counts frames and their bytes (non-binary entries count as frames of 0 bytes). */
+export function logStats(log: Y.Array<unknown>): LogStats {
+  let bytes = 0;
+  for (const f of log.toArray()) if (f instanceof Uint8Array) bytes += f.length;
+  return { frames: log.length, bytes };
+}
+
+/** Thresholds for `shouldCompact`; defaults are `COMPACT_MAX_FRAMES` and `COMPACT_MAX_BYTES`. */
+export interface CompactThresholds {
+  maxFrames?: number;
+  maxBytes?: number;
+}
+
+/** [COMPACT-1]: compact when the log holds more than `maxFrames` frames or more than `maxBytes` bytes. */
+export function shouldCompact(stats: LogStats, t: CompactThresholds = {}): boolean {
+  return stats.frames > (t.maxFrames ?? COMPACT_MAX_FRAMES) || stats.bytes > (t.maxBytes ?? COMPACT_MAX_BYTES);
+}
+
+/** Why a segment must be closed. */
+export type RolloverReason = 'epoch_changed' | 'size_cap' | 'snapshot_too_large';
+
+/** Input to `rolloverDecision`. */
+export interface RolloverInput {
+  /** Epoch the segment was opened with. */
+  segmentEpoch: number;
+  /** The conversation's newest epoch this device holds. */
+  currentEpoch: number;
+  /** Ciphertext bytes the segment holds now (`logStats(log).bytes`, or the server's count). */
+  segmentBytes: number;
+  /** Bytes about to be written (a frame); counted against the cap. */
+  pendingBytes?: number;
+  /** True when a compaction snapshot no longer fits in one frame. */
+  snapshotTooLarge?: boolean;
+  maxBytes?: number;
+}
+
+/** Result of `rolloverDecision`. */
+export type RolloverDecision = { rollover: false } | { rollover: true; reason: RolloverReason };
+
+/**
+ * [SEG-1], [SEG-2]: a segment rolls over when the key epoch changes (a member left or was removed), when it
+ * would pass the ciphertext cap, or when its snapshot no longer fits in a frame. Epoch change wins.
+ */
+export function rolloverDecision(input: RolloverInput): RolloverDecision {
+  if (input.currentEpoch !== input.segmentEpoch) return { rollover: true, reason: 'epoch_changed' };
+  if (input.snapshotTooLarge) return { rollover: true, reason: 'snapshot_too_large' };
+  if (input.segmentBytes + (input.pendingBytes ?? 0) > (input.maxBytes ?? SEGMENT_MAX_BYTES))
+    return { rollover: true, reason: 'size_cap' };
+  return { rollover: false };
+}
