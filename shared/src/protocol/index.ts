@@ -5,3 +5,4 @@ export * from './username.ts';
 export * from './auth.ts';
 export * from './close-codes.ts';
 export * from './conversations.ts';
+export * from './frame.ts';
