@@ -1,0 +1,135 @@
+/**
+ * Composition root: config -> logger -> database (+ migrations) -> auth -> HTTP, on ONE node http(s)
+ * server (the WebSocket endpoint will attach to the same server). `startServer` is the public entry point
+ * for main.ts and for integration tests in every workspace.
+ */
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { AccountService } from './auth/accounts.ts';
+import { dummyKeyHash } from './auth/passwords.ts';
+import { AuthRateLimiter, DEFAULT_RATE_LIMITS, type RateLimits } from './auth/rate-limit.ts';
+import { createTokenService, type TokenService } from './auth/tokens.ts';
+import { cookiesAreSecure, isLoopbackHost, type Config } from './config.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { createApp } from './http/app.ts';
+import { createLogger, type Logger } from './log.ts';
+import { loadOrCreateJwtSecret } from './secrets.ts';
+
+/** Optional knobs for `startServer` (all have production defaults). */
+export interface StartOptions {
+  /** Receives every log line (JSON, no newline) instead of stdout. */
+  logSink?: (line: string) => void;
+  /** Override rate-limit budgets (tests); defaults to `DEFAULT_RATE_LIMITS`. */
+  rateLimits?: RateLimits;
+  /** Directory of the built PWA; defaults to <repo>/app/dist. */
+  appDistDir?: string;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:43127`. */
+  readonly url: string;
+  /** The real port (useful with PORT=0). */
+  readonly port: number;
+  /** The storage handle (for tests and in-process tooling; do not close it directly). */
+  readonly db: Database;
+  /** Access-token verification, for the WebSocket layer. */
+  readonly tokens: TokenService;
+  readonly log: Logger;
+  /** Stops accepting connections, closes open ones, then closes the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Seconds allowed for a request's headers and for a whole request, to bound slow-loris clients. */
+const HEADERS_TIMEOUT_MS = 15_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * Opens the database, applies migrations, and listens on `config.host:config.port`.
+ * Throws (having released everything it opened) when the database is unreachable, a migration fails,
+ * TLS files cannot be read, the port is taken, or plain HTTP is requested on a non-loopback address
+ * without TRUST_PROXY.
+ */
+export async function startServer(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningServer> {
+  if (!isLoopbackHost(config.host) && config.tls === null && config.trustProxy === false) {
+    throw new Error(`Refusing to serve plain HTTP on non-loopback HOST ${config.host}: set TLS_CERT_FILE/TLS_KEY_FILE or TRUST_PROXY`);
+  }
+  const log = createLogger({ level: config.logLevel, ...(opts.logSink ? { sink: opts.logSink } : {}) });
+  const tlsOptions =
+    config.tls === null
+      ? null
+      : { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) };
+  const secret = config.jwtSecret ?? (await loadOrCreateJwtSecret(config.dataDir));
+
+  const db = await openDatabase(config, (error) => log.error('database client error', { err: error }));
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) log.info('migrations applied', { versions: applied });
+    // Pay the dummy hash once at start, so the first unknown-user login is not faster than the rest.
+    await dummyKeyHash();
+
+    const tokens = createTokenService({ secret, ttlSeconds: config.accessTokenTtlSeconds, db });
+    const accounts = new AccountService({ db, tokens, secret, log });
+    const limiter = new AuthRateLimiter(opts.rateLimits ?? DEFAULT_RATE_LIMITS);
+    const app = createApp({
+      config,
+      db,
+      log,
+      accounts,
+      tokens,
+      limiter,
+      secureCookies: cookiesAreSecure(config),
+      ...(opts.appDistDir !== undefined ? { appDistDir: opts.appDistDir } : {}),
+    });
+
+    const server = tlsOptions === null ? http.createServer(app) : https.createServer(tlsOptions, app);
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    server.requestTimeout = REQUEST_TIMEOUT_MS;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('clientError', (error, socket) => {
+      log.debug('client error', { err: error });
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('server is not listening on a TCP port');
+    const port = (address satisfies AddressInfo).port;
+    const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `${tlsOptions === null ? 'http' : 'https'}://${hostForUrl}:${port}`;
+    log.info('listening', { url, backend: db.backend });
+
+    let closing: Promise<void> | null = null;
+    return {
+      url,
+      port,
+      db,
+      tokens,
+      log,
+      close() {
+        closing ??= (async () => {
+          await new Promise<void>((resolve, reject) => {
+            server.close((error) => (error ? reject(error) : resolve()));
+            server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), 2000).unref();
+          });
+          await db.close();
+          log.info('stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
