@@ -1,0 +1,38 @@
+/**
+ * Structural validation of envelope updates, without keys (docs/protocol.md [SYNC-3]): an update may only
+ * insert binary frames (under the size cap) into the root array `log`, or delete items. Anything else —
+ * maps, JSON content, other roots, strings, embedded types, oversized frames — is refused.
+ *
+ * Correct by induction: Yjs encodes an explicit `parent` only for items without origins; items with an
+ * origin inherit their parent from it. If every admitted item is in `log`, every later one is too.
+ */
+import * as Y from 'yjs';
+
+/** Why an update was refused. */
+export type EnvelopeProblem = 'undecodable' | 'bad_struct' | 'bad_root' | 'bad_content' | 'frame_too_large' | 'too_many_structs';
+
+/** Checks one Yjs update; returns null when admissible, else the first problem. Never throws. */
+export function checkEnvelopeUpdate(update: Uint8Array, frameMaxBytes: number, maxStructs = 10_000): EnvelopeProblem | null {
+  let decoded: ReturnType<typeof Y.decodeUpdate>;
+  try {
+    decoded = Y.decodeUpdate(update);
+  } catch {
+    return 'undecodable';
+  }
+  if (decoded.structs.length > maxStructs) return 'too_many_structs';
+  for (const s of decoded.structs) {
+    if (s instanceof Y.GC || s instanceof Y.Skip) continue;
+    if (!(s instanceof Y.Item)) return 'bad_struct';
+    if (s.parentSub !== null) return 'bad_struct';
+    // In a decoded update, `parent` is the root name (string) or the ID of a nested type.
+    const parent: unknown = s.parent;
+    if (parent !== null && parent !== 'log') return 'bad_root';
+    const c = s.content;
+    if (c instanceof Y.ContentBinary) {
+      if (c.content.byteLength > frameMaxBytes) return 'frame_too_large';
+      continue;
+    }
+    if (!(c instanceof Y.ContentDeleted)) return 'bad_content';
+  }
+  return null;
+}

@@ -1,0 +1,328 @@
+/**
+ * The sync endpoint: Hocuspocus 4 mounted at `/sync` on the same HTTP(S) server as the REST API.
+ * A composition of small extensions, each with one job (docs/protocol.md [SYNC-*]):
+ *
+ * - `AuthExtension`: JWT + document access in `onAuthenticate`, read-only for closed segments and foreign
+ *   profiles, re-checks in `onTokenSync`.
+ * - `Limits`: per-connection message budget and size caps in `beforeHandleMessage`.
+ * - `AwarenessGuard`: only `{v, epoch, ciphertext}` states, only for client ids the connection owns.
+ * - `EnvelopeGuard`: `beforeSync` admits only binary frames into `log`, then appends the update to
+ *   PostgreSQL before Hocuspocus applies and acknowledges it (an acknowledged update is durable).
+ * - `Persistence` (@hocuspocus/extension-database): loads the merged rows; its debounced store runs the
+ *   key-less structural compaction of the rows.
+ * - `Presence`: tells contacts when a user comes online or goes offline, on their inbox channel.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Hocuspocus, type Connection, type Document, type Extension } from '@hocuspocus/server';
+import { Database as DatabaseExtension } from '@hocuspocus/extension-database';
+import * as decoding from 'lib0/decoding';
+import { WebSocketServer, type WebSocket } from 'ws';
+import * as Y from 'yjs';
+import { CLOSE, docNameFor, type InboxNotice } from '@parley/shared/protocol';
+import type { Database } from '../db/database.ts';
+import { appendUpdate, compactDoc, docStats, loadMerged } from '../db/doc-updates.ts';
+import { contactsOf } from '../db/conversations.ts';
+import type { TokenService } from '../auth/tokens.ts';
+import type { Logger } from '../log.ts';
+import { TokenBuckets } from '../auth/rate-limit.ts';
+import { authorizeDocument, type DocTarget } from './doc-access.ts';
+import { parseAwarenessUpdate } from './awareness.ts';
+import { checkEnvelopeUpdate } from './envelope-validator.ts';
+import { SyncRejection } from './errors.ts';
+
+/** Limits of the sync endpoint (documented in docs/operations.md). */
+export interface SyncLimits {
+  /** Largest WebSocket message; bigger closes the whole socket (1009). */
+  maxPayloadBytes: number;
+  /** Largest single frame (one element of `log`). */
+  frameMaxBytes: number;
+  /** Message budget per document connection: burst and refill per second. */
+  messagesBurst: number;
+  messagesPerSecond: number;
+  /** Row count above which the debounced store compacts a document's rows. */
+  compactAfterRows: number;
+}
+
+export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
+  maxPayloadBytes: 8 * 1024 * 1024,
+  frameMaxBytes: 256 * 1024,
+  messagesBurst: 300,
+  messagesPerSecond: 100,
+  compactAfterRows: 50,
+});
+
+/** Per-connection context set by `onAuthenticate`. */
+export interface SyncContext {
+  userId: string;
+  sessionId: string;
+  target: DocTarget;
+  /** Awareness client ids this connection introduced. */
+  awarenessIds: Set<number>;
+}
+
+/** Options for `createSyncServer`. */
+export interface SyncServerOptions {
+  db: Database;
+  tokens: TokenService;
+  log: Logger;
+  /** Origins allowed to open the socket besides the server's own. */
+  allowedOrigins: readonly string[];
+  limits?: Partial<SyncLimits>;
+  /** Path of the endpoint (default `/sync`). */
+  path?: string;
+}
+
+/** The running sync endpoint. */
+export interface SyncServer {
+  readonly hocuspocus: Hocuspocus<SyncContext>;
+  /** Handles an HTTP upgrade; returns false when the path is not the sync endpoint. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Sends a stateless notice to every live inbox connection of `userId` on this instance. */
+  notify(userId: string, notice: InboxNotice): void;
+  /** Closes `userId`'s connections to documents of `convId` (or all documents when omitted). */
+  closeUserConnections(userId: string, close: { code: number; reason: string }, convId?: string): void;
+  /** Closes every connection to the given documents (e.g. segments that became read-only). */
+  closeDocuments(docNames: readonly string[], close: { code: number; reason: string }): void;
+  /** True when the user has at least one authenticated connection on this instance. */
+  isOnline(userId: string): boolean;
+  /** Stops accepting sockets, closes connections and flushes pending stores. */
+  destroy(): Promise<void>;
+}
+
+function reject(name: keyof typeof CLOSE, detail: string): never {
+  throw new SyncRejection(name, detail);
+}
+
+function toBytes(data: WebSocket.RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function webRequest(request: IncomingMessage): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+    else if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+  }
+  return new Request(`http://localhost${request.url ?? '/'}`, { headers });
+}
+
+/** Same-origin check for the upgrade: the Origin's host must equal the Host header, or be allowed. */
+function originAllowed(request: IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true; // non-browser clients send none; they are not a CSRF vector
+  if (allowed.includes(origin)) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the sync endpoint. Nothing listens until `handleUpgrade` is wired to an HTTP server. */
+export function createSyncServer(options: SyncServerOptions): SyncServer {
+  const { db, tokens, log } = options;
+  const limits: SyncLimits = { ...DEFAULT_SYNC_LIMITS, ...options.limits };
+  const path = options.path ?? '/sync';
+  const budgets = new TokenBuckets({ capacity: limits.messagesBurst, refillPerSecond: limits.messagesPerSecond }, Date.now);
+  /** userId -> number of authenticated document connections on this instance. */
+  const online = new Map<string, number>();
+
+  const auth: Extension = {
+    extensionName: 'AuthExtension',
+    priority: 200,
+    async onAuthenticate(data) {
+      let principal;
+      try {
+        principal = await tokens.verifyAccessToken(data.token);
+      } catch {
+        reject('Unauthorized', 'invalid token');
+      }
+      const target = await authorizeDocument(db, principal.userId, data.documentName);
+      if (target.readOnly) data.connectionConfig.readOnly = true;
+      const context: SyncContext = { userId: principal.userId, sessionId: principal.sessionId, target, awarenessIds: new Set() };
+      return context;
+    },
+    async onTokenSync(data) {
+      const ctx = data.context as SyncContext;
+      let principal;
+      try {
+        principal = await tokens.verifyAccessToken(data.token);
+      } catch {
+        reject('Unauthorized', 'invalid token on re-check');
+      }
+      if (principal.userId !== ctx.userId) reject('Unauthorized', 'token is for another user');
+      const target = await authorizeDocument(db, principal.userId, data.documentName);
+      if (target.readOnly) data.connection.readOnly = true;
+    },
+  };
+
+  const limitsExtension: Extension = {
+    extensionName: 'Limits',
+    priority: 190,
+    async beforeHandleMessage(data) {
+      const ctx = data.context as SyncContext;
+      try {
+        budgets.take(data.socketId + '\0' + data.documentName);
+      } catch {
+        log.warn('sync.rate_limited', { userId: ctx.userId, doc: data.documentName });
+        reject('RateLimited', 'too many messages');
+      }
+      // Awareness: decode the raw message and enforce shape and client-id ownership.
+      const decoder = decoding.createDecoder(data.update);
+      decoding.readVarString(decoder);
+      const type = decoding.readVarUint(decoder);
+      if (type === 1) {
+        const update = decoding.readVarUint8Array(decoder);
+        const parsed = parseAwarenessUpdate(update);
+        if (!parsed.ok) reject('InvalidAwareness', parsed.problem);
+        const others = (data.document.getConnections() as Connection<SyncContext>[]).filter((c) => c.context !== ctx);
+        for (const entry of parsed.entries) {
+          if (ctx.awarenessIds.has(entry.clientId)) continue;
+          if (entry.state === null) reject('InvalidAwareness', 'cannot clear another connection\u2019s state');
+          if (others.some((c) => c.context?.awarenessIds?.has(entry.clientId))) reject('InvalidAwareness', 'client id owned by another connection');
+          if (ctx.awarenessIds.size >= 4) reject('InvalidAwareness', 'too many client ids');
+          ctx.awarenessIds.add(entry.clientId);
+        }
+      }
+    },
+    async beforeHandleAwareness(data) {
+      // Hocuspocus decodes into a scratch Awareness that adds its own empty state: keep only the ids
+      // this connection owns (validated above).
+      const ctx = data.context as SyncContext | undefined;
+      if (!ctx) return;
+      for (const id of [...data.states.keys()]) if (!ctx.awarenessIds.has(id)) data.states.delete(id);
+    },
+  };
+
+  const envelopeGuard: Extension = {
+    extensionName: 'EnvelopeGuard',
+    priority: 180,
+    async beforeSync(data) {
+      if (data.type !== 1 && data.type !== 2) return; // SyncStep1 carries a state vector only
+      const ctx = data.context as SyncContext;
+      const update = data.payload;
+      const problem = checkEnvelopeUpdate(update, limits.frameMaxBytes);
+      if (problem) {
+        log.warn('sync.invalid_update', { userId: ctx.userId, doc: data.documentName, problem, bytes: update.length });
+        reject(problem === 'frame_too_large' ? 'TooLarge' : 'InvalidUpdate', problem);
+      }
+      if (data.connection.readOnly) return; // not applied, nothing to persist
+      if (ctx.target.kind === 'inbox') reject('InvalidUpdate', 'the inbox is read-only');
+      if (data.type === 1 && Y.snapshotContainsUpdate(Y.snapshot(data.document), update)) return;
+      const started = performance.now();
+      await appendUpdate(db, data.documentName, update);
+      log.debug('sync.stored', { doc: data.documentName, bytes: update.length, ms: Math.round(performance.now() - started) });
+    },
+  };
+
+  const persistence = new DatabaseExtension({
+    fetch: async ({ documentName }) => (await loadMerged(db, documentName))?.update ?? null,
+    store: async ({ documentName }) => {
+      const stats = await docStats(db, documentName);
+      if (stats.rows < limits.compactAfterRows) return;
+      const r = await compactDoc(db, documentName);
+      log.info('sync.compacted', { doc: documentName, rows: r.before, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter });
+    },
+  });
+
+  const hocuspocus: Hocuspocus<SyncContext> = new Hocuspocus<SyncContext>({
+    name: 'parley',
+    quiet: true,
+    timeout: 60_000,
+    debounce: 5_000,
+    maxDebounce: 30_000,
+    maxUnauthenticatedQueueSize: 1024 * 1024,
+    maxUnauthenticatedQueueMessages: 200,
+    maxPendingDocuments: 100,
+    yDocOptions: { gc: true, gcFilter: () => true },
+    extensions: [auth, limitsExtension, envelopeGuard, persistence],
+    async connected({ context }) {
+      const ctx = context;
+      const before = online.get(ctx.userId) ?? 0;
+      online.set(ctx.userId, before + 1);
+      if (before === 0) void announcePresence(ctx.userId, true);
+    },
+    async onDisconnect({ context }) {
+      const ctx = context as SyncContext | undefined;
+      if (!ctx?.userId) return;
+      const n = (online.get(ctx.userId) ?? 1) - 1;
+      if (n <= 0) {
+        online.delete(ctx.userId);
+        void announcePresence(ctx.userId, false);
+      } else online.set(ctx.userId, n);
+    },
+  });
+
+  function notify(userId: string, notice: InboxNotice): void {
+    const doc = hocuspocus.documents.get(docNameFor('i', userId));
+    if (!doc) return;
+    const payload = JSON.stringify(notice);
+    for (const c of doc.getConnections()) c.sendStateless(payload);
+  }
+
+  async function announcePresence(userId: string, isOnline: boolean): Promise<void> {
+    try {
+      const at = new Date().toISOString();
+      for (const contact of await contactsOf(db, userId)) notify(contact, { v: 1, type: 'presence', userId, online: isOnline, at });
+    } catch (error) {
+      log.warn('sync.presence_failed', { error: error instanceof Error ? error.message : 'unknown' });
+    }
+  }
+
+  function connectionsWhere(pred: (ctx: SyncContext, doc: Document) => boolean): Connection<SyncContext>[] {
+    const out: Connection<SyncContext>[] = [];
+    for (const doc of hocuspocus.documents.values()) {
+      for (const c of doc.getConnections() as Connection<SyncContext>[]) if (c.context && pred(c.context, doc)) out.push(c);
+    }
+    return out;
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
+
+  // Token re-check of long-lived sockets: ask every connection for a fresh token every 5 minutes.
+  const recheck = setInterval(() => {
+    for (const doc of hocuspocus.documents.values()) for (const c of doc.getConnections()) c.requestToken();
+  }, 5 * 60_000);
+  recheck.unref();
+
+  return {
+    hocuspocus,
+    handleUpgrade(request, socket, head) {
+      const url = request.url ?? '';
+      if (url !== path && !url.startsWith(`${path}?`) && !url.startsWith(`${path}/`)) return false;
+      if (!originAllowed(request, options.allowedOrigins)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"origin_not_allowed","message":"Origin not allowed"}}');
+        return true;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        const connection = hocuspocus.handleConnection(ws, webRequest(request));
+        ws.on('message', (data) => connection.handleMessage(toBytes(data)));
+        ws.on('close', (code, reason) => connection.handleClose({ code, reason: reason.toString() }));
+        ws.on('error', (error) => log.warn('sync.socket_error', { error: error.message }));
+      });
+      return true;
+    },
+    notify,
+    closeUserConnections(userId, close, convId) {
+      for (const c of connectionsWhere((ctx) => ctx.userId === userId && (convId === undefined || ('convId' in ctx.target && ctx.target.convId === convId)))) c.close(close);
+    },
+    closeDocuments(docNames, close) {
+      for (const name of docNames) {
+        const doc = hocuspocus.documents.get(name);
+        if (!doc) continue;
+        for (const c of doc.getConnections()) c.close(close);
+      }
+    },
+    isOnline: (userId) => (online.get(userId) ?? 0) > 0,
+    async destroy() {
+      clearInterval(recheck);
+      for (const client of wss.clients) client.close(CLOSE.Unavailable.code, CLOSE.Unavailable.reason);
+      wss.close();
+      hocuspocus.closeConnections();
+      await hocuspocus.flushPendingStores();
+    },
+  };
+}
