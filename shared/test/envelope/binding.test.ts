@@ -1,0 +1,395 @@
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { randomBytes } from '../../src/crypto/index.ts';
+import {
+  BINDING_ORIGIN,
+  LOG_NAME,
+  MemoryCounterStore,
+  putMessage,
+  REMOTE_ORIGIN,
+  sealFrame,
+  signMessage,
+  type BindingEvent,
+} from '../../src/envelope/index.ts';
+import { EPOCH, frames, makeUser, Peer, SCOPE, syncDocs, syncPeers, World } from './helpers.ts';
+
+function texts(p: Peer): string[] {
+  return p.view().messages.map((m) => m.text);
+}
+
+describe('EnvelopeBinding', () => {
+  it('[BIND-1] [BIND-2] local messages are sealed into log and applied by a peer', async () => {
+    const [alice, bob] = [makeUser(), makeUser()];
+    const world = new World([alice, bob]);
+    const a = new Peer(world, alice);
+    const b = new Peer(world, bob);
+    a.send('hello', 1);
+    a.send('world', 2);
+    expect(await a.binding.flush()).toEqual({ ok: true, value: 1 }); // coalesced into one frame
+    await syncPeers(a, b);
+    expect(texts(b)).toEqual(['hello', 'world']);
+    expect(b.binding.invalid).toEqual([]);
+    expect(frames(a).length).toBe(1);
+  });
+
+  it('[BIND-1] coalesces within the window and flushes by itself', async () => {
+    const alice = makeUser();
+    const world = new World([alice]);
+    const envelope = new Y.Doc();
+    const p = new Peer(world, alice);
+    p.binding.destroy();
+    const { EnvelopeBinding } = await import('../../src/envelope/index.ts');
+    const binding = new EnvelopeBinding({
+      envelope,
+      inner: p.inner,
+      scope: SCOPE,
+      self: p.author,
+      epoch: EPOCH,
+      resolvers: world.resolvers(),
+      counters: new MemoryCounterStore(),
+      coalesceMs: 20,
+    });
+    p.send('one', 1);
+    p.send('two', 2);
+    await new Promise((r) => setTimeout(r, 60));
+    await binding.whenIdle();
+    expect(envelope.getArray(LOG_NAME).length).toBe(1);
+    binding.destroy();
+  });
+
+  it('[BIND-2] a persisted envelope is applied on load (initial content), and three peers converge', async () => {
+    const users = [makeUser(), makeUser(), makeUser()];
+    const world = new World(users);
+    const peers = users.map((u) => new Peer(world, u));
+    peers.forEach((p, i) => p.send(`from ${i}`, 10 + i));
+    await syncPeers(...peers);
+    for (const p of peers) expect(texts(p)).toEqual(['from 0', 'from 1', 'from 2']);
+    const fresh = new Peer(world, users[0]!, { envelope: Y.encodeStateAsUpdate(peers[2]!.envelope) });
+    await fresh.binding.whenIdle();
+    expect(texts(fresh)).toEqual(['from 0', 'from 1', 'from 2']);
+  });
+
+  it('[BIND-3] flipping one byte of one stored frame invalidates exactly that frame', async () => {
+    const [alice, bob, carol] = [makeUser(), makeUser(), makeUser()];
+    const world = new World([alice, bob, carol]);
+    const a = new Peer(world, alice);
+    const b = new Peer(world, bob);
+    for (let i = 0; i < 6; i++) {
+      (i % 2 ? b : a).send(`m${i}`, i + 1);
+      await syncPeers(a, b);
+    }
+    const stored = frames(a);
+    expect(stored.length).toBe(6);
+    // frame 2 is Alice's second frame (m2)
+    const tampered = stored.map((f, i) => {
+      if (i !== 2) return f;
+      const t = f.slice();
+      t[100]! ^= 0x40;
+      return t;
+    });
+    const env = new Y.Doc();
+    env.getArray<Uint8Array>(LOG_NAME).push(tampered);
+    const c = new Peer(world, carol, { envelope: Y.encodeStateAsUpdate(env) });
+    await c.binding.whenIdle();
+    expect(c.binding.invalid).toEqual([{ index: 2, code: 'bad_signature' }]);
+    // Every other frame is accepted. Yjs holds Alice's later structs (m4) until her missing clock range
+    // arrives, because one inner clientID's updates apply in order; Bob's frames all render.
+    expect(texts(c)).toEqual(['m0', 'm1', 'm3', 'm5']);
+    expect(c.binding.gaps).toEqual([{ userId: alice.userId, deviceId: a.deviceId, from: 2, to: 2 }]);
+    // the genuine frame arriving later fills the gap and releases the held structs
+    c.envelope.getArray<Uint8Array>(LOG_NAME).push([stored[2]!]);
+    await c.binding.whenIdle();
+    expect(texts(c)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(c.binding.gaps).toEqual([]);
+  });
+
+  it('[BIND-4] forged frames are rejected: wrong signer, non-member, replayed counter, foreign clientID', async () => {
+    const [alice, bob, mallory] = [makeUser(), makeUser(), makeUser()];
+    const world = new World([alice, bob]);
+    world.users.set(mallory.userId, mallory); // known key, but not a member
+    const a = new Peer(world, alice);
+    const b = new Peer(world, bob);
+    a.send('genuine', 1);
+    await syncPeers(a, b);
+    const genuine = frames(a)[0]!;
+    const seal = (over: Partial<Parameters<typeof sealFrame>[0]>) =>
+      sealFrame({
+        scope: SCOPE,
+        kind: 'update',
+        epoch: EPOCH,
+        epochKey: world.keys.get(EPOCH)!,
+        userId: bob.userId,
+        deviceId: b.deviceId,
+        counter: 50,
+        signingKey: bob.secretKey,
+        plaintext: Y.encodeStateAsUpdate(new Y.Doc()),
+        ...over,
+      });
+    // Alice's inner update, claimed by Bob: Bob signs, but the structs are under Alice's clientID.
+    const aliceUpdate = Y.encodeStateAsUpdate(a.inner);
+    const forged = [
+      seal({ signingKey: mallory.secretKey }), // claims to be Bob, signed by Mallory
+      seal({ userId: mallory.userId, signingKey: mallory.secretKey }), // Mallory is not a member
+      seal({ userId: alice.userId, deviceId: a.deviceId, counter: 1, signingKey: alice.secretKey }), // counter 1 reused
+      seal({ plaintext: aliceUpdate, counter: 51 }), // Bob writing under Alice's clientID
+    ];
+    const events: BindingEvent[] = [];
+    b.binding.on((e) => events.push(e));
+    b.envelope.getArray<Uint8Array>(LOG_NAME).push(forged);
+    await b.binding.whenIdle();
+    expect(b.binding.invalid.map((f) => f.code)).toEqual(['bad_signature', 'not_member', 'replayed', 'foreign_client']);
+    expect(events.filter((e) => e.type === 'invalid').length).toBe(4);
+    expect(texts(b)).toEqual(['genuine']);
+    // the same genuine frame pushed again is a harmless duplicate, not an error
+    b.envelope.getArray<Uint8Array>(LOG_NAME).push([genuine]);
+    await b.binding.whenIdle();
+    expect(b.binding.invalid.length).toBe(4);
+  });
+
+  it('[BIND-4] a frame deleting items of another user is rejected', async () => {
+    const [alice, bob] = [makeUser(), makeUser()];
+    const world = new World([alice, bob]);
+    const a = new Peer(world, alice);
+    const b = new Peer(world, bob);
+    a.send('keep me', 1);
+    await syncPeers(a, b);
+    // Bob's inner doc deletes Alice's message entry; his binding seals it, Alice's binding must refuse it.
+    const dropped: BindingEvent[] = [];
+    b.binding.on((e) => e.type === 'local_dropped' && dropped.push(e));
+    b.inner.getMap('messages').clear();
+    await b.settle(); // Bob's own binding refuses to seal it
+    expect(frames(b).length).toBe(1); // only Alice's frame
+    expect(dropped).toMatchObject([{ reason: 'foreign_client' }]);
+    const forged = sealFrame({
+      scope: SCOPE,
+      kind: 'update',
+      epoch: EPOCH,
+      epochKey: world.keys.get(EPOCH)!,
+      userId: bob.userId,
+      deviceId: b.deviceId,
+      counter: 1,
+      signingKey: bob.secretKey,
+      plaintext: Y.encodeStateAsUpdate(b.inner, Y.encodeStateVector(a.inner)),
+    });
+    a.envelope.getArray<Uint8Array>(LOG_NAME).push([forged]);
+    await a.binding.whenIdle();
+    expect(a.binding.invalid.map((f) => f.code)).toEqual(['foreign_client']);
+    expect(texts(a)).toEqual(['keep me']);
+  });
+
+  it('[FRAME-8] gaps are reported and close when the missing frame arrives', async () => {
+    const [alice, bob] = [makeUser(), makeUser()];
+    const world = new World([alice, bob]);
+    const a = new Peer(world, alice);
+    const updates: Uint8Array[] = [];
+    a.envelope.on('update', (u: Uint8Array) => updates.push(u));
+    for (let i = 0; i < 3; i++) {
+      a.send(`m${i}`, i + 1);
+      await a.binding.flush();
+    }
+    const b = new Peer(world, bob);
+    const gapEvents: BindingEvent[] = [];
+    b.binding.on((e) => e.type === 'gaps' && gapEvents.push(e));
+    Y.applyUpdate(b.envelope, updates[0]!);
+    Y.applyUpdate(b.envelope, Y.encodeStateAsUpdate(a.envelope)); // everything: frames 1..3
+    await b.binding.whenIdle();
+    expect(b.binding.gaps).toEqual([]);
+    // a withholding relay: frame 2 of a fresh device never arrives
+    const c = new Peer(world, bob);
+    const log = c.envelope.getArray<Uint8Array>(LOG_NAME);
+    const all = frames(a);
+    log.push([all[0]!, all[2]!]);
+    await c.binding.whenIdle();
+    expect(c.binding.gaps).toEqual([{ userId: alice.userId, deviceId: a.deviceId, from: 2, to: 2 }]);
+    log.push([all[1]!]);
+    await c.binding.whenIdle();
+    expect(c.binding.gaps).toEqual([]);
+  });
+
+  it('[BIND-6] frames that arrive before their key wait and apply once the key is added', async () => {
+    const [alice, bob] = [makeUser(), makeUser()];
+    const world = new World([alice, bob]);
+    const a = new Peer(world, alice);
+    a.send('early', 1);
+    await a.binding.flush();
+    const bobKeys = new Map<number, Uint8Array>();
+    const b = new Peer(world, bob, { resolvers: world.resolvers({}, bobKeys), envelope: Y.encodeStateAsUpdate(a.envelope) });
+    await b.binding.whenIdle();
+    expect(b.binding.pendingCount).toBe(1);
+    expect(texts(b)).toEqual([]);
+    expect(b.binding.invalid).toEqual([]);
+    bobKeys.set(EPOCH, world.keys.get(EPOCH)!);
+    await b.binding.retryPending();
+    expect(b.binding.pendingCount).toBe(0);
+    expect(texts(b)).toEqual(['early']);
+  });
+
+  it('[FRAME-7] the device counter survives a restart through the CounterStore', async () => {
+    const alice = makeUser();
+    const world = new World([alice]);
+    const store = new MemoryCounterStore();
+    const a = new Peer(world, alice, { counters: store });
+    a.send('before', 1);
+    await a.binding.flush();
+    // restart: same device, same store, new inner doc rebuilt from the envelope
+    a.binding.destroy();
+    a.inner = new Y.Doc();
+    a.binding = a.bind();
+    await a.binding.whenIdle();
+    a.send('after', 2);
+    await a.binding.flush();
+    const b = new Peer(world, alice, { envelope: Y.encodeStateAsUpdate(a.envelope) });
+    await b.binding.whenIdle();
+    expect(b.binding.invalid).toEqual([]);
+    expect(texts(b)).toEqual(['before', 'after']);
+  });
+
+  it('[SEG-3] a closed segment refuses writes and hands back the unsent update', async () => {
+    const alice = makeUser();
+    const world = new World([alice]);
+    const a = new Peer(world, alice);
+    a.binding.close();
+    a.send('late', 1);
+    expect(await a.binding.flush()).toEqual({ ok: false, code: 'segment_closed' });
+    expect(await a.binding.compact()).toEqual({ ok: false, code: 'segment_closed' });
+    expect(frames(a).length).toBe(0);
+    const unsent = a.binding.takeUnsent();
+    expect(unsent).toBeInstanceOf(Uint8Array);
+    const next = new Y.Doc();
+    Y.applyUpdate(next, unsent!);
+    expect([...next.getMap('messages').keys()].length).toBe(1);
+  });
+
+  it('ignores inner transactions applied with REMOTE_ORIGIN and never re-seals peers content', async () => {
+    const [alice, bob] = [makeUser(), makeUser()];
+    const world = new World([alice, bob]);
+    const a = new Peer(world, alice);
+    const b = new Peer(world, bob);
+    a.send('x', 1);
+    await syncPeers(a, b);
+    expect(b.binding.unsentBytes).toBe(0);
+    expect(frames(b).length).toBe(1);
+    expect(REMOTE_ORIGIN).not.toBe(BINDING_ORIGIN);
+  });
+});
+
+describe('compaction', () => {
+  it('[COMPACT-2] replaces applied frames with one snapshot; a fresh device rebuilds everything', async () => {
+    const [alice, bob] = [makeUser(), makeUser()];
+    const world = new World([alice, bob]);
+    const a = new Peer(world, alice);
+    const b = new Peer(world, bob);
+    for (let i = 0; i < 6; i++) {
+      (i % 2 ? a : b).send(`m${i}`, i + 1);
+      await syncPeers(a, b);
+    }
+    expect(frames(a).length).toBe(6);
+    expect(await a.binding.compact()).toEqual({ ok: true, value: 6 });
+    expect(frames(a).length).toBe(1);
+    await syncPeers(a, b);
+    expect(frames(b).length).toBe(1);
+    expect(b.binding.invalid).toEqual([]);
+    const fresh = new Peer(world, bob, { envelope: Y.encodeStateAsUpdate(b.envelope) });
+    await fresh.binding.whenIdle();
+    expect(texts(fresh)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(fresh.binding.gaps).toEqual([]);
+    // the compacting user's and the others' later frames keep applying
+    b.send('after', 100);
+    await syncPeers(a, b, fresh);
+    expect(texts(a)).toEqual(texts(fresh));
+    expect(texts(a).at(-1)).toBe('after');
+  });
+
+  it('[COMPACT-6] two peers compacting at once both survive and converge; the next compaction merges', async () => {
+    const [alice, bob, carol] = [makeUser(), makeUser(), makeUser()];
+    const world = new World([alice, bob, carol]);
+    const peers = [new Peer(world, alice), new Peer(world, bob), new Peer(world, carol)];
+    for (let i = 0; i < 9; i++) peers[i % 3]!.send(`m${i}`, i + 1);
+    await syncPeers(...peers);
+    const [a, b, c] = peers as [Peer, Peer, Peer];
+    await Promise.all([a.binding.compact(), b.binding.compact()]);
+    c.send('concurrent', 50);
+    await c.binding.flush();
+    await syncPeers(...peers);
+    const expected = [...Array.from({ length: 9 }, (_, i) => `m${i}`), 'concurrent'];
+    for (const p of peers) {
+      expect(texts(p)).toEqual(expected);
+      expect(p.binding.invalid).toEqual([]);
+    }
+    expect(frames(a).length).toBe(3); // two snapshots + the concurrent frame
+    const repaired: BindingEvent[] = [];
+    for (const p of peers) p.binding.on((e) => e.type === 'repaired' && repaired.push(e));
+    await c.binding.compact();
+    await syncPeers(...peers);
+    expect(frames(a).length).toBe(1);
+    expect(repaired).toEqual([]);
+    for (const p of peers) expect(texts(p)).toEqual(expected);
+  });
+
+  it('[COMPACT-5] frames deleted without a covering snapshot are pushed back (repair rule)', async () => {
+    const [alice, bob] = [makeUser(), makeUser()];
+    const world = new World([alice, bob]);
+    const a = new Peer(world, alice);
+    const b = new Peer(world, bob);
+    a.send('precious', 1);
+    await syncPeers(a, b);
+    const events: BindingEvent[] = [];
+    b.binding.on((e) => events.push(e));
+    // a buggy or hostile peer deletes the frame and pushes nothing
+    const rogue = new Y.Doc();
+    Y.applyUpdate(rogue, Y.encodeStateAsUpdate(a.envelope));
+    rogue.getArray(LOG_NAME).delete(0, 1);
+    Y.applyUpdate(b.envelope, Y.encodeStateAsUpdate(rogue, Y.encodeStateVector(b.envelope)));
+    await b.binding.whenIdle();
+    expect(events.some((e) => e.type === 'repaired' && e.frames === 1)).toBe(true);
+    expect(frames(b).length).toBe(1);
+    const fresh = new Peer(world, bob, { envelope: Y.encodeStateAsUpdate(b.envelope) });
+    await fresh.binding.whenIdle();
+    expect(texts(fresh)).toEqual(['precious']);
+    expect(fresh.binding.invalid).toEqual([]);
+  });
+
+  it('[COMPACT-2] garbage frames are compacted away, pending ones are kept', async () => {
+    const alice = makeUser();
+    const world = new World([alice]);
+    const a = new Peer(world, alice);
+    a.send('one', 1);
+    await a.binding.flush();
+    a.send('two', 2);
+    await a.binding.flush();
+    const otherEpoch = sealFrame({
+      scope: SCOPE,
+      kind: 'update',
+      epoch: 9,
+      epochKey: randomBytes(32),
+      userId: alice.userId,
+      deviceId: a.deviceId,
+      counter: 99,
+      signingKey: alice.secretKey,
+      plaintext: new Uint8Array([0, 0]),
+    });
+    world.members.set(9, new Set([alice.userId]));
+    a.envelope.getArray<unknown>(LOG_NAME).push([new Uint8Array([1, 2, 3]), otherEpoch]);
+    await a.binding.whenIdle();
+    expect(a.binding.pendingCount).toBe(1);
+    expect(await a.binding.compact()).toEqual({ ok: true, value: 3 });
+    expect(frames(a).length).toBe(2); // snapshot + pending frame
+  });
+
+  it('[COMPACT-1] threshold helper', async () => {
+    const alice = makeUser();
+    const world = new World([alice]);
+    const a = new Peer(world, alice);
+    for (let i = 0; i < 4; i++) {
+      a.send(`m${i}`, i);
+      await a.binding.flush();
+    }
+    expect(a.binding.needsCompaction({ maxFrames: 3 })).toBe(true);
+    expect(a.binding.needsCompaction()).toBe(false);
+  });
+});
+
+// keep the unused import from being flagged by strict lint configs
+void putMessage;
+void signMessage;
+void syncDocs;
