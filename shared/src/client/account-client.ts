@@ -20,6 +20,7 @@ import {
   MeResponse,
   PreloginResponse,
   RecoveryStartResponse,
+  RefreshResponse,
   SALT_BYTES,
   SessionResponse,
   SessionsResponse,
@@ -260,7 +261,8 @@ export class AccountClient {
   /**
    * Re-wraps the same keys under `newPassword` with a new salt (and `kdf`, default: the account's current
    * parameters). Throws `wrong_password` when `currentPassword` does not open the held bundle (checked
-   * locally first), `weak_password` for a weak new one. The server revokes other sessions.
+   * locally first), `weak_password` for a weak new one. The server revokes the other sessions and
+   * rotates this one's tokens.
    */
   async changePassword(input: {
     currentPassword: string;
@@ -283,7 +285,7 @@ export class AccountClient {
     const next = await derivePasswordKeys(input.newPassword, salt, kdf, input.onKdfProgress);
     const accountBundle = sealBundle('account', next.kek, held.keys, held.username);
     wipe(next.kek);
-    await this.transport.request(NoContent, 'POST', AUTH_ROUTES.password, {
+    const r = await this.transport.request(RefreshResponse, 'POST', AUTH_ROUTES.password, {
       auth: true,
       body: {
         currentAuthKey: toBase64Url(current.authKey),
@@ -293,7 +295,14 @@ export class AccountClient {
         accountBundle: toBase64Url(accountBundle),
       },
     });
-    this.#held = { ...held, salt, kdf, accountBundle };
+    this.transport.setAccessToken({ token: r.accessToken, expiresAt: r.accessTokenExpiresAt });
+    this.#held = {
+      ...held,
+      session: { ...held.session, sessionId: r.sessionId, accessTokenExpiresAt: r.accessTokenExpiresAt },
+      salt,
+      kdf,
+      accountBundle,
+    };
   }
 
   /**
