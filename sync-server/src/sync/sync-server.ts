@@ -16,6 +16,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Hocuspocus, type Connection, type Document, type Extension } from '@hocuspocus/server';
 import { Database as DatabaseExtension } from '@hocuspocus/extension-database';
+import { Redis as RedisExtension } from '@hocuspocus/extension-redis';
+import { Redis as IORedis } from 'ioredis';
 import * as decoding from 'lib0/decoding';
 import { WebSocketServer, type WebSocket } from 'ws';
 import * as Y from 'yjs';
@@ -71,6 +73,8 @@ export interface SyncServerOptions {
   limits?: Partial<SyncLimits>;
   /** Path of the endpoint (default `/sync`). */
   path?: string;
+  /** With a Redis URL, instances are linked with @hocuspocus/extension-redis. */
+  redis?: { url: string; identifier: string };
 }
 
 /** The running sync endpoint. */
@@ -84,6 +88,8 @@ export interface SyncServer {
   closeUserConnections(userId: string, close: { code: number; reason: string }, convId?: string): void;
   /** Closes every connection to the given documents (e.g. segments that became read-only). */
   closeDocuments(docNames: readonly string[], close: { code: number; reason: string }): void;
+  /** Routes presence notices (default: this instance only; server.ts sets the cross-instance fan-out). */
+  setNotifier(notify: (userId: string, notice: InboxNotice) => void): void;
   /** True when the user has at least one authenticated connection on this instance. */
   isOnline(userId: string): boolean;
   /** Stops accepting sockets, closes connections and flushes pending stores. */
@@ -228,6 +234,14 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     },
   });
 
+  const extensions: Extension[] = [auth, limitsExtension, envelopeGuard, persistence];
+  let redisClient: IORedis | null = null;
+  if (options.redis) {
+    redisClient = new IORedis(options.redis.url, { maxRetriesPerRequest: 3 });
+    redisClient.on('error', (error) => log.warn('sync.redis_error', { err: error }));
+    extensions.unshift(new RedisExtension({ redis: redisClient, identifier: options.redis.identifier, prefix: 'parley:doc' }));
+  }
+
   const hocuspocus: Hocuspocus<SyncContext> = new Hocuspocus<SyncContext>({
     name: 'parley',
     quiet: true,
@@ -238,7 +252,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     maxUnauthenticatedQueueMessages: 200,
     maxPendingDocuments: 100,
     yDocOptions: { gc: true, gcFilter: () => true },
-    extensions: [auth, limitsExtension, envelopeGuard, persistence],
+    extensions,
     async connected({ context }) {
       const ctx = context;
       const before = online.get(ctx.userId) ?? 0;
@@ -263,10 +277,12 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     for (const c of doc.getConnections()) c.sendStateless(payload);
   }
 
+  let notifyVia: (userId: string, notice: InboxNotice) => void = notify;
+
   async function announcePresence(userId: string, isOnline: boolean): Promise<void> {
     try {
       const at = new Date().toISOString();
-      for (const contact of await contactsOf(db, userId)) notify(contact, { v: 1, type: 'presence', userId, online: isOnline, at });
+      for (const contact of await contactsOf(db, userId)) notifyVia(contact, { v: 1, type: 'presence', userId, online: isOnline, at });
     } catch (error) {
       log.warn('sync.presence_failed', { error: error instanceof Error ? error.message : 'unknown' });
     }
@@ -306,6 +322,9 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       return true;
     },
     notify,
+    setNotifier(fn) {
+      notifyVia = fn;
+    },
     closeUserConnections(userId, close, convId) {
       for (const c of connectionsWhere((ctx) => ctx.userId === userId && (convId === undefined || ('convId' in ctx.target && ctx.target.convId === convId)))) c.close(close);
     },
@@ -323,6 +342,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       wss.close();
       hocuspocus.closeConnections();
       await hocuspocus.flushPendingStores();
+      redisClient?.disconnect();
     },
   };
 }
