@@ -32,6 +32,7 @@ import { authorizeDocument, type DocTarget } from './doc-access.ts';
 import { parseAwarenessUpdate } from './awareness.ts';
 import { checkEnvelopeUpdate } from './envelope-validator.ts';
 import { SyncRejection } from './errors.ts';
+import { Metrics } from '../metrics.ts';
 
 /** Limits of the sync endpoint (documented in docs/operations.md). */
 export interface SyncLimits {
@@ -73,6 +74,8 @@ export interface SyncServerOptions {
   limits?: Partial<SyncLimits>;
   /** Path of the endpoint (default `/sync`). */
   path?: string;
+  /** Where counters go (GET /metrics); a private registry when omitted. */
+  metrics?: Metrics;
   /** With a Redis URL, instances are linked with @hocuspocus/extension-redis. */
   redis?: { url: string; identifier: string };
 }
@@ -94,10 +97,6 @@ export interface SyncServer {
   isOnline(userId: string): boolean;
   /** Stops accepting sockets, closes connections and flushes pending stores. */
   destroy(): Promise<void>;
-}
-
-function reject(name: keyof typeof CLOSE, detail: string): never {
-  throw new SyncRejection(name, detail);
 }
 
 function toBytes(data: WebSocket.RawData): Uint8Array {
@@ -132,6 +131,11 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const { db, tokens, log } = options;
   const limits: SyncLimits = { ...DEFAULT_SYNC_LIMITS, ...options.limits };
   const path = options.path ?? '/sync';
+  const metrics = options.metrics ?? new Metrics();
+  const reject: (name: keyof typeof CLOSE, detail: string) => never = (name, detail) => {
+    metrics.rejections.inc({ reason: CLOSE[name].reason });
+    throw new SyncRejection(name, detail);
+  };
   const budgets = new TokenBuckets({ capacity: limits.messagesBurst, refillPerSecond: limits.messagesPerSecond }, Date.now);
   /** userId -> number of authenticated document connections on this instance. */
   const online = new Map<string, number>();
@@ -180,6 +184,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       const decoder = decoding.createDecoder(data.update);
       decoding.readVarString(decoder);
       const type = decoding.readVarUint(decoder);
+      metrics.messages.inc({ kind: type === 0 ? 'sync' : type === 1 ? 'awareness' : 'other' });
       if (type === 1) {
         const update = decoding.readVarUint8Array(decoder);
         const parsed = parseAwarenessUpdate(update);
@@ -219,8 +224,18 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       if (ctx.target.kind === 'inbox') reject('InvalidUpdate', 'the inbox is read-only');
       if (data.type === 1 && Y.snapshotContainsUpdate(Y.snapshot(data.document), update)) return;
       const started = performance.now();
-      await appendUpdate(db, data.documentName, update);
-      log.debug('sync.stored', { doc: data.documentName, bytes: update.length, ms: Math.round(performance.now() - started) });
+      try {
+        await appendUpdate(db, data.documentName, update);
+      } catch (error) {
+        metrics.errors.inc({ where: 'store' });
+        log.error('sync.store_failed', { err: error, doc: data.documentName });
+        reject('Unavailable', 'could not persist the update');
+      }
+      const ms = performance.now() - started;
+      metrics.updatesStored.inc();
+      metrics.bytesStored.inc({}, update.length);
+      metrics.storeLatency.observe(ms / 1000);
+      log.debug('sync.stored', { doc: data.documentName, bytes: update.length, ms: Math.round(ms) });
     },
   };
 
@@ -230,6 +245,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       const stats = await docStats(db, documentName);
       if (stats.rows < limits.compactAfterRows) return;
       const r = await compactDoc(db, documentName);
+      metrics.compactions.inc();
       log.info('sync.compacted', { doc: documentName, rows: r.before, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter });
     },
   });
@@ -297,6 +313,9 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
+  metrics.gauge('parley_sync_connections', 'Open WebSocket connections on this instance', () => wss.clients.size);
+  metrics.gauge('parley_sync_documents', 'Documents loaded in memory on this instance', () => hocuspocus.getDocumentsCount());
+  metrics.gauge('parley_sync_online_users', 'Users with at least one authenticated connection on this instance', () => online.size);
 
   // Token re-check of long-lived sockets: ask every connection for a fresh token every 5 minutes.
   const recheck = setInterval(() => {
