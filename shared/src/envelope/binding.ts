@@ -235,14 +235,15 @@ export class EnvelopeBinding {
   /**
    * [COMPACT-2]: replaces the frames this binding has applied (and whose counters lie in the contiguous
    * coverage prefix), plus structurally garbage frames, by ONE snapshot frame, in ONE envelope transaction.
-   * Resolves with the number of frames removed (0 when there was nothing worth compacting).
+   * Resolves with the number of frames removed (0 when fewer than `minFrames`, default 2, were removable).
    */
-  compact(): Promise<WriteResult<number>> {
+  compact(options: { minFrames?: number } = {}): Promise<WriteResult<number>> {
+    const minFrames = Math.max(1, options.minFrames ?? 2);
     return this.enqueue(async (): Promise<WriteResult<number>> => {
       const flushed = await this.flushNow();
       if (!flushed.ok) return flushed;
       if (this.isClosed) return { ok: false, code: 'segment_closed' };
-      if (this.deletableIndexes().length < 2) return { ok: true, value: 0 };
+      if (this.deletableIndexes().length < minFrames) return { ok: true, value: 0 };
       const inner = this.o.inner;
       const update = Y.encodeStateAsUpdate(inner);
       const clients = Y.decodeStateVector(Y.encodeStateVector(inner)).keys();
