@@ -3,7 +3,7 @@
  * `AppError('invalid_request')` whose message lists the offending field paths and what is wrong with
  * them, never the values sent (they may be secrets or hostile) nor unknown key names.
  */
-import { AppError } from '@parley/shared/protocol';
+import { AppError, EncodingError } from '@parley/shared/protocol';
 import type { z } from 'zod';
 
 const ISSUE_TEXT: Record<string, string> = {
@@ -26,7 +26,17 @@ function describe(issue: z.core.$ZodIssue): string {
 
 /** Parses `data` with `schema`; throws `invalid_request` listing field paths on failure. */
 export function parseRequest<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
-  const result = schema.safeParse(data);
+  let result: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    result = schema.safeParse(data);
+  } catch (error) {
+    // Defence in depth: a refinement that decodes base64url can throw instead of reporting an issue
+    // (zod keeps running later refinements after an earlier one failed). Bad input is still a 400.
+    if (error instanceof EncodingError) {
+      throw new AppError('invalid_request', 'Invalid request: a binary field is not canonical unpadded base64url', { cause: error });
+    }
+    throw error;
+  }
   if (result.success) return result.data;
   const parts = [...new Set(result.error.issues.map(describe))];
   let message = `Invalid request: ${parts.join('; ')}`;
