@@ -14,7 +14,7 @@
  * All frame processing runs on one serial queue; `whenIdle()` resolves once it has drained.
  */
 import * as Y from 'yjs';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../crypto/index.ts';
 import { FRAME_MAX_BYTES, parseFrame, toBase64Url } from '../protocol/index.ts';
 import {
   deviceKey,

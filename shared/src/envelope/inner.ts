@@ -10,8 +10,7 @@
  */
 import * as Y from 'yjs';
 import { z } from 'zod';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { CONTEXT, lp, sign, u64be, verify } from '../crypto/index.ts';
+import { CONTEXT, lp, sha256, sign, u64be, verify } from '../crypto/index.ts';
 import { fromBase64Url, toBase64Url, toHex, utf8 } from '../protocol/index.ts';
 
 /** Longest message or edit text, in UTF-16 code units. */
