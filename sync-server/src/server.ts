@@ -3,6 +3,7 @@
  * server (the WebSocket endpoint will attach to the same server). `startServer` is the public entry point
  * for main.ts and for integration tests in every workspace.
  */
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -17,6 +18,9 @@ import { migrate } from './db/migrate.ts';
 import { createApp } from './http/app.ts';
 import { createLogger, type Logger } from './log.ts';
 import { loadOrCreateJwtSecret } from './secrets.ts';
+import { Metrics } from './metrics.ts';
+import { createSyncServer, type SyncLimits, type SyncServer } from './sync/sync-server.ts';
+import { localFanout, redisFanout, type Fanout } from './sync/fanout.ts';
 
 /** Optional knobs for `startServer` (all have production defaults). */
 export interface StartOptions {
@@ -26,6 +30,10 @@ export interface StartOptions {
   rateLimits?: RateLimits;
   /** Directory of the built PWA; defaults to <repo>/app/dist. */
   appDistDir?: string;
+  /** Override sync limits (tests). */
+  syncLimits?: Partial<SyncLimits>;
+  /** Name of this instance on the Redis channels (default: random). */
+  instanceId?: string;
 }
 
 /** A running server. */
@@ -39,6 +47,9 @@ export interface RunningServer {
   /** Access-token verification, for the WebSocket layer. */
   readonly tokens: TokenService;
   readonly log: Logger;
+  /** The Hocuspocus sync endpoint mounted at /sync. */
+  readonly sync: SyncServer;
+  readonly metrics: Metrics;
   /** Stops accepting connections, closes open ones, then closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -74,7 +85,21 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
     const tokens = createTokenService({ secret, ttlSeconds: config.accessTokenTtlSeconds, db });
     const accounts = new AccountService({ db, tokens, secret, log });
     const limiter = new AuthRateLimiter(opts.rateLimits ?? DEFAULT_RATE_LIMITS);
+    const metrics = new Metrics();
+    const sync = createSyncServer({
+      db,
+      tokens,
+      log,
+      metrics,
+      allowedOrigins: config.allowedOrigins,
+      ...(opts.syncLimits ? { limits: opts.syncLimits } : {}),
+      ...(config.redisUrl ? { redis: { url: config.redisUrl, identifier: opts.instanceId ?? `parley-${randomUUID()}` } } : {}),
+    });
+    const fanout: Fanout = config.redisUrl ? await redisFanout(sync, config.redisUrl, log) : localFanout(sync);
+    sync.setNotifier(fanout.notify);
     const app = createApp({
+      metrics,
+      effects: () => fanout,
       config,
       db,
       log,
@@ -86,6 +111,9 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
     });
 
     const server = tlsOptions === null ? http.createServer(app) : https.createServer(tlsOptions, app);
+    server.on('upgrade', (request, socket, head) => {
+      if (!sync.handleUpgrade(request, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    });
     server.headersTimeout = HEADERS_TIMEOUT_MS;
     server.requestTimeout = REQUEST_TIMEOUT_MS;
     await new Promise<void>((resolve, reject) => {
@@ -115,8 +143,12 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
       db,
       tokens,
       log,
+      sync,
+      metrics,
       close() {
         closing ??= (async () => {
+          await sync.destroy();
+          await fanout.close();
           await new Promise<void>((resolve, reject) => {
             server.close((error) => (error ? reject(error) : resolve()));
             server.closeIdleConnections();

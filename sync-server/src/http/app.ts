@@ -15,6 +15,9 @@ import { authRoutes } from './auth-routes.ts';
 import { errorHandler } from './errors.ts';
 import { originCheck, securityHeaders } from './security.ts';
 import { staticApp } from './static.ts';
+import { conversationRoutes } from './conversation-routes.ts';
+import type { EffectSink } from '../conversations/effects.ts';
+import type { Metrics } from '../metrics.ts';
 
 /** A readiness probe must answer quickly even when the database hangs. */
 const READY_TIMEOUT_MS = 2000;
@@ -38,6 +41,10 @@ export interface AppOptions {
   secureCookies: boolean;
   /** Directory of the built PWA; defaults to <repo>/app/dist. */
   appDistDir?: string;
+  /** Counters served at GET /metrics. */
+  metrics?: Metrics;
+  /** Where membership effects go (socket closes, inbox notices). */
+  effects?: () => EffectSink | null;
 }
 
 /** Builds the Express app. Does not listen. */
@@ -83,7 +90,13 @@ export function createApp(options: AppOptions): Express {
       next(new AppError('method_not_allowed', 'Method not allowed'));
     });
 
+  app.get('/metrics', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('text/plain; version=0.0.4').send(options.metrics?.render() ?? '');
+  });
+
   app.use('/api/auth', authRoutes(options));
+  app.use('/api', conversationRoutes({ db, tokens: options.tokens, log, effects: options.effects ?? (() => null) }));
   app.use(staticApp(options.appDistDir));
 
   app.use((_req, _res, next) => next(new AppError('not_found', 'Not found')));
