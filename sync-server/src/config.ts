@@ -133,24 +133,27 @@ const EnvSchema = z
         .refine((n) => n >= 60 && n <= 3600, 'must be an integer 60..3600')
         .default(600),
     ),
-  })
-  .superRefine((env, ctx) => {
-    if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['TLS_CERT_FILE'], message: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together' });
-    }
-    if (env.REDIS_URL !== undefined && env.JWT_SECRET === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be set when REDIS_URL is set (all instances must share it)' });
-    }
-    const tls = env.TLS_CERT_FILE !== undefined && env.TLS_KEY_FILE !== undefined;
-    if (!isLoopbackHost(env.HOST) && !tls && env.TRUST_PROXY === false) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['HOST'],
-        message:
-          'refusing to serve plain HTTP on a non-loopback address: set TLS_CERT_FILE/TLS_KEY_FILE, or TRUST_PROXY when a TLS proxy sits in front',
-      });
-    }
   });
+
+/**
+ * Rules spanning several variables. Checked on the raw values (presence only) so they are reported in
+ * the same run as per-variable problems.
+ */
+function crossProblems(env: Record<string, string | undefined>): string[] {
+  const set = (name: string) => (env[name] ?? '').trim() !== '';
+  const out: string[] = [];
+  if (set('TLS_CERT_FILE') !== set('TLS_KEY_FILE')) out.push('TLS_CERT_FILE: TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  if (set('REDIS_URL') && !set('JWT_SECRET')) out.push('JWT_SECRET: must be set when REDIS_URL is set (all instances must share it)');
+  const host = (env['HOST'] ?? '').trim() || '127.0.0.1';
+  const tls = set('TLS_CERT_FILE') && set('TLS_KEY_FILE');
+  const proxied = set('TRUST_PROXY') && (env['TRUST_PROXY'] ?? '').trim() !== 'false';
+  if (!isLoopbackHost(host) && !tls && !proxied) {
+    out.push(
+      'HOST: refusing to serve plain HTTP on a non-loopback address: set TLS_CERT_FILE/TLS_KEY_FILE, or TRUST_PROXY when a TLS proxy sits in front',
+    );
+  }
+  return out;
+}
 
 function isOrigin(text: string): boolean {
   if (!URL.canParse(text)) return false;
@@ -171,10 +174,11 @@ export function isLoopbackHost(host: string): boolean {
  */
 export function loadConfig(env: Record<string, string | undefined>, cwd: string = process.cwd()): Readonly<Config> {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`);
-    throw new ConfigError(problems);
-  }
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`)),
+    ...crossProblems(env),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const base = e.INIT_CWD ?? cwd;
   const resolve = (p: string) => path.resolve(base, p);
