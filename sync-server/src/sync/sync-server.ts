@@ -192,9 +192,9 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
         const others = (data.document.getConnections() as Connection<SyncContext>[]).filter((c) => c.context !== ctx);
         for (const entry of parsed.entries) {
           if (ctx.awarenessIds.has(entry.clientId)) continue;
-          if (entry.state === null) reject('InvalidAwareness', 'cannot clear another connection\u2019s state');
           if (others.some((c) => c.context?.awarenessIds?.has(entry.clientId))) reject('InvalidAwareness', 'client id owned by another connection');
           if (ctx.awarenessIds.size >= 4) reject('InvalidAwareness', 'too many client ids');
+          // A removal for an id nobody owns is harmless; claiming it lets the state be set later.
           ctx.awarenessIds.add(entry.clientId);
         }
       }
