@@ -16,7 +16,8 @@ export function b64Bytes(min: number, max: number = min) {
   return z
     .string()
     .max(maxChars)
-    .refine((s) => isBase64Url(s), { message: 'must be unpadded base64url' })
+    // abort: the length check below decodes, and must never see text that is not base64url.
+    .refine((s) => isBase64Url(s), { message: 'must be unpadded base64url', abort: true })
     .refine(
       (s) => {
         const n = fromBase64Url(s).length;
