@@ -5,6 +5,13 @@
  *
  * Correct by induction: Yjs encodes an explicit `parent` only for items without origins; items with an
  * origin inherit their parent from it. If every admitted item is in `log`, every later one is too.
+ *
+ * Integrity, not just shape: the server stores an update before Yjs applies it, so an update that decodes
+ * but cannot be integrated would poison the document for good (every later load, merge, compaction and
+ * SyncStep2 throws). Found by fuzzing (test/sync/envelope-validator.test.ts): an item whose origin or
+ * right origin names its OWN client at a clock not below its own (Yjs assumes same-client origins are
+ * already integrated, and crashes in `getItemCleanEnd`), zero-length structs, and zero-length delete-set
+ * ranges (which make every later encoding of the pending delete set throw "Unexpected case").
  */
 import * as Y from 'yjs';
 
@@ -21,9 +28,11 @@ export function checkEnvelopeUpdate(update: Uint8Array, frameMaxBytes: number, m
   }
   if (decoded.structs.length > maxStructs) return 'too_many_structs';
   for (const s of decoded.structs) {
+    if (!(s.length >= 1)) return 'bad_struct';
     if (s instanceof Y.GC || s instanceof Y.Skip) continue;
     if (!(s instanceof Y.Item)) return 'bad_struct';
     if (s.parentSub !== null) return 'bad_struct';
+    for (const o of [s.origin, s.rightOrigin]) if (o !== null && o.client === s.id.client && o.clock >= s.id.clock) return 'bad_struct';
     // In a decoded update, `parent` is the root name (string) or the ID of a nested type.
     const parent: unknown = s.parent;
     if (parent !== null && parent !== 'log') return 'bad_root';
@@ -34,5 +43,11 @@ export function checkEnvelopeUpdate(update: Uint8Array, frameMaxBytes: number, m
     }
     if (!(c instanceof Y.ContentDeleted)) return 'bad_content';
   }
+  let ranges = 0;
+  for (const list of decoded.ds.clients.values()) {
+    for (const r of list) if (!(r.len >= 1)) return 'bad_struct';
+    ranges += list.length;
+  }
+  if (ranges > maxStructs) return 'too_many_structs';
   return null;
 }
