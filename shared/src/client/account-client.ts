@@ -17,6 +17,7 @@ import { randomBytes, wipe } from '../crypto/index.ts';
 import { fromBase64Url, toBase64Url } from '../protocol/encoding.ts';
 import {
   KDF_DEFAULT,
+  KdfParams,
   MeResponse,
   PreloginResponse,
   RecoveryStartResponse,
@@ -24,7 +25,6 @@ import {
   SALT_BYTES,
   SessionResponse,
   SessionsResponse,
-  type KdfParams,
   type PublicKeys,
 } from '../protocol/auth.ts';
 import { Username } from '../protocol/username.ts';
@@ -37,6 +37,7 @@ import {
   publicKeysOf,
   sealBundle,
   type AccountKeys,
+  type PasswordKeys,
 } from './account-crypto.ts';
 import { ClientError } from './errors.ts';
 import { checkPasswordStrength } from './password-strength.ts';
@@ -53,7 +54,21 @@ export interface AccountClientOptions {
   credentials?: RequestCredentials;
   /** Clock for token expiry (tests). */
   now?: () => number;
+  /**
+   * Password derivation (default `derivePasswordKeys`). Browsers inject one that runs the same function
+   * in a Web Worker so argon2id never blocks the UI; it must keep `derivePasswordKeys`' contract
+   * (validate `kdf`, throw `ClientError('invalid_input')`, report progress 0..1).
+   */
+  derive?: PasswordDeriver;
 }
+
+/** The shape of `derivePasswordKeys`, injectable through `AccountClientOptions.derive`. */
+export type PasswordDeriver = (
+  password: string,
+  salt: Uint8Array,
+  kdf: KdfParams,
+  onProgress?: (fraction: number) => void,
+) => Promise<PasswordKeys>;
 
 /** The signed-in session (no secrets: the access token stays inside the transport). */
 export interface Session {
@@ -86,6 +101,19 @@ export interface RecoverResult {
   session: Session;
   keys: AccountKeys;
   recoveryKey?: string;
+}
+
+/**
+ * What a device keeps (the caller wraps `keys` at rest) to resume the signed-in account after a reload
+ * without the password: the session as last seen, the unlocked keys, and the password slot's salt, KDF
+ * parameters and sealed bundle (needed by `changePassword`).
+ */
+export interface ResumeState {
+  session: Session;
+  keys: AccountKeys;
+  salt: Uint8Array;
+  kdf: KdfParams;
+  accountBundle: Uint8Array;
 }
 
 /** One signed-in device, as listed by `listSessions`. */
@@ -127,6 +155,7 @@ function sessionFrom(r: SessionResponse): Session {
 /** Account operations against one server. Holds at most one signed-in account. */
 export class AccountClient {
   readonly transport: HttpTransport;
+  readonly #derive: PasswordDeriver;
   #held: Held | null = null;
 
   /** Throws `ClientError('invalid_input')` for a bad base URL or when no fetch is available. */
@@ -137,6 +166,7 @@ export class AccountClient {
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
+    this.#derive = options.derive ?? derivePasswordKeys;
   }
 
   /** The unlocked keys of the signed-in account, or null. */
@@ -191,7 +221,7 @@ export class AccountClient {
     const kdf = input.kdf ?? { ...KDF_DEFAULT };
     const keys = generateAccountKeys();
     const salt = randomBytes(SALT_BYTES);
-    const pw = await derivePasswordKeys(input.password, salt, kdf, input.onKdfProgress);
+    const pw = await this.#derive(input.password, salt, kdf, input.onKdfProgress);
     const recoveryKey = generateRecoveryKey();
     const rk = deriveRecoveryKeys(recoveryKey);
     const body = {
@@ -222,7 +252,7 @@ export class AccountClient {
   async login(input: { username: string; password: string; deviceName?: string; onKdfProgress?: KdfProgress }): Promise<LoginResult> {
     const username = parseUsername(input.username);
     const pre = await this.transport.request(PreloginResponse, 'POST', AUTH_ROUTES.prelogin, { body: { username } });
-    const pw = await derivePasswordKeys(input.password, fromBase64Url(pre.salt), pre.kdf, input.onKdfProgress);
+    const pw = await this.#derive(input.password, fromBase64Url(pre.salt), pre.kdf, input.onKdfProgress);
     try {
       const r = await this.transport.request(SessionResponse, 'POST', AUTH_ROUTES.login, {
         body: { username, authKey: toBase64Url(pw.authKey), ...(input.deviceName ? { deviceName: input.deviceName } : {}) },
@@ -233,6 +263,40 @@ export class AccountClient {
     } finally {
       wipe(pw.kek);
     }
+  }
+
+  /**
+   * The signed-in account's `ResumeState` (it holds the secret keys: wrap them before storing), or null.
+   * Changes after `changePassword`, so store it again then.
+   */
+  resumeState(): ResumeState | null {
+    const held = this.#held;
+    if (!held) return null;
+    return { session: held.session, keys: held.keys, salt: held.salt, kdf: held.kdf, accountBundle: held.accountBundle };
+  }
+
+  /**
+   * Adopts a stored `ResumeState` without the network (so an offline reload stays signed in): checks the
+   * keys produce the session's published keys and the KDF parameters are in range, and holds no access
+   * token, so the next authenticated call refreshes with the refresh cookie. Callers should then call
+   * `me()`: `not_signed_in` means the session ended elsewhere; compare `me().publicKeys` with
+   * `session.publicKeys` (`assertKeysMatch`). Throws `key_mismatch` or `invalid_input`.
+   */
+  resume(state: ResumeState): Session {
+    assertKeysMatch(state.keys, state.session.publicKeys);
+    const kdf = KdfParams.safeParse(state.kdf);
+    if (!kdf.success) throw new ClientError('invalid_input', 'KDF parameters out of range');
+    const username = parseUsername(state.session.username);
+    this.transport.reset();
+    this.#held = {
+      session: { ...state.session },
+      keys: state.keys,
+      username,
+      salt: state.salt,
+      kdf: kdf.data,
+      accountBundle: state.accountBundle,
+    };
+    return this.#held.session;
   }
 
   /** Ends this session on the server (revokes its refresh token) and forgets keys locally. */
@@ -272,7 +336,7 @@ export class AccountClient {
   }): Promise<void> {
     const held = this.#requireHeld();
     await assertStrongPassword(input.newPassword, held.username);
-    const current = await derivePasswordKeys(input.currentPassword, held.salt, held.kdf, input.onKdfProgress);
+    const current = await this.#derive(input.currentPassword, held.salt, held.kdf, input.onKdfProgress);
     try {
       openBundle('account', current.kek, held.accountBundle, held.username);
     } catch (cause) {
@@ -282,7 +346,7 @@ export class AccountClient {
     }
     const kdf = input.kdf ?? held.kdf;
     const salt = randomBytes(SALT_BYTES);
-    const next = await derivePasswordKeys(input.newPassword, salt, kdf, input.onKdfProgress);
+    const next = await this.#derive(input.newPassword, salt, kdf, input.onKdfProgress);
     const accountBundle = sealBundle('account', next.kek, held.keys, held.username);
     wipe(next.kek);
     const r = await this.transport.request(RefreshResponse, 'POST', AUTH_ROUTES.password, {
@@ -332,7 +396,7 @@ export class AccountClient {
     wipe(rk.recoveryKek);
     const kdf = input.kdf ?? { ...KDF_DEFAULT };
     const salt = randomBytes(SALT_BYTES);
-    const pw = await derivePasswordKeys(input.newPassword, salt, kdf, input.onKdfProgress);
+    const pw = await this.#derive(input.newPassword, salt, kdf, input.onKdfProgress);
     let newRecovery: { recoveryAuthKey: string; recoveryBundle: string } | undefined;
     let display: string | undefined;
     if (input.rotateRecoveryKey) {

@@ -71,6 +71,12 @@ export type EpochUpload = z.infer<typeof EpochUpload>;
 
 export const CreateConversationRequest = z
   .object({
+    /**
+     * Conversation id chosen by the client (random UUID). Needed because epoch-0 wraps and the key
+     * commitment bind the conversation id, so the creator must know it before the server does. When absent
+     * the server picks one (then the uploaded wraps cannot verify for anyone).
+     */
+    id: z.uuid().optional(),
     kind: ConversationKind,
     /** Other members (the creator is added as admin). Direct: exactly one. */
     memberIds: z.array(z.uuid()).min(1).max(255),

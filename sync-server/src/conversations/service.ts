@@ -118,7 +118,7 @@ async function requireUsers(tx: Queryable, ids: readonly string[]): Promise<void
 export async function createConversation(
   db: Database,
   creatorId: string,
-  req: { kind: 'direct' | 'group'; memberIds: string[]; epoch: EpochUpload },
+  req: { id?: string | undefined; kind: 'direct' | 'group'; memberIds: string[]; epoch: EpochUpload },
 ): Promise<{ conversation: Conversation; created: boolean; effects: ChangeEffects }> {
   const others = [...new Set(req.memberIds)].filter((id) => id !== creatorId);
   if (req.kind === 'direct' && others.length !== 1) throw new AppError('invalid_request', 'Invalid request: memberIds: a direct chat has exactly one other member');
@@ -129,7 +129,9 @@ export async function createConversation(
 
   const result = await db.withTransaction(async (tx) => {
     await requireUsers(tx, others);
-    const id = randomUUID();
+    const id = req.id ?? randomUUID();
+    if (req.id !== undefined && (await loadConversations(tx, [id])).length > 0)
+      throw new AppError('conflict', 'Conversation id already in use');
     const inserted = await tx.query(CONVERSATION_SQL.insertConversation, [id, req.kind, dkey, creatorId]);
     if (inserted.rows.length === 0) {
       const existing = (await tx.query(CONVERSATION_SQL.findDirect, [dkey])).rows[0] as { id?: unknown } | undefined;

@@ -1,0 +1,706 @@
+/**
+ * `Conversation`: a live, verified view of one conversation on this device.
+ *
+ * Opening order (time to first screen does not grow with history): server record -> keys -> meta document
+ * (signed membership) -> the OPEN segment, live. Older (closed) segments load lazily with `loadOlder()`,
+ * read-only, and are cached sealed in storage. Each segment has its own inner doc (so a segment is
+ * self-contained for a new device); all inner docs feed one read-only view doc that `materialize` projects
+ * into the message list, so edits, reactions and receipts may target messages of older segments.
+ *
+ * Trust: frames must verify against pinned identity keys and come from members; messages, ops and receipts
+ * count only from VERIFIED members (a signed `create`/`add` by an admin in the meta doc). A member the server
+ * lists without such an op is `unverified`: flagged, never given a key, never rendered.
+ *
+ * Writes are offline-first: entries are signed, kept in a sealed outbox until their frame is sealed into the
+ * open segment (the persisted envelope then carries them to the server on the next sync).
+ */
+import * as Y from 'yjs';
+import { z } from 'zod';
+import {
+  SignedMessage,
+  SignedOp,
+  VerificationCache,
+  identityVerifier,
+  innerRoots,
+  logStats,
+  materialize,
+  putMessage,
+  putOp,
+  rolloverDecision,
+  signMessage,
+  signOp,
+  type CounterGap,
+  type FrameResolvers,
+  type InvalidFrame,
+  type MaterializedMessage,
+  type OpBody,
+} from '../envelope/index.ts';
+import type { CounterStore } from '../envelope/counters.ts';
+import { Conversation as ConversationSchema, docNameFor, type Conversation as ConversationInfo, type Segment } from '../protocol/index.ts';
+import type { AccountKeys } from './account-crypto.ts';
+import { EncryptedDoc } from './encrypted-doc.ts';
+import { ClientError, isClientError } from './errors.ts';
+import { Emitter } from './events.ts';
+import type { KeyDirectory } from './key-directory.ts';
+import { Keyring, type KeyProblem } from './keyring.ts';
+import { computeMembership, membershipRoot, putMembershipOp, signMembershipOp, type MembershipBody, type VerifiedMembership } from './membership.ts';
+import type { SealedStore } from './storage.ts';
+import type { DocCloseReason, SyncConnection } from './sync-connection.ts';
+import type { HttpTransport } from './transport.ts';
+
+/** What a conversation needs from the client. */
+export interface ClientContext {
+  transport: HttpTransport;
+  sync: SyncConnection;
+  directory: KeyDirectory;
+  store: SealedStore;
+  keys: AccountKeys;
+  userId: string;
+  deviceId: string;
+  /** Frame counters per document ([FRAME-7]). */
+  counters: CounterStore;
+  /** Message-id counters per conversation. */
+  messageCounters: CounterStore;
+}
+
+/** Delivery of one of my messages: `pending` until the server acknowledged the frame holding it. */
+export type DeliveryState = 'pending' | 'sent';
+
+/** A rendered message with delivery and read state. */
+export interface ConversationMessage extends MaterializedMessage {
+  mine: boolean;
+  /** Delivery of my own messages (`sent` for everyone else's). */
+  status: DeliveryState;
+  /** Other verified members whose read receipt is at or after this message. */
+  readBy: string[];
+}
+
+/** Events of a conversation. */
+export interface ConversationEvents {
+  [k: string]: unknown;
+  /** The message list changed. */
+  change: { messages: ConversationMessage[] };
+  /** Members the server lists without an admin-signed add (do not trust them). */
+  unverified: { userIds: string[] };
+  /** This user was removed (or left): live state was dropped. */
+  removed: Record<string, never>;
+  /** A frame was rejected. */
+  invalid: { segmentId: string; frame: InvalidFrame };
+  /** Counter gaps changed (frames withheld or in flight). */
+  gaps: { segmentId: string; gaps: CounterGap[] };
+  /** Key material that was refused. */
+  key_problem: KeyProblem;
+  /** A rotation is due but cannot be done honestly (unverified members on the server's list). */
+  rotation_blocked: { unverified: string[] };
+  /** Membership or name changed. */
+  members: { members: Map<string, 'admin' | 'member'>; name: string | undefined };
+}
+
+const OutboxEntry = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('msg'), entry: SignedMessage, segment: z.string().max(40) }).strict(),
+  z.object({ kind: z.literal('op'), entry: SignedOp, segment: z.string().max(40) }).strict(),
+]);
+type OutboxEntry = z.infer<typeof OutboxEntry>;
+const OutboxRecord = z.array(OutboxEntry).max(10_000);
+const ConversationResponse = z.object({ conversation: ConversationSchema }).strict();
+
+const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
+  Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
+
+/** See the module comment. Create with `Conversation.open`. */
+export class Conversation extends Emitter<ConversationEvents> {
+  readonly id: string;
+  readonly keyring: Keyring;
+  #info: ConversationInfo;
+  #meta!: EncryptedDoc;
+  readonly #segments = new Map<string, { seg: Segment; doc: EncryptedDoc }>();
+  #openSegment: string | undefined;
+  readonly #view = new Y.Doc();
+  #membership: VerifiedMembership;
+  #messages: ConversationMessage[] = [];
+  readonly #pending = new Set<string>();
+  readonly #outbox = new Map<string, OutboxEntry>();
+  readonly #verifyCache = new VerificationCache();
+  #fetching = new Set<string>();
+  #renderTimer: ReturnType<typeof setTimeout> | undefined;
+  #compactTimer: ReturnType<typeof setTimeout> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #removed = false;
+  #closed = false;
+  #lastUnverified = '[]';
+  readonly #resolvers: FrameResolvers;
+  readonly #author;
+
+  private constructor(
+    private readonly ctx: ClientContext,
+    info: ConversationInfo,
+  ) {
+    super();
+    this.id = info.id;
+    this.#info = info;
+    this.keyring = new Keyring(info.id, { transport: ctx.transport, store: ctx.store, directory: ctx.directory, keys: ctx.keys, userId: ctx.userId });
+    this.#membership = computeMembership([], { convId: info.id, creatorId: undefined, identityKey: () => undefined });
+    this.#author = { userId: ctx.userId, deviceId: ctx.deviceId, signingKey: ctx.keys.identity.secretKey };
+    this.#resolvers = {
+      signerKey: async (userId) => ctx.directory.pinned(userId)?.identity ?? (await ctx.directory.get(userId)).identity,
+      isMember: (userId) => this.#knownMember(userId),
+      epochKey: (epoch) => this.keyring.key(epoch),
+    };
+  }
+
+  /**
+   * Opens a conversation: fetches its record (unless given), keys, the meta document and the open segment.
+   * Works offline from storage when the record is given. Throws `ClientError` for transport failures when no
+   * record is given.
+   */
+  static async open(ctx: ClientContext, convId: string, info?: ConversationInfo): Promise<Conversation> {
+    const record = info ?? (await ctx.transport.request(ConversationResponse, 'GET', `/api/conversations/${convId}`, { auth: true })).conversation;
+    const c = new Conversation(ctx, record);
+    await c.#start();
+    return c;
+  }
+
+  /** The server's record (members, segments, epoch). */
+  get info(): ConversationInfo {
+    return this.#info;
+  }
+
+  /** The materialized, verified message list (oldest first). */
+  get messages(): readonly ConversationMessage[] {
+    return this.#messages;
+  }
+
+  /** Verified membership (from admin-signed ops). */
+  get membership(): VerifiedMembership {
+    return this.#membership;
+  }
+
+  /** Group name (encrypted in the meta document), or for a direct chat the other member's username. */
+  get name(): string | undefined {
+    if (this.#info.kind === 'direct') return this.#info.members.find((m) => m.userId !== this.ctx.userId)?.username;
+    return this.#membership.name;
+  }
+
+  /** Members the server lists that no admin signed for. */
+  get unverifiedMembers(): string[] {
+    if (!this.#membership.created) return [];
+    return this.#info.members.map((m) => m.userId).filter((u) => !this.#membership.members.has(u));
+  }
+
+  /** True once this user was removed or left. */
+  get removed(): boolean {
+    return this.#removed;
+  }
+
+  /** Whether older segments remain unloaded. */
+  get hasOlder(): boolean {
+    return this.#info.segments.some((s) => !this.#segments.has(s.id));
+  }
+
+  /** Frames rejected so far, per segment. */
+  invalidFrames(): Array<{ segmentId: string; frame: InvalidFrame }> {
+    const out: Array<{ segmentId: string; frame: InvalidFrame }> = [];
+    for (const [id, s] of this.#segments) for (const f of s.doc.binding.invalid) out.push({ segmentId: id, frame: f });
+    return out;
+  }
+
+  /** Current counter gaps, per segment. */
+  gaps(): Array<{ segmentId: string; gaps: CounterGap[] }> {
+    return [...this.#segments].map(([id, s]) => ({ segmentId: id, gaps: s.doc.binding.gaps })).filter((g) => g.gaps.length > 0);
+  }
+
+  #knownMember(userId: string): boolean {
+    return this.#membership.everMembers.has(userId) || this.#info.members.some((m) => m.userId === userId);
+  }
+
+  #verifiedMember(userId: string): boolean {
+    return this.#membership.created ? this.#membership.everMembers.has(userId) : this.#info.members.some((m) => m.userId === userId);
+  }
+
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #start(): Promise<void> {
+    const raw = await this.ctx.store.getJson(`outbox/${this.id}`, OutboxRecord);
+    for (const e of raw ?? []) this.#outbox.set(e.entry.id + e.entry.sig, e);
+    for (const m of this.#info.members) await this.ctx.directory.observe(m);
+    await this.keyring.load();
+    if (this.ctx.sync.online) await this.#refreshKeys().catch(() => undefined);
+    this.#meta = await EncryptedDoc.load({
+      name: docNameFor('m', this.id),
+      convId: this.id,
+      self: this.#author,
+      epoch: () => Math.max(0, this.keyring.newest),
+      resolvers: { ...this.#resolvers, isMember: (u) => this.#knownMember(u) },
+      counters: this.ctx.counters,
+      store: this.ctx.store,
+    });
+    this.#meta.inner.on('update', () => this.#recomputeMembership());
+    this.#recomputeMembership();
+    const metaLink = this.#meta.attach(this.ctx.sync, { onFinalClose: (r) => this.#onFinalClose(r) });
+    if (this.ctx.sync.online) await withTimeout(metaLink.whenSynced().then(() => this.#meta.binding.whenIdle()), 5000);
+    this.#recomputeMembership();
+    const open = this.#currentOpenSegment();
+    if (open) await this.#openSegmentLive(open);
+    if (this.ctx.sync.online && this.#info.rotationDue) await this.#rotate().catch(() => undefined);
+    this.#render();
+  }
+
+  #currentOpenSegment(): Segment | undefined {
+    const segs = [...this.#info.segments].sort((a, b) => b.idx - a.idx);
+    return segs.find((s) => s.state === 'open') ?? segs[0];
+  }
+
+  async #loadSegment(seg: Segment): Promise<EncryptedDoc> {
+    const existing = this.#segments.get(seg.id);
+    if (existing) return existing.doc;
+    const doc = await EncryptedDoc.load({
+      name: seg.id,
+      convId: this.id,
+      self: this.#author,
+      epoch: () => seg.epoch,
+      resolvers: this.#resolvers,
+      counters: this.ctx.counters,
+      store: this.ctx.store,
+      closed: seg.state === 'closed',
+    });
+    this.#segments.set(seg.id, { seg, doc });
+    Y.applyUpdate(this.#view, Y.encodeStateAsUpdate(doc.inner));
+    doc.inner.on('update', (u: Uint8Array) => {
+      Y.applyUpdate(this.#view, u);
+      this.#scheduleRender();
+    });
+    doc.onBinding((e) => {
+      if (e.type === 'invalid') this.emit('invalid', { segmentId: seg.id, frame: e.frame });
+      else if (e.type === 'gaps') this.emit('gaps', { segmentId: seg.id, gaps: e.gaps });
+      else if ((e.type === 'applied' || e.type === 'sealed') && seg.id === this.#openSegment) this.#maybeCompact();
+    });
+    return doc;
+  }
+
+  async #openSegmentLive(seg: Segment): Promise<void> {
+    const doc = await this.#loadSegment(seg);
+    if (this.#openSegment === seg.id) return;
+    const previous = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
+    this.#openSegment = seg.id;
+    if (previous && previous.seg.id !== seg.id) {
+      previous.doc.binding.close();
+      previous.doc.binding.takeUnsent(); // the outbox re-sends these entries in the new segment
+      previous.doc.detach();
+      await previous.doc.save();
+    }
+    doc.attach(this.ctx.sync, { onFinalClose: (r) => this.#onFinalClose(r, seg.id) });
+    await this.#replayOutbox();
+  }
+
+  /**
+   * Loads the next older segment (read-only; from the device cache when it was fetched before). Resolves
+   * false when there is none left.
+   */
+  async loadOlder(): Promise<boolean> {
+    const next = [...this.#info.segments].sort((a, b) => b.idx - a.idx).find((s) => !this.#segments.has(s.id));
+    if (!next) return false;
+    const doc = await this.#loadSegment(next);
+    const complete = (await this.ctx.store.get(`segdone/${next.id}`)) !== undefined;
+    if (!complete && this.ctx.sync.online) {
+      const link = doc.attach(this.ctx.sync);
+      await withTimeout(link.whenSynced(), 10_000);
+      await doc.binding.whenIdle();
+      if (link.synced && next.state === 'closed') await this.ctx.store.set(`segdone/${next.id}`, new Uint8Array([1]));
+      doc.detach();
+      await doc.save();
+    }
+    this.#render();
+    return true;
+  }
+
+  /** Loads every older segment. */
+  async loadAll(): Promise<void> {
+    while (await this.loadOlder()) {
+      /* keep going */
+    }
+  }
+
+  #onFinalClose(reason: DocCloseReason, segmentId?: string): void {
+    if (reason === 'segment-closed') {
+      if (segmentId === this.#openSegment) void this.refresh().catch(() => undefined);
+      return;
+    }
+    void this.#dropLive();
+  }
+
+  async #dropLive(): Promise<void> {
+    if (this.#removed) return;
+    this.#removed = true;
+    this.#meta.detach();
+    for (const s of this.#segments.values()) s.doc.detach();
+    this.emit('removed', {});
+  }
+
+  async #refreshKeys(): Promise<void> {
+    const r = await this.keyring.refresh((u, epoch) => this.#knownMember(u) || u === this.keyring.creator(epoch));
+    for (const p of r.problems) this.emit('key_problem', p);
+    await this.#meta?.binding.retryPending();
+    for (const s of this.#segments.values()) await s.doc.binding.retryPending();
+    // Peer-assisted delivery: wrap the current key for VERIFIED members who lack it (idempotent server-side).
+    const epoch = this.#info.currentEpoch;
+    const deliver = r.missing.filter((u) => u !== this.ctx.userId && this.#membership.created && this.#membership.members.has(u));
+    if (deliver.length > 0 && this.keyring.key(epoch)) {
+      const body = await this.keyring.wrapFor(epoch, deliver);
+      await this.ctx.transport.request(z.unknown(), 'POST', `/api/conversations/${this.id}/epochs/${epoch}/wraps`, { auth: true, body }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Refetches the record and keys, follows a new open segment, rotates when due, delivers missing wraps.
+   * A 404 means this user is no longer a member: live state is dropped.
+   */
+  refresh(): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#closed) return;
+      let info: ConversationInfo;
+      try {
+        info = (await this.ctx.transport.request(ConversationResponse, 'GET', `/api/conversations/${this.id}`, { auth: true })).conversation;
+      } catch (e) {
+        if (isClientError(e, 'not_found')) await this.#dropLive();
+        throw e;
+      }
+      await this.#apply(info);
+    });
+  }
+
+  async #apply(info: ConversationInfo): Promise<void> {
+    this.#info = info;
+    for (const m of info.members) await this.ctx.directory.observe(m);
+    await this.#refreshKeys();
+    this.#recomputeMembership();
+    if (info.rotationDue) await this.#rotate();
+    const open = this.#currentOpenSegment();
+    if (open && open.id !== this.#openSegment) await this.#openSegmentLive(open);
+    else if (open) {
+      const s = this.#segments.get(open.id);
+      if (s) s.seg = open;
+    }
+    this.#render();
+  }
+
+  #recomputeMembership(): void {
+    if (!this.#meta) return;
+    const ops = membershipRoot(this.#meta.inner).toArray();
+    const creatorId = this.keyring.creator(0);
+    const identityKey = (u: string) => {
+      const k = this.ctx.directory.pinned(u)?.identity;
+      if (!k) this.#fetchKey(u);
+      return k;
+    };
+    const before = this.#membership;
+    this.#membership = computeMembership(ops, { convId: this.id, creatorId, identityKey });
+    const changed =
+      before.name !== this.#membership.name || JSON.stringify([...before.members]) !== JSON.stringify([...this.#membership.members]);
+    if (changed) this.emit('members', { members: this.#membership.members, name: this.#membership.name });
+    const unverified = JSON.stringify(this.unverifiedMembers);
+    if (unverified !== this.#lastUnverified) {
+      this.#lastUnverified = unverified;
+      if (this.unverifiedMembers.length > 0) this.emit('unverified', { userIds: this.unverifiedMembers });
+    }
+    this.#scheduleRender();
+  }
+
+  #fetchKey(userId: string): void {
+    if (this.#fetching.has(userId)) return;
+    this.#fetching.add(userId);
+    void this.ctx.directory
+      .get(userId)
+      .then(() => {
+        this.#recomputeMembership();
+        this.#scheduleRender();
+      })
+      .catch(() => undefined);
+  }
+
+  // --- rendering ---
+
+  #scheduleRender(): void {
+    if (this.#renderTimer !== undefined) return;
+    this.#renderTimer = setTimeout(() => {
+      this.#renderTimer = undefined;
+      this.#render();
+    }, 5);
+  }
+
+  #render(): void {
+    const cached = this.#verifyCache.wrap(identityVerifier((u) => this.ctx.directory.pinned(u)?.identity));
+    const verify = (userId: string, bytes: Uint8Array, sig: Uint8Array) => {
+      if (!this.ctx.directory.pinned(userId)) {
+        this.#fetchKey(userId);
+        return false;
+      }
+      return cached(userId, bytes, sig);
+    };
+    const m = materialize(this.#view, { convId: this.id, verify, isMember: (u) => this.#verifiedMember(u) });
+    const position = new Map(m.messages.map((x, i) => [x.id, i]));
+    const receipts = m.receipts.map((r) => ({ userId: r.userId, pos: position.get(r.msgId) ?? -1 }));
+    this.#messages = m.messages.map((x, i) => ({
+      ...x,
+      mine: x.author === this.ctx.userId,
+      status: this.#pending.has(x.id) ? 'pending' : 'sent',
+      readBy: receipts.filter((r) => r.userId !== x.author && r.pos >= i).map((r) => r.userId),
+    }));
+    this.emit('change', { messages: this.#messages });
+  }
+
+  // --- writing ---
+
+  async #saveOutbox(): Promise<void> {
+    await this.ctx.store.setJson(`outbox/${this.id}`, [...this.#outbox.values()]);
+  }
+
+  #requireWritable(): { seg: Segment; doc: EncryptedDoc } {
+    if (this.#removed) throw new ClientError('forbidden', 'you are no longer a member of this conversation');
+    const s = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
+    if (!s) throw new ClientError('invalid_input', 'the conversation has no open segment');
+    return s;
+  }
+
+  async #nextCounter(): Promise<number> {
+    return this.ctx.messageCounters.next(`msg/${this.id}`, 1);
+  }
+
+  /** Sends a message; resolves with its id once it is in the local outbox (delivery continues async). */
+  async send(text: string, options: { replyTo?: string } = {}): Promise<string> {
+    const { doc } = this.#requireWritable();
+    for (;;) {
+      const m = signMessage(this.id, this.#author, { counter: await this.#nextCounter(), ts: Date.now(), text, ...options });
+      if (innerRoots(this.#view).messages.has(m.id)) continue; // id taken (squatted): next counter
+      this.#outbox.set(m.id + m.sig, { kind: 'msg', entry: m, segment: doc.options.name });
+      await this.#saveOutbox();
+      putMessage(doc.inner, m);
+      this.#pending.add(m.id);
+      this.#scheduleRender();
+      void this.#deliver();
+      return m.id;
+    }
+  }
+
+  async #op(target: string, op: OpBody): Promise<void> {
+    const { doc } = this.#requireWritable();
+    const o = signOp(this.id, this.#author, { counter: await this.#nextCounter(), ts: Date.now(), target, op });
+    this.#outbox.set(o.id + o.sig, { kind: 'op', entry: o, segment: doc.options.name });
+    await this.#saveOutbox();
+    putOp(doc.inner, o);
+    this.#scheduleRender();
+    void this.#deliver();
+  }
+
+  /** Replaces the text of one of my messages. */
+  edit(msgId: string, text: string): Promise<void> {
+    return this.#op(msgId, { type: 'edit', text });
+  }
+
+  /** Deletes one of my messages (final). */
+  delete(msgId: string): Promise<void> {
+    return this.#op(msgId, { type: 'delete' });
+  }
+
+  /** Adds (on) or removes (off) my reaction. */
+  react(msgId: string, emoji: string, on = true): Promise<void> {
+    return this.#op(msgId, { type: 'react', emoji, on });
+  }
+
+  /** Sends a reply. */
+  reply(msgId: string, text: string): Promise<string> {
+    return this.send(text, { replyTo: msgId });
+  }
+
+  /** Marks everything up to `msgId` (default: the newest message) as read; no-op when already read. */
+  async markRead(msgId?: string): Promise<void> {
+    const target = msgId ?? this.#messages.at(-1)?.id;
+    if (!target) return;
+    const idx = this.#messages.findIndex((m) => m.id === target);
+    if (idx >= 0 && this.#lastReadIndex() >= idx) return;
+    await this.#op(target, { type: 'read' });
+  }
+
+  #lastReadIndex(): number {
+    const m = materialize(this.#view, { convId: this.id, verify: () => true });
+    const r = m.receipts.find((x) => x.userId === this.ctx.userId);
+    if (!r) return -1;
+    return this.#messages.findIndex((x) => x.id === r.msgId);
+  }
+
+  /** Number of messages from others after my last read receipt. */
+  get unread(): number {
+    const last = this.#lastReadIndex();
+    return this.#messages.slice(last + 1).filter((m) => !m.mine && !m.deleted).length;
+  }
+
+  /** Puts outbox entries that are not yet in the open segment into it. */
+  async #replayOutbox(): Promise<void> {
+    const s = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
+    if (!s || this.#outbox.size === 0) return;
+    for (const e of this.#outbox.values()) {
+      if (e.segment === s.doc.options.name && this.#inDoc(s.doc.inner, e)) continue;
+      if (e.kind === 'msg') {
+        if (!putMessage(s.doc.inner, e.entry) && !this.#inDoc(s.doc.inner, e)) continue;
+        this.#pending.add(e.entry.id);
+      } else putOp(s.doc.inner, e.entry);
+      e.segment = s.doc.options.name;
+    }
+    await this.#saveOutbox();
+    void this.#deliver();
+  }
+
+  #inDoc(doc: Y.Doc, e: OutboxEntry): boolean {
+    const { messages, ops } = innerRoots(doc);
+    if (e.kind === 'msg') return messages.has(e.entry.id);
+    return ops.toArray().some((o) => typeof o === 'object' && o !== null && (o as { sig?: unknown }).sig === e.entry.sig);
+  }
+
+  #deliver(): Promise<void> {
+    return this.#serial(async () => {
+      const s = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
+      if (!s) return;
+      const r = await s.doc.flush();
+      if (!r.ok) return; // closed (a new segment will take the outbox) or no key yet (retried on refresh)
+      const sealed = [...this.#outbox.entries()].filter(([, e]) => e.segment === s.doc.options.name && this.#inDoc(s.doc.inner, e));
+      for (const [k] of sealed) this.#outbox.delete(k);
+      await this.#saveOutbox();
+      const ids = sealed.filter(([, e]) => e.kind === 'msg').map(([, e]) => e.entry.id);
+      const link = s.doc.link;
+      if (link)
+        void link.whenAcked().then(() => {
+          for (const id of ids) this.#pending.delete(id);
+          this.#scheduleRender();
+        });
+      await this.#maybeRollover(s);
+    });
+  }
+
+  /** Resolves when every message of mine is acknowledged by the server (or after `timeoutMs`). */
+  async whenDelivered(timeoutMs = 10_000): Promise<boolean> {
+    const start = Date.now();
+    while (this.#pending.size > 0 || this.#outbox.size > 0) {
+      if (Date.now() - start > timeoutMs) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
+  }
+
+  async #maybeRollover(s: { seg: Segment; doc: EncryptedDoc }): Promise<void> {
+    const d = rolloverDecision({ segmentEpoch: s.seg.epoch, currentEpoch: this.#info.currentEpoch, segmentBytes: logStats(s.doc.binding.log).bytes });
+    if (!d.rollover || d.reason !== 'size_cap' || !this.ctx.sync.online) return;
+    const res = await this.ctx.transport.request(ConversationResponse, 'POST', `/api/conversations/${this.id}/segments/rollover`, {
+      auth: true,
+      body: { fromSegmentId: s.seg.id },
+    });
+    await this.#apply(res.conversation);
+  }
+
+  #maybeCompact(): void {
+    const s = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
+    if (!s || this.#compactTimer !== undefined || !s.doc.binding.needsCompaction()) return;
+    // Jitter: usually only one device compacts; concurrent compactions are safe anyway ([COMPACT-6]).
+    this.#compactTimer = setTimeout(() => {
+      this.#compactTimer = undefined;
+      if (s.doc.binding.needsCompaction()) void s.doc.binding.compact().then(() => s.doc.save());
+    }, 300 + Math.random() * 2000);
+  }
+
+  // --- membership (admins) ---
+
+  async #writeMembership(...ops: MembershipBody[]): Promise<void> {
+    const ts = Date.now();
+    ops.forEach((op, i) => putMembershipOp(this.#meta.inner, signMembershipOp(this.id, this.#author, op, ts + i)));
+    const r = await this.#meta.flush();
+    if (!r.ok) throw new ClientError('invalid_input', `cannot write the membership change (${r.code})`);
+    if (this.#meta.link) await withTimeout(this.#meta.link.whenAcked(), 10_000);
+    this.#recomputeMembership();
+  }
+
+  /** Writes the initial signed membership (the creator does this right after creating). */
+  async writeCreate(members: Array<{ userId: string; role: 'admin' | 'member' }>, name?: string): Promise<void> {
+    const create: MembershipBody = { type: 'create', kind: this.#info.kind, members };
+    await this.#writeMembership(...(name !== undefined ? [create, { type: 'rename' as const, name }] : [create]));
+  }
+
+  /** Renames the group (admins). The name is only in the encrypted meta document. */
+  rename(name: string): Promise<void> {
+    return this.#writeMembership({ type: 'rename', name });
+  }
+
+  /** Adds a member (admins): signed add op first, then the server call carrying their key wrap. */
+  async addMember(userId: string, role: 'admin' | 'member' = 'member'): Promise<void> {
+    await this.ctx.directory.get(userId);
+    await this.#writeMembership({ type: 'add', userId, role });
+    const epoch = this.#info.currentEpoch;
+    const { wraps } = await this.keyring.wrapFor(epoch, [userId]);
+    const res = await this.ctx.transport.request(ConversationResponse, 'POST', `/api/conversations/${this.id}/members`, {
+      auth: true,
+      body: { userId, role, wrap: wraps[0] },
+    });
+    await this.#serial(() => this.#apply(res.conversation));
+  }
+
+  /** Removes a member (admins): signed remove op, then the next epoch (wrapped for those who remain). */
+  async removeMember(userId: string): Promise<void> {
+    await this.#writeMembership({ type: 'remove', userId });
+    const remaining = this.#info.members.map((m) => m.userId).filter((u) => u !== userId);
+    this.#assertAllVerified(remaining);
+    const { upload, commit } = await this.keyring.newEpoch(this.#info.currentEpoch + 1, remaining);
+    const res = await this.ctx.transport.request(ConversationResponse, 'POST', `/api/conversations/${this.id}/members/${userId}/remove`, {
+      auth: true,
+      body: { epoch: upload },
+    });
+    await commit();
+    await this.#serial(() => this.#apply(res.conversation));
+  }
+
+  #assertAllVerified(userIds: string[]): void {
+    const bad = userIds.filter((u) => this.#membership.created && !this.#membership.members.has(u));
+    if (bad.length > 0) {
+      this.emit('rotation_blocked', { unverified: bad });
+      throw new ClientError('forbidden', 'the server lists members no admin signed for; refusing to give them a key', { details: bad });
+    }
+  }
+
+  /** Leaves: a signed leave op, then the server call; a remaining member rotates the key. */
+  async leave(): Promise<void> {
+    await this.#writeMembership({ type: 'leave' }).catch(() => undefined);
+    await this.ctx.transport.request(z.unknown(), 'POST', `/api/conversations/${this.id}/leave`, { auth: true, body: {} });
+    await this.#dropLive();
+  }
+
+  /** Creates the next epoch when a rotation is due (any member); a lost race (409) just refetches. */
+  async #rotate(): Promise<void> {
+    const members = this.#info.members.map((m) => m.userId);
+    try {
+      this.#assertAllVerified(members);
+    } catch {
+      return;
+    }
+    const { upload, commit } = await this.keyring.newEpoch(this.#info.currentEpoch + 1, members);
+    try {
+      const res = await this.ctx.transport.request(ConversationResponse, 'POST', `/api/conversations/${this.id}/epochs`, { auth: true, body: upload });
+      await commit();
+      this.#info = res.conversation;
+      await this.#refreshKeys();
+    } catch (e) {
+      if (!isClientError(e, 'conflict', 'forbidden')) throw e;
+      this.#info = (await this.ctx.transport.request(ConversationResponse, 'GET', `/api/conversations/${this.id}`, { auth: true })).conversation;
+      await this.#refreshKeys();
+    }
+  }
+
+  /** Detaches from the server and persists; the handle is unusable afterwards. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#renderTimer !== undefined) clearTimeout(this.#renderTimer);
+    if (this.#compactTimer !== undefined) clearTimeout(this.#compactTimer);
+    await this.#queue;
+    await this.#meta.destroy();
+    for (const s of this.#segments.values()) await s.doc.destroy();
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * `ParleyClient`: the facade the app, tests, bots and benchmarks use. After `account.register()` or
+ * `account.login()`, `start()` opens the sealed device store, the key directory, the socket and the user's
+ * inbox channel (server notices: presence, membership and epoch changes), and lists conversations.
+ *
+ * Offline first: conversations open from storage when the server is unreachable, writes land in the local
+ * envelope and outbox, and everything syncs when the socket comes back (`goOffline()` / `goOnline()`).
+ */
+import { z } from 'zod';
+import { randomBytes } from '../crypto/index.ts';
+import { CreateConversationRequest, InboxNotice, docNameFor, toHex, Conversation as ConversationSchema, ConversationListResponse, type Conversation as ConversationInfo } from '../protocol/index.ts';
+import * as Y from 'yjs';
+import { AccountClient, type AccountClientOptions } from './account-client.ts';
+import { Conversation, type ClientContext, type ConversationMessage } from './conversation.ts';
+import { ClientError } from './errors.ts';
+import { Emitter } from './events.ts';
+import { KeyDirectory } from './key-directory.ts';
+import { Keyring } from './keyring.ts';
+import { SealedStore, StoredCounters, deriveLocalKey, type ClientStorage } from './storage.ts';
+import { SyncConnection } from './sync-connection.ts';
+
+/** Options of `ParleyClient`. */
+export interface ParleyClientOptions extends AccountClientOptions {
+  /** Device storage (IndexedDB adapter in the browser, `MemoryStorage`/`FileStorage` in Node). */
+  storage: ClientStorage;
+  /** WebSocket constructor (defaults to the global one). */
+  WebSocket?: unknown;
+  /** An existing AccountClient (already signed in) instead of a new one. */
+  account?: AccountClient;
+}
+
+/** One row of the conversation list. */
+export interface ConversationSummary {
+  id: string;
+  kind: 'direct' | 'group';
+  name: string | undefined;
+  members: string[];
+  updatedAt: string;
+  /** Unread messages (known for conversations opened on this device). */
+  unread: number;
+  lastMessage: Pick<ConversationMessage, 'id' | 'author' | 'text' | 'ts'> | undefined;
+}
+
+/** Client-level events. */
+export interface ParleyClientEvents {
+  [k: string]: unknown;
+  /** A contact came online or went offline. */
+  presence: { userId: string; online: boolean };
+  /** The conversation list changed. */
+  conversations: { conversations: ConversationSummary[] };
+  /** A pinned contact's key changed (possible impersonation). */
+  key_changed: { userId: string; username: string };
+  /** A server notice arrived (after it was handled). */
+  notice: InboxNotice;
+}
+
+const ListRecord = z.array(ConversationSchema).max(10_000);
+const ConversationResponse = z.object({ conversation: ConversationSchema }).strict();
+
+/** See the module comment. */
+export class ParleyClient extends Emitter<ParleyClientEvents> {
+  readonly account: AccountClient;
+  #ctx: ClientContext | undefined;
+  #list: ConversationInfo[] = [];
+  readonly #open = new Map<string, Promise<Conversation>>();
+  readonly #online = new Map<string, boolean>();
+  #inbox: { doc: Y.Doc; close: () => void } | undefined;
+
+  constructor(private readonly options: ParleyClientOptions) {
+    super();
+    this.account = options.account ?? new AccountClient(options);
+  }
+
+  /** Client context (after `start()`). Throws `ClientError('not_signed_in')` before. */
+  get context(): ClientContext {
+    if (!this.#ctx) throw new ClientError('not_signed_in', 'call start() after signing in');
+    return this.#ctx;
+  }
+
+  /** This device's id (random, persisted in storage). */
+  get deviceId(): string {
+    return this.context.deviceId;
+  }
+
+  /** The key directory (pins, safety numbers, key-change warnings). */
+  get directory(): KeyDirectory {
+    return this.context.directory;
+  }
+
+  /** The socket. */
+  get sync(): SyncConnection {
+    return this.context.sync;
+  }
+
+  /** Starts the client for the signed-in account. `offline` starts without connecting. */
+  async start(options: { offline?: boolean } = {}): Promise<void> {
+    const session = this.account.session;
+    const keys = this.account.keys;
+    if (!session || !keys) throw new ClientError('not_signed_in', 'sign in first');
+    const store = new SealedStore(this.options.storage, deriveLocalKey(keys.identity.secretKey, session.userId), session.userId);
+    let device = await store.get('device');
+    if (!device || device.length !== 16) {
+      device = randomBytes(16);
+      await store.set('device', device);
+    }
+    const directory = new KeyDirectory(this.account.transport, store, session);
+    await directory.load();
+    directory.on('key_changed', (e) => this.emit('key_changed', e));
+    const sync = new SyncConnection(this.options.baseUrl, () => this.account.accessToken(), {
+      connect: !options.offline,
+      ...(this.options.WebSocket ? { WebSocket: this.options.WebSocket } : {}),
+    });
+    if (options.offline) sync.disconnect();
+    this.#ctx = {
+      transport: this.account.transport,
+      sync,
+      directory,
+      store,
+      keys,
+      userId: session.userId,
+      deviceId: toHex(device),
+      counters: new StoredCounters(store, 'ctr/'),
+      messageCounters: new StoredCounters(store, 'mctr/'),
+    };
+    const inboxDoc = new Y.Doc();
+    const link = sync.open(docNameFor('i', session.userId), inboxDoc, { onStateless: (p) => void this.#onNotice(p) });
+    this.#inbox = { doc: inboxDoc, close: () => link.close() };
+    this.#list = (await store.getJson('conversations', ListRecord)) ?? [];
+    if (!options.offline) await this.refreshConversations().catch(() => undefined);
+  }
+
+  /** Whether a contact is online (from inbox presence notices since start). */
+  isOnline(userId: string): boolean {
+    return this.#online.get(userId) ?? false;
+  }
+
+  /** Drops the connection (writes continue locally). */
+  goOffline(): void {
+    this.context.sync.disconnect();
+  }
+
+  /** Reconnects and refreshes every open conversation. */
+  async goOnline(): Promise<void> {
+    this.context.sync.connect();
+    await this.refreshConversations().catch(() => undefined);
+    for (const c of this.#open.values()) await (await c).refresh().catch(() => undefined);
+  }
+
+  async #onNotice(payload: string): Promise<void> {
+    let notice: InboxNotice;
+    try {
+      const r = InboxNotice.safeParse(JSON.parse(payload));
+      if (!r.success) return;
+      notice = r.data;
+    } catch {
+      return;
+    }
+    switch (notice.type) {
+      case 'presence':
+        this.#online.set(notice.userId, notice.online);
+        this.emit('presence', { userId: notice.userId, online: notice.online });
+        break;
+      case 'member_added':
+      case 'member_removed':
+      case 'epoch_changed':
+      case 'keys_needed':
+      case 'conversation_changed': {
+        const open = this.#open.get(notice.convId);
+        if (open) await (await open).refresh().catch(() => undefined);
+        await this.refreshConversations().catch(() => undefined);
+        break;
+      }
+      default: {
+        const never: never = notice;
+        throw new TypeError(`unknown notice ${String(never)}`);
+      }
+    }
+    this.emit('notice', notice);
+  }
+
+  /** Fetches the conversation list from the server (and caches it sealed for offline starts). */
+  async refreshConversations(): Promise<ConversationSummary[]> {
+    const ctx = this.context;
+    const r = await ctx.transport.request(ConversationListResponse, 'GET', '/api/conversations', { auth: true });
+    this.#list = r.conversations;
+    await ctx.store.setJson('conversations', this.#list);
+    const out = await this.conversations();
+    this.emit('conversations', { conversations: out });
+    return out;
+  }
+
+  /** The conversation list, most recently active first, with unread counts and last message (opened ones). */
+  async conversations(): Promise<ConversationSummary[]> {
+    const rows: ConversationSummary[] = [];
+    for (const info of this.#list) {
+      const open = this.#open.get(info.id);
+      const c = open ? await open.catch(() => undefined) : undefined;
+      const last = c?.messages.at(-1);
+      rows.push({
+        id: info.id,
+        kind: info.kind,
+        name: c?.name ?? (info.kind === 'direct' ? info.members.find((m) => m.userId !== this.context.userId)?.username : undefined),
+        members: info.members.map((m) => m.userId),
+        updatedAt: last && new Date(last.ts).toISOString() > info.updatedAt ? new Date(last.ts).toISOString() : info.updatedAt,
+        unread: c?.unread ?? 0,
+        lastMessage: last ? { id: last.id, author: last.author, text: last.text, ts: last.ts } : undefined,
+      });
+    }
+    return rows.sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0));
+  }
+
+  /** Opens (or returns the already open) conversation handle. */
+  open(convId: string): Promise<Conversation> {
+    let p = this.#open.get(convId);
+    if (!p) {
+      const cached = this.#list.find((c) => c.id === convId);
+      p = Conversation.open(this.context, convId, this.context.sync.online ? undefined : cached);
+      this.#open.set(convId, p);
+      p.catch(() => this.#open.delete(convId));
+    }
+    return p;
+  }
+
+  async #create(kind: 'direct' | 'group', usernames: string[], name?: string): Promise<Conversation> {
+    const ctx = this.context;
+    const others = [];
+    for (const u of usernames) others.push(await ctx.directory.lookup(u));
+    const ids = [...new Set(others.map((o) => o.userId))].filter((id) => id !== ctx.userId);
+    const convId = crypto.randomUUID();
+    const keyring = new Keyring(convId, { transport: ctx.transport, store: ctx.store, directory: ctx.directory, keys: ctx.keys, userId: ctx.userId });
+    const { upload, commit } = await keyring.newEpoch(0, [ctx.userId, ...ids]);
+    const body: CreateConversationRequest = { id: convId, kind, memberIds: ids, epoch: upload };
+    const res = await ctx.transport.request(ConversationResponse, 'POST', '/api/conversations', { auth: true, body });
+    if (res.conversation.id === convId) await commit();
+    const conv = await this.open(res.conversation.id);
+    if (res.conversation.id === convId) {
+      const role = kind === 'direct' ? 'admin' : 'member';
+      await conv.writeCreate([{ userId: ctx.userId, role: 'admin' }, ...ids.map((userId) => ({ userId, role }) as const)], name);
+    }
+    await this.refreshConversations().catch(() => undefined);
+    return conv;
+  }
+
+  /** Opens the direct chat with `username` (created once per pair; an existing one is returned). */
+  createDirect(username: string): Promise<Conversation> {
+    return this.#create('direct', [username]);
+  }
+
+  /** Creates a group with an encrypted name. */
+  createGroup(name: string, usernames: string[]): Promise<Conversation> {
+    return this.#create('group', usernames, name);
+  }
+
+  /** Adds `username` to a group (admins). */
+  async addMember(convId: string, username: string): Promise<void> {
+    const user = await this.context.directory.lookup(username);
+    await (await this.open(convId)).addMember(user.userId);
+  }
+
+  /** Removes a member (admins); starts a new epoch they never get. */
+  async removeMember(convId: string, userId: string): Promise<void> {
+    await (await this.open(convId)).removeMember(userId);
+  }
+
+  /** Leaves a conversation. */
+  async leave(convId: string): Promise<void> {
+    await (await this.open(convId)).leave();
+    await this.refreshConversations().catch(() => undefined);
+  }
+
+  /** Renames a group (admins). */
+  async rename(convId: string, name: string): Promise<void> {
+    await (await this.open(convId)).rename(name);
+  }
+
+  /** Closes every conversation, the inbox and the socket; persists state. */
+  async stop(): Promise<void> {
+    for (const p of this.#open.values()) await (await p.catch(() => undefined))?.close();
+    this.#open.clear();
+    this.#inbox?.close();
+    this.#ctx?.sync.destroy();
+  }
+}
