@@ -102,6 +102,16 @@ describe.skipIf(!HAVE_NGINX)('local topology: 3 instances behind nginx (scripts/
     expect(await upgradeStatus(topo!.url)).toBe(101);
   });
 
+  it('keeps /metrics off the public edge while each instance serves it directly', async () => {
+    const t = topo!;
+    const edge = await fetch(`${t.url}/metrics`);
+    await edge.arrayBuffer();
+    expect(edge.status).toBe(404);
+    const direct = await fetch(`${t.instances[0]!.url}/metrics`);
+    expect(direct.status).toBe(200);
+    expect(await direct.text()).toMatch(/^# TYPE /m);
+  });
+
   it('routes around an instance that died (passive health check)', async () => {
     const t = topo!;
     const victim = t.instances[1]!;
