@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { newUser, texts, until, type TestUser } from './conversations-helpers.ts';
+import { newDevice, newUser, texts, until, type TestUser } from './conversations-helpers.ts';
 
 describe('conversations: client core against the real server (postgres)', () => {
   let srv: TestServer;
@@ -54,5 +54,143 @@ describe('conversations: client core against the real server (postgres)', () => 
     expect(list[0]!.id).toBe(a.id);
     expect(list[0]!.lastMessage?.text).toBe('hi alice');
     expect(a.invalidFrames()).toEqual([]);
+  });
+});
+
+describe('groups, removal, new devices, offline, forged membership (postgres)', () => {
+  let srv: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+  let carol: TestUser;
+  let dave: TestUser;
+  beforeAll(async () => {
+    srv = await startTestServer({ backend: 'postgres' });
+    [alice, bob, carol, dave] = await Promise.all([
+      newUser(srv.url, 'alice'),
+      newUser(srv.url, 'bob'),
+      newUser(srv.url, 'carol'),
+      newUser(srv.url, 'dave'),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([alice, bob, carol, dave].map((u) => u?.client.stop()));
+    await srv?.close();
+  });
+
+  it('three users chat in a group with an encrypted name; a removed member gets no new key and cannot read on', async () => {
+    const a = await alice.client.createGroup('Trip planning', [bob.username, carol.username]);
+    const [b, c] = await Promise.all([bob.client.open(a.id), carol.client.open(a.id)]);
+    await until(() => b.name === 'Trip planning' && c.name === 'Trip planning', 10_000, 'group name');
+    await a.send('from alice');
+    await b.send('from bob');
+    await c.send('from carol');
+    for (const conv of [a, b, c]) await until(() => texts(conv).length === 3, 10_000, 'three messages everywhere');
+    expect(texts(a).sort()).toEqual(['from alice', 'from bob', 'from carol']);
+    // The group name never reaches the server in the clear.
+    const leak = await srv.query("SELECT count(*)::int AS n FROM doc_updates WHERE position('Trip planning'::bytea in update) > 0");
+    expect(leak.rows[0].n).toBe(0);
+
+    const carolEpochBefore = c.keyring.newest;
+    await a.removeMember(carol.userId);
+    await until(() => c.removed, 10_000, 'carol is told she was removed');
+    expect(a.info.currentEpoch).toBe(1);
+    await until(() => b.info.currentEpoch === 1 && b.keyring.key(1) !== undefined, 10_000, 'bob has epoch 1');
+    await a.send('after removal');
+    await until(() => texts(b).includes('after removal'), 10_000, 'bob reads after removal');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(texts(c)).not.toContain('after removal');
+    expect(c.keyring.newest).toBe(carolEpochBefore);
+    expect(c.keyring.key(1)).toBeUndefined();
+    // Her client cannot fetch keys any more either.
+    await expect(c.keyring.refresh(() => true)).rejects.toMatchObject({ code: 'not_found' });
+    // Members see the verified removal, and history before it stays readable for those who remain.
+    expect(b.membership.members.has(carol.userId)).toBe(false);
+    expect(texts(b)).toContain('from carol');
+  });
+
+  it('a user on a fresh device reads the whole history (all segments and epochs)', async () => {
+    const a = await alice.client.createGroup('History', [bob.username, dave.username]);
+    await a.send('epoch zero message');
+    await a.whenDelivered();
+    await a.removeMember(dave.userId);
+    await a.send('epoch one message');
+    await a.whenDelivered();
+    const phone = await newDevice(srv.url, bob.username);
+    try {
+      const b = await phone.open(a.id);
+      await until(() => texts(b).includes('epoch one message'), 10_000, 'newest segment first');
+      expect(b.hasOlder).toBe(true);
+      await b.loadAll();
+      await until(() => texts(b).includes('epoch zero message'), 10_000, 'older segment');
+      expect(b.keyring.key(0)).toBeDefined();
+      expect(b.name).toBe('History');
+    } finally {
+      await phone.stop();
+    }
+  });
+
+  it('a client offline for a while sends and reads, reconnects, and everyone converges', async () => {
+    const a = await alice.client.createDirect(dave.username);
+    const d = await dave.client.open(a.id);
+    await a.send('before offline');
+    await until(() => texts(d).includes('before offline'), 10_000, 'dave online');
+    dave.client.goOffline();
+    await d.send('written offline 1');
+    await d.send('written offline 2');
+    await a.send('while dave is away');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(texts(a)).not.toContain('written offline 1');
+    expect(d.messages.filter((m) => m.status === 'pending').map((m) => m.text).sort()).toEqual(['written offline 1', 'written offline 2']);
+    await dave.client.goOnline();
+    await until(() => texts(a).includes('written offline 2') && texts(d).includes('while dave is away'), 15_000, 'convergence');
+    await until(() => d.messages.every((m) => m.status === 'sent'), 10_000, 'offline messages acknowledged');
+    expect(texts(a)).toEqual(texts(d));
+  });
+
+  it('a member the server adds without an admin signature is flagged unverified and gets no key', async () => {
+    const a = await alice.client.createGroup('Closed circle', [bob.username]);
+    const b = await bob.client.open(a.id);
+    await until(() => b.name === 'Closed circle', 10_000, 'bob sees group');
+    // A malicious server: insert Dave as a member directly, with no signed add op and no wrap.
+    await srv.query("INSERT INTO conversation_members (conv_id, user_id, role, joined_epoch) VALUES ($1, $2, 'member', 0)", [a.id, dave.userId]);
+    const flagged = new Promise((resolve) => b.on('unverified', resolve));
+    await b.refresh();
+    await flagged;
+    expect(b.unverifiedMembers).toEqual([dave.userId]);
+    await a.refresh();
+    expect(a.unverifiedMembers).toEqual([dave.userId]);
+    // Nobody delivers a key to Dave (peer-assisted delivery skips unverified members).
+    const d = await dave.client.open(a.id);
+    await b.refresh();
+    await new Promise((r) => setTimeout(r, 200));
+    await d.refresh().catch(() => undefined);
+    expect(d.keyring.key(0)).toBeUndefined();
+    const wraps = await srv.query('SELECT count(*)::int AS n FROM key_wraps WHERE conv_id = $1 AND recipient_id = $2', [a.id, dave.userId]);
+    expect(wraps.rows[0].n).toBe(0);
+    // Removal-style rotations refuse to wrap for him too.
+    await expect(a.removeMember(bob.userId)).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
+  it('a properly added member gets the key and the history via the admin; leave triggers rotation by a remaining member', async () => {
+    const a = await alice.client.createGroup('Open circle', [bob.username]);
+    await a.send('before carol');
+    await a.whenDelivered();
+    await alice.client.addMember(a.id, carol.username);
+    const c = await carol.client.open(a.id);
+    await until(() => texts(c).includes('before carol'), 10_000, 'carol reads history');
+    expect(c.unverifiedMembers).toEqual([]);
+    const b = await bob.client.open(a.id);
+    await until(() => b.membership.members.has(carol.userId), 10_000, 'bob verifies carol');
+
+    await b.leave();
+    expect(b.removed).toBe(true);
+    // A remaining member creates the next epoch (alice or carol, whoever gets there first).
+    await until(async () => {
+      await a.refresh();
+      return a.info.currentEpoch === 1 && !a.info.rotationDue;
+    }, 15_000, 'rotation after leave');
+    await until(() => c.keyring.key(1) !== undefined || (void c.refresh().catch(() => undefined), false), 10_000, 'carol has the new key');
+    await a.send('after bob left');
+    await until(() => texts(c).includes('after bob left'), 10_000, 'carol reads after rotation');
   });
 });
