@@ -43,6 +43,8 @@ import { ClientError, isClientError } from './errors.ts';
 import { Emitter } from './events.ts';
 import type { KeyDirectory } from './key-directory.ts';
 import { Keyring, type KeyProblem } from './keyring.ts';
+import { openAwareness, sealAwareness } from './awareness-crypto.ts';
+import type { Awareness } from 'y-protocols/awareness';
 import { computeMembership, membershipRoot, putMembershipOp, signMembershipOp, type MembershipBody, type VerifiedMembership } from './membership.ts';
 import type { SealedStore } from './storage.ts';
 import type { DocCloseReason, SyncConnection } from './sync-connection.ts';
@@ -92,6 +94,8 @@ export interface ConversationEvents {
   key_problem: KeyProblem;
   /** A rotation is due but cannot be done honestly (unverified members on the server's list). */
   rotation_blocked: { unverified: string[] };
+  /** Who is typing changed (verified, encrypted awareness on the open segment). */
+  typing: { userIds: string[] };
   /** Membership or name changed. */
   members: { members: Map<string, 'admin' | 'member'>; name: string | undefined };
 }
@@ -129,6 +133,9 @@ export class Conversation extends Emitter<ConversationEvents> {
   #closed = false;
   #lastUnverified = '[]';
   readonly #resolvers: FrameResolvers;
+  readonly #presence = new Map<string, { userId: string; typing: boolean; ts: number; ctr: number }>();
+  #presenceCtr = Date.now() * 1000;
+  #typingIds = '[]';
   readonly #author;
 
   private constructor(
@@ -292,7 +299,7 @@ export class Conversation extends Emitter<ConversationEvents> {
       previous.doc.detach();
       await previous.doc.save();
     }
-    doc.attach(this.ctx.sync, { onFinalClose: (r) => this.#onFinalClose(r, seg.id) });
+    doc.attach(this.ctx.sync, { onFinalClose: (r) => this.#onFinalClose(r, seg.id), onAwareness: (a) => this.#onAwareness(seg, a) });
     await this.#replayOutbox();
   }
 
@@ -450,6 +457,59 @@ export class Conversation extends Emitter<ConversationEvents> {
       readBy: receipts.filter((r) => r.userId !== x.author && r.pos >= i).map((r) => r.userId),
     }));
     this.emit('change', { messages: this.#messages });
+  }
+
+  // --- presence in awareness (encrypted) ---
+
+  #onAwareness(seg: Segment, awareness: Awareness): void {
+    const now = Date.now();
+    for (const [clientId, state] of awareness.getStates()) {
+      if (clientId === awareness.clientID) continue;
+      const r = openAwareness(state, {
+        convId: this.id,
+        segmentId: seg.id,
+        epochKey: (e) => this.keyring.key(e),
+        identityKey: (u) => this.ctx.directory.pinned(u)?.identity,
+        now,
+      });
+      if (!r.ok || !this.#verifiedMember(r.body.userId)) continue;
+      const key = `${r.body.userId}:${r.body.deviceId}`;
+      const prev = this.#presence.get(key);
+      if (prev && r.body.ctr < prev.ctr) continue; // replayed older state
+      this.#presence.set(key, { userId: r.body.userId, typing: r.body.typing, ts: r.body.ts, ctr: r.body.ctr });
+    }
+    this.#emitTyping();
+  }
+
+  #emitTyping(): void {
+    const ids = JSON.stringify(this.typing);
+    if (ids === this.#typingIds) return;
+    this.#typingIds = ids;
+    this.emit('typing', { userIds: this.typing });
+  }
+
+  /** Other verified members currently typing (states younger than 10 s). */
+  get typing(): string[] {
+    const now = Date.now();
+    const out = new Set<string>();
+    for (const p of this.#presence.values()) if (p.typing && now - p.ts < 10_000 && p.userId !== this.ctx.userId) out.add(p.userId);
+    return [...out].sort();
+  }
+
+  /** Announces (encrypted, signed) whether this device is typing. No-op offline or without a key. */
+  setTyping(typing: boolean): void {
+    const s = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
+    const epochKey = s ? this.keyring.key(s.seg.epoch) : undefined;
+    if (!s?.doc.link || !epochKey) return;
+    const state = sealAwareness({
+      convId: this.id,
+      segmentId: s.seg.id,
+      epoch: s.seg.epoch,
+      epochKey,
+      signingKey: this.ctx.keys.identity.secretKey,
+      body: { userId: this.ctx.userId, deviceId: this.ctx.deviceId, typing, lastRead: null, ts: Date.now(), ctr: ++this.#presenceCtr },
+    });
+    s.doc.link.awareness.setLocalState(state);
   }
 
   // --- writing ---

@@ -17,3 +17,4 @@ export * from './sync-connection.ts';
 export * from './encrypted-doc.ts';
 export * from './conversation.ts';
 export * from './parley-client.ts';
+export * from './awareness-crypto.ts';

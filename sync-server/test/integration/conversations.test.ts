@@ -194,3 +194,37 @@ describe('groups, removal, new devices, offline, forged membership (postgres)', 
     await until(() => texts(c).includes('after bob left'), 10_000, 'carol reads after rotation');
   });
 });
+
+describe('presence (postgres)', () => {
+  let srv: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+  beforeAll(async () => {
+    srv = await startTestServer({ backend: 'postgres' });
+    [alice, bob] = await Promise.all([newUser(srv.url, 'alice'), newUser(srv.url, 'bob')]);
+  });
+  afterAll(async () => {
+    await Promise.all([alice?.client.stop(), bob?.client.stop()]);
+    await srv?.close();
+  });
+
+  it('typing travels as encrypted, signed awareness; contacts see online/offline from inbox notices', async () => {
+    const a = await alice.client.createDirect(bob.username);
+    const b = await bob.client.open(a.id);
+    await a.send('hi');
+    await until(() => texts(b).includes('hi'), 10_000, 'first message');
+    b.setTyping(true);
+    await until(() => a.typing.includes(bob.userId), 10_000, 'alice sees bob typing');
+    b.setTyping(false);
+    await until(() => a.typing.length === 0, 10_000, 'typing stops');
+
+    const offline = new Promise((resolve) => alice.client.on('presence', (p) => p.userId === bob.userId && !p.online && resolve(p)));
+    bob.client.goOffline();
+    await offline;
+    expect(alice.client.isOnline(bob.userId)).toBe(false);
+    const online = new Promise((resolve) => alice.client.on('presence', (p) => p.userId === bob.userId && p.online && resolve(p)));
+    await bob.client.goOnline();
+    await online;
+    expect(alice.client.isOnline(bob.userId)).toBe(true);
+  });
+});
