@@ -3,7 +3,7 @@
  * created through REST with real epoch-key wraps, real sealed frames, a real provider, and a RAW
  * WebSocket client that speaks the Hocuspocus wire format (for input no honest provider would send).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,11 +50,7 @@ export async function registerUser(baseUrl: string, prefix = 'u'): Promise<TestU
   return { id: session.user.id, username: account.username, token: session.accessToken, identity, sealing, deviceId: randomBytes(16).toString('hex') };
 }
 
-/**
- * A real epoch upload: a fresh key, its commitment, and a signed sealed-box wrap per recipient.
- * Note: the conversation id of epoch 0 is chosen by the server AFTER the wraps are made, so epoch-0
- * wraps are bound to a placeholder id here (the server cannot check wraps; see the report).
- */
+/** A real epoch upload: a fresh key, its commitment, and a signed sealed-box wrap per recipient. */
 export function epochUpload(convId: string, epoch: number, wrapper: TestUser, recipients: readonly TestUser[], key = generateEpochKey()) {
   return {
     key,
@@ -71,9 +67,10 @@ export function epochUpload(convId: string, epoch: number, wrapper: TestUser, re
 
 /** Creates a conversation through REST; returns it with the epoch-0 key. */
 export async function createConversation(baseUrl: string, creator: TestUser, others: readonly TestUser[], kind: 'direct' | 'group' = 'group') {
-  const placeholder = '00000000-0000-4000-8000-000000000000';
-  const up = epochUpload(placeholder, 0, creator, [creator, ...others]);
-  const res = await call(baseUrl, 'POST', '/api/conversations', { token: creator.token, json: { kind, memberIds: others.map((o) => o.id), epoch: up.body } });
+  // The client picks the id: epoch-0 wraps and the key commitment bind it.
+  const id = randomUUID();
+  const up = epochUpload(id, 0, creator, [creator, ...others]);
+  const res = await call(baseUrl, 'POST', '/api/conversations', { token: creator.token, json: { id, kind, memberIds: others.map((o) => o.id), epoch: up.body } });
   if (res.status !== 201 && res.status !== 200) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
   const conversation = Conversation.parse((res.body as { conversation: unknown }).conversation);
   return { conversation, key: up.key, status: res.status };
