@@ -249,6 +249,8 @@ export async function rotateEpoch(db: Database, actorId: string, convId: string,
     const conv = await lockConversation(tx, convId);
     const m = await getMembership(tx, convId, actorId);
     if (!m) throw new AppError('not_found', 'No such conversation');
+    // CAS first: a member who lost the race for a due rotation must learn "already done" (409), not 403.
+    if (upload.epoch !== conv.current_epoch + 1) throw new AppError('conflict', `The next epoch is ${conv.current_epoch + 1}`);
     if (!conv.rotation_due && m.role !== 'admin') throw new AppError('forbidden', 'Only admins can rotate keys when no rotation is due');
     const closedSegments = await startEpoch(tx, convId, actorId, conv.current_epoch, upload);
     return { convId, epoch: upload.epoch, closedSegments };
