@@ -62,7 +62,7 @@ describe('computeMembership', () => {
   const admin = person();
   const member = person();
   const outsider = person();
-  const keys = new Map([admin, member, outsider].map((p) => [p.userId, p.publicKey]));
+  const keys = new Map<string, Uint8Array>([admin, member, outsider].map((p) => [p.userId, p.publicKey]));
   const opts = { convId: CONV, creatorId: admin.userId, identityKey: (u: string) => keys.get(u) };
 
   it('accepts the creator\'s create and an admin\'s add; rejects adds by members, forged signatures and a foreign create', () => {
