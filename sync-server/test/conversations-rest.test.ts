@@ -8,14 +8,14 @@ import { fromBase64Url, KeyWrapsResponse, toBase64Url, UserDirectoryEntry, type 
 import { unwrapEpochKey } from '../../shared/src/crypto/wrap.ts';
 import { call, errorCode } from './helpers/accounts.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { createConversation, epochUpload, openSegment, registerUser, type TestUser } from './sync/support.ts';
+import { createConversation, epochUpload, openSegment, registerUser, registerUsers, type TestUser } from './sync/support.ts';
 
 let srv: TestServer;
 let admin: TestUser, member: TestUser, third: TestUser, outsider: TestUser, extra: TestUser;
 
 beforeAll(async () => {
   srv = await startTestServer({ backend: 'postgres' });
-  [admin, member, third, outsider, extra] = await Promise.all(['admin', 'member', 'third', 'outsider', 'extra'].map((n) => registerUser(srv.url, n)));
+  [admin, member, third, outsider, extra] = await registerUsers(srv.url, ['admin', 'member', 'third', 'outsider', 'extra']);
 });
 afterAll(async () => {
   await srv?.close();

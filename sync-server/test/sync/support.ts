@@ -362,3 +362,9 @@ export async function storedUpdates(srv: Pick<TestServer, 'query'>, doc: string)
   const r = await srv.query('SELECT update FROM doc_updates WHERE doc = $1 ORDER BY seq', [doc]);
   return r.rows.map((row: { update: Buffer }) => new Uint8Array(row.update));
 }
+
+/** Registers several users at once, typed as a tuple matching `names`. */
+export async function registerUsers<const N extends readonly string[]>(baseUrl: string, names: N): Promise<{ -readonly [K in keyof N]: TestUser }> {
+  const users = await Promise.all(names.map((n) => registerUser(baseUrl, n)));
+  return users as { -readonly [K in keyof N]: TestUser };
+}

@@ -17,7 +17,7 @@ import {
   openSegment,
   pushUpdate,
   RawClient,
-  registerUser,
+  registerUsers,
   startSyncTestServer,
   storedUpdates,
   waitFor,
@@ -32,7 +32,7 @@ const raws: RawClient[] = [];
 
 beforeAll(async () => {
   srv = await startSyncTestServer({ backend: 'postgres' });
-  [alice, bob, carol, mallory] = await Promise.all(['alice', 'bob', 'carol', 'mallory'].map((n) => registerUser(srv.url, n)));
+  [alice, bob, carol, mallory] = await registerUsers(srv.url, ['alice', 'bob', 'carol', 'mallory']);
 });
 afterAll(async () => {
   for (const p of open) p.destroy();

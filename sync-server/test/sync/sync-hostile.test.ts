@@ -19,7 +19,7 @@ import {
   presence,
   pushUpdate,
   RawClient,
-  registerUser,
+  registerUsers,
   startSyncTestServer,
   storedUpdates,
   waitFor,
@@ -40,7 +40,7 @@ const providers: TestProvider[] = [];
 
 beforeAll(async () => {
   srv = await startSyncTestServer({ backend: 'postgres', syncLimits: LIMITS });
-  [alice, bob, eve, dave] = await Promise.all(['alice', 'bob', 'eve', 'dave'].map((n) => registerUser(srv.url, n)));
+  [alice, bob, eve, dave] = await registerUsers(srv.url, ['alice', 'bob', 'eve', 'dave']);
   const c = await createConversation(srv.url, alice, [bob]);
   const seg = openSegment(c.conversation);
   const a = connectProvider(srv.url, alice.token, seg);
