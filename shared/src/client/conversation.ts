@@ -211,6 +211,11 @@ export class Conversation extends Emitter<ConversationEvents> {
     return out;
   }
 
+  /** Size of each loaded segment's envelope log (frames and ciphertext bytes). */
+  segmentStats(): Array<{ segmentId: string; frames: number; bytes: number; closed: boolean }> {
+    return [...this.#segments].map(([id, s]) => ({ segmentId: id, ...logStats(s.doc.binding.log), closed: s.doc.binding.closed }));
+  }
+
   /** Current counter gaps, per segment. */
   gaps(): Array<{ segmentId: string; gaps: CounterGap[] }> {
     return [...this.#segments].map(([id, s]) => ({ segmentId: id, gaps: s.doc.binding.gaps })).filter((g) => g.gaps.length > 0);

@@ -228,3 +228,64 @@ describe('presence (postgres)', () => {
     expect(alice.client.isOnline(bob.userId)).toBe(true);
   });
 });
+
+describe('keys and compaction (postgres)', () => {
+  let srv: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+  beforeAll(async () => {
+    srv = await startTestServer({ backend: 'postgres' });
+    [alice, bob] = await Promise.all([newUser(srv.url, 'alice'), newUser(srv.url, 'bob')]);
+  });
+  afterAll(async () => {
+    await Promise.all([alice?.client.stop(), bob?.client.stop()]);
+    await srv?.close();
+  });
+
+  it('a busy segment is compacted by a device and stays readable for peers and fresh devices', async () => {
+    const a = await alice.client.createDirect(bob.username);
+    const b = await bob.client.open(a.id);
+    for (let i = 0; i < 210; i++) {
+      await a.send(`m${i}`);
+      await a.whenDelivered(); // one frame per message
+    }
+    await until(() => texts(b).length === 210, 20_000, 'bob has all 210');
+    const segId = a.info.segments.find((s) => s.state === 'open')!.id;
+    // One of the two devices compacts (jittered); the log shrinks to a snapshot plus a few frames.
+    const frames = async () => {
+      const phone = await newDevice(srv.url, bob.username);
+      try {
+        const c = await phone.open(a.id);
+        await until(() => texts(c).length === 210, 20_000, 'fresh device reads all');
+        return c.invalidFrames().length === 0;
+      } finally {
+        await phone.stop();
+      }
+    };
+    await until(async () => {
+      const s = (await srv.query('SELECT count(*)::int AS n FROM doc_updates WHERE doc = $1', [segId])).rows[0].n as number;
+      return s > 0;
+    });
+    await until(() => texts(a).length === 210 && texts(b).length === 210, 10_000);
+    const openFrames = () => a.segmentStats().find((x) => x.segmentId === segId)!.frames;
+    await until(() => openFrames() < 20 && b.segmentStats().find((x) => x.segmentId === segId)!.frames < 20, 15_000, 'compaction');
+    expect(await frames()).toBe(true);
+    expect(texts(b)).toEqual(texts(a));
+  });
+
+  it('a key the server changes for a pinned contact is refused and reported (key_changed), pin kept', async () => {
+    const before = alice.client.directory.pinned(bob.userId) ?? (await alice.client.directory.get(bob.userId));
+    const changed = new Promise((resolve) => alice.client.on('key_changed', resolve));
+    const mallory = await newUser(srv.url, 'mallory');
+    await srv.query('UPDATE users SET identity_key = (SELECT identity_key FROM users WHERE id = $2), sealing_key = (SELECT sealing_key FROM users WHERE id = $2), sealing_sig = (SELECT sealing_sig FROM users WHERE id = $2) WHERE id = $1', [
+      bob.userId,
+      mallory.userId,
+    ]);
+    const after = await alice.client.directory.lookup(bob.username);
+    await expect(changed).resolves.toMatchObject({ userId: bob.userId });
+    expect(after.identity).toEqual(before.identity);
+    expect(alice.client.directory.changedKeys).toEqual([bob.userId]);
+    expect(alice.client.directory.safetyNumber(bob.userId)).toMatch(/^\d{60}$/);
+    await mallory.client.stop();
+  });
+});
