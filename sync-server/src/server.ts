@@ -100,6 +100,7 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
     const app = createApp({
       metrics,
       effects: () => fanout,
+      presence: () => sync.presence,
       config,
       db,
       log,

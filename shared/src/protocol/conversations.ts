@@ -195,3 +195,7 @@ export const AwarenessState = z
   .strict();
 export type AwarenessState = z.infer<typeof AwarenessState>;
 export const AWARENESS_MAX_CHARS = 2048;
+
+/** GET /api/presence: which of the caller's contacts are online now. */
+export const PresenceResponse = z.object({ online: z.array(z.uuid()) }).strict();
+export type PresenceResponse = z.infer<typeof PresenceResponse>;

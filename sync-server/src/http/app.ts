@@ -18,6 +18,7 @@ import { staticApp } from './static.ts';
 import { conversationRoutes } from './conversation-routes.ts';
 import type { EffectSink } from '../conversations/effects.ts';
 import type { Metrics } from '../metrics.ts';
+import type { PresenceStore } from '../sync/presence.ts';
 
 /** A readiness probe must answer quickly even when the database hangs. */
 const READY_TIMEOUT_MS = 2000;
@@ -45,6 +46,8 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Where membership effects go (socket closes, inbox notices). */
   effects?: () => EffectSink | null;
+  /** Presence across instances (GET /api/presence). */
+  presence?: () => PresenceStore | null;
 }
 
 /** Builds the Express app. Does not listen. */
@@ -96,7 +99,7 @@ export function createApp(options: AppOptions): Express {
   });
 
   app.use('/api/auth', authRoutes(options));
-  app.use('/api', conversationRoutes({ db, tokens: options.tokens, log, effects: options.effects ?? (() => null) }));
+  app.use('/api', conversationRoutes({ db, tokens: options.tokens, log, effects: options.effects ?? (() => null), presence: options.presence ?? (() => null) }));
   app.use(staticApp(options.appDistDir));
 
   app.use((_req, _res, next) => next(new AppError('not_found', 'Not found')));

@@ -24,6 +24,8 @@ import type { Database } from '../db/database.ts';
 import { findUserById, findUserByKey, type UserRow } from '../db/users.ts';
 import { applyEffects, type EffectSink } from '../conversations/effects.ts';
 import * as service from '../conversations/service.ts';
+import { contactsOf } from '../db/conversations.ts';
+import type { PresenceStore } from '../sync/presence.ts';
 import type { Logger } from '../log.ts';
 import { jsonBody } from './body.ts';
 import { parseRequest } from './validate.ts';
@@ -35,6 +37,8 @@ export interface ConversationRoutesOptions {
   log: Logger;
   /** Where membership effects go (the sync server); resolved lazily because it starts after the app. */
   effects: () => EffectSink | null;
+  /** Presence across instances, for GET /api/presence. */
+  presence?: () => PresenceStore | null;
 }
 
 const ConvParam = z.object({ id: z.uuid() }).strict();
@@ -141,6 +145,15 @@ export function conversationRoutes(options: ConversationRoutesOptions): Router {
     const { id } = parseRequest(ConvParam, req.params);
     await effect(await service.rolloverSegment(db, p.userId, id, parseRequest(RolloverRequest, req.body).fromSegmentId));
     return { status: 200, json: { conversation: await service.getConversation(db, p.userId, id) } };
+  }));
+
+  // Which of my contacts (users sharing a conversation with me) are online now. Clients call it on
+  // (re)connect; changes then arrive as inbox `presence` notices.
+  router.get('/presence', route(async (_req, p) => {
+    const contacts = await contactsOf(db, p.userId);
+    const store = options.presence?.() ?? null;
+    const online = store ? await store.onlineAmong(contacts) : new Set<string>();
+    return { status: 200, json: { online: contacts.filter((c) => online.has(c)) } };
   }));
 
   router.post('/users/lookup', body, route(async (req) => {

@@ -33,6 +33,7 @@ import { parseAwarenessUpdate } from './awareness.ts';
 import { checkEnvelopeUpdate } from './envelope-validator.ts';
 import { SyncRejection } from './errors.ts';
 import { Metrics } from '../metrics.ts';
+import { localPresence, redisPresence, type PresenceStore } from './presence.ts';
 
 /** Limits of the sync endpoint (documented in docs/operations.md). */
 export interface SyncLimits {
@@ -95,6 +96,8 @@ export interface SyncServer {
   setNotifier(notify: (userId: string, notice: InboxNotice) => void): void;
   /** True when the user has at least one authenticated connection on this instance. */
   isOnline(userId: string): boolean;
+  /** Presence across instances (Redis-backed when linked). */
+  readonly presence: PresenceStore;
   /** Stops accepting sockets, closes connections and flushes pending stores. */
   destroy(): Promise<void>;
 }
@@ -139,6 +142,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const budgets = new TokenBuckets({ capacity: limits.messagesBurst, refillPerSecond: limits.messagesPerSecond }, Date.now);
   /** userId -> number of authenticated document connections on this instance. */
   const online = new Map<string, number>();
+  const presence: PresenceStore = options.redis ? redisPresence(options.redis.url, options.redis.identifier, log) : localPresence();
 
   const auth: Extension = {
     extensionName: 'AuthExtension',
@@ -273,7 +277,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       const ctx = context;
       const before = online.get(ctx.userId) ?? 0;
       online.set(ctx.userId, before + 1);
-      if (before === 0) void announcePresence(ctx.userId, true);
+      if (before === 0) queuePresence(ctx.userId, true);
     },
     async onDisconnect({ context }) {
       const ctx = context as SyncContext | undefined;
@@ -281,7 +285,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       const n = (online.get(ctx.userId) ?? 1) - 1;
       if (n <= 0) {
         online.delete(ctx.userId);
-        void announcePresence(ctx.userId, false);
+        queuePresence(ctx.userId, false);
       } else online.set(ctx.userId, n);
     },
   });
@@ -294,9 +298,18 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   }
 
   let notifyVia: (userId: string, notice: InboxNotice) => void = notify;
+  // Presence changes are applied in the order they happened (a quick reconnect must end "online").
+  let presenceQueue: Promise<void> = Promise.resolve();
+  function queuePresence(userId: string, isOnline: boolean): void {
+    presenceQueue = presenceQueue.then(() => announcePresence(userId, isOnline));
+  }
 
   async function announcePresence(userId: string, isOnline: boolean): Promise<void> {
     try {
+      await presence.setLocal(userId, isOnline);
+      // Going offline here while still connected through another instance is not "offline".
+      if (!isOnline && (online.get(userId) ?? 0) === 0 && (await presence.isOnline(userId))) return;
+      if (!isOnline && (online.get(userId) ?? 0) > 0) return;
       const at = new Date().toISOString();
       for (const contact of await contactsOf(db, userId)) notifyVia(contact, { v: 1, type: 'presence', userId, online: isOnline, at });
     } catch (error) {
@@ -355,6 +368,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       }
     },
     isOnline: (userId) => (online.get(userId) ?? 0) > 0,
+    presence,
     async destroy() {
       clearInterval(recheck);
       for (const client of wss.clients) client.close(CLOSE.Unavailable.code, CLOSE.Unavailable.reason);
@@ -362,6 +376,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       hocuspocus.closeConnections();
       await hocuspocus.flushPendingStores();
       redisClient?.disconnect();
+      await presence.close();
     },
   };
 }
