@@ -3,6 +3,7 @@
  * real server on port 0 with real PostgreSQL: real accounts, sockets, crypto and storage; nothing mocked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ParleyClient } from '@parley/shared/client';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { newDevice, newUser, texts, until, type TestUser } from './conversations-helpers.ts';
 
@@ -271,6 +272,23 @@ describe('keys and compaction (postgres)', () => {
     await until(() => openFrames() < 20 && b.segmentStats().find((x) => x.segmentId === segId)!.frames < 20, 15_000, 'compaction');
     expect(await frames()).toBe(true);
     expect(texts(b)).toEqual(texts(a));
+  });
+
+  it('a restarted device opens offline from its sealed storage, writes, and syncs when back online', async () => {
+    const a = await alice.client.createDirect(bob.username);
+    await a.send('persisted before restart');
+    await a.whenDelivered();
+    const account = alice.client.account;
+    await alice.client.stop();
+    const restarted = new ParleyClient({ baseUrl: srv.url, storage: alice.storage, account });
+    await restarted.start({ offline: true });
+    alice.client = restarted;
+    const c = await restarted.open(a.id);
+    expect(texts(c)).toContain('persisted before restart');
+    await c.send('written while offline after restart');
+    await restarted.goOnline();
+    const b = await bob.client.open(a.id);
+    await until(() => texts(b).includes('written while offline after restart'), 15_000, 'offline write synced');
   });
 
   it('a key the server changes for a pinned contact is refused and reported (key_changed), pin kept', async () => {
