@@ -315,8 +315,17 @@ export function framesOf(updates: Uint8Array[]): Uint8Array[] {
 }
 
 /** Like helpers/server.ts `startTestServer`, plus sync limits (which that helper does not pass through). */
-export async function startSyncTestServer(options: { backend: 'postgres' | 'pglite'; syncLimits?: Partial<SyncLimits>; env?: Record<string, string>; databaseUrl?: string }): Promise<TestServer & { databaseUrl: string | null }> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'parley-sync-test-'));
+export async function startSyncTestServer(options: {
+  backend: 'postgres' | 'pglite';
+  syncLimits?: Partial<SyncLimits>;
+  env?: Record<string, string>;
+  /** Reuse this PostgreSQL database (not dropped on close). */
+  databaseUrl?: string;
+  /** Reuse this data directory (PGlite lives here; not removed on close). */
+  dataDir?: string;
+}): Promise<TestServer & { databaseUrl: string | null; dataDir: string }> {
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'parley-sync-test-')));
   const database = options.backend === 'postgres' && !options.databaseUrl ? await createTestDatabase() : null;
   const databaseUrl = options.databaseUrl ?? database?.url ?? null;
   const jwtSecret = options.env?.['JWT_SECRET'] ?? randomBytes(32).toString('base64url');
@@ -343,16 +352,17 @@ export async function startSyncTestServer(options: { backend: 'postgres' | 'pgli
       logs,
       jwtSecret,
       databaseUrl,
+      dataDir,
       query: (sql, params) => server.db.query(sql, params),
       async close() {
         await server.close();
         await database?.drop();
-        await rm(dataDir, { recursive: true, force: true });
+        if (ownDir) await rm(dataDir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     await database?.drop();
-    await rm(dataDir, { recursive: true, force: true });
+    if (ownDir) await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
 }
