@@ -226,7 +226,10 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       }
       if (data.connection.readOnly) return; // not applied, nothing to persist
       if (ctx.target.kind === 'inbox') reject('InvalidUpdate', 'the inbox is read-only');
-      if (data.type === 1 && Y.snapshotContainsUpdate(Y.snapshot(data.document), update)) return;
+      // Nothing new (a SyncStep2 after reconnect, or a replayed update): applying it is a no-op and its
+      // content is already stored, so do not append it again (a member replaying one update 100x/s would
+      // otherwise grow doc_updates without bound between compactions).
+      if (Y.snapshotContainsUpdate(Y.snapshot(data.document), update)) return;
       const started = performance.now();
       try {
         await appendUpdate(db, data.documentName, update);
@@ -243,14 +246,22 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     },
   };
 
+  /** Stores (compactions) in flight: `destroy` waits for them before the database is closed. */
+  const storing = new Set<Promise<void>>();
+  const compactIfNeeded = async (documentName: string): Promise<void> => {
+    const stats = await docStats(db, documentName);
+    if (stats.rows < limits.compactAfterRows) return;
+    const r = await compactDoc(db, documentName);
+    metrics.compactions.inc();
+    log.info('sync.compacted', { doc: documentName, rows: r.before, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter });
+  };
   const persistence = new DatabaseExtension({
     fetch: async ({ documentName }) => (await loadMerged(db, documentName))?.update ?? null,
-    store: async ({ documentName }) => {
-      const stats = await docStats(db, documentName);
-      if (stats.rows < limits.compactAfterRows) return;
-      const r = await compactDoc(db, documentName);
-      metrics.compactions.inc();
-      log.info('sync.compacted', { doc: documentName, rows: r.before, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter });
+    store: ({ documentName }) => {
+      const p = compactIfNeeded(documentName);
+      storing.add(p);
+      void p.then(() => storing.delete(p), () => storing.delete(p));
+      return p;
     },
   });
 
@@ -375,6 +386,8 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       wss.close();
       hocuspocus.closeConnections();
       await hocuspocus.flushPendingStores();
+      // A store started by a last disconnect (unloadImmediately) is not "pending" any more; let it finish.
+      await Promise.allSettled([...storing]);
       redisClient?.disconnect();
       await presence.close();
     },

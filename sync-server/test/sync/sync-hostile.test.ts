@@ -214,6 +214,23 @@ describe('[SYNC-3] envelope updates from a malicious member', () => {
   });
 });
 
+describe('[SYNC-3] replays', () => {
+  it('replaying one update is acknowledged every time but stored once', async () => {
+    const r = await eveOnTarget();
+    const before = await storedUpdates(srv, target.seg);
+    const u = pushUpdate([frameFor(eve, { convId: target.convId, segmentId: target.seg }, target.key, 1)]);
+    for (let i = 0; i < 20; i++) {
+      const from = r.messages.length;
+      if (i % 2 === 0) r.update(target.seg, u);
+      else r.syncStep2(target.seg, u);
+      await r.next((m) => m.doc === target.seg && m.type === MSG.SyncStatus, from);
+    }
+    const after = await storedUpdates(srv, target.seg);
+    expect(after.length).toBe(before.length + 1);
+    expect(r.closeEvent).toBeNull();
+  });
+});
+
 describe('[SYNC-4] awareness', () => {
   it('refuses plaintext presence and an awareness state claiming another connection’s client id', async () => {
     const victim = await eveOnTarget(); // a connection that owns client id 777 with a valid state
@@ -271,6 +288,15 @@ describe('[SYNC-5] limits and the upgrade', () => {
     await canaryAlive();
     const text = await (await fetch(`${srv.url}/metrics`)).text();
     expect(text).toMatch(/parley_sync_rejections_total\{reason="rate-limited"\} [1-9]/);
+  });
+
+  it('messages queued before authentication are bounded: a pre-auth flood terminates that socket only', async () => {
+    const r = await raw();
+    for (let i = 0; i < 400; i++) r.update(target.seg, pushUpdate([new Uint8Array(8)]));
+    const closed = await Promise.race([r.closed, new Promise<null>((res) => setTimeout(() => res(null), 5000))]);
+    expect(closed).not.toBeNull();
+    expect(r.messages.filter((m) => m.type === MSG.SyncStatus)).toEqual([]);
+    await canaryAlive();
   });
 
   it('a WebSocket message over maxPayload closes THAT socket with 1009; other sockets are fine', async () => {
