@@ -6,3 +6,5 @@ export * from './auth.ts';
 export * from './close-codes.ts';
 export * from './conversations.ts';
 export * from './frame.ts';
+export * from './profiles.ts';
+export * from './blobs.ts';

@@ -16,6 +16,7 @@ import { errorHandler } from './errors.ts';
 import { originCheck, securityHeaders } from './security.ts';
 import { staticApp } from './static.ts';
 import { conversationRoutes } from './conversation-routes.ts';
+import { profileRoutes } from './profile-routes.ts';
 import type { EffectSink } from '../conversations/effects.ts';
 import type { Metrics } from '../metrics.ts';
 import type { PresenceStore } from '../sync/presence.ts';
@@ -99,6 +100,7 @@ export function createApp(options: AppOptions): Express {
   });
 
   app.use('/api/auth', authRoutes(options));
+  app.use('/api/profile-keys', profileRoutes({ db, tokens: options.tokens }));
   app.use('/api', conversationRoutes({ db, tokens: options.tokens, log, effects: options.effects ?? (() => null), presence: options.presence ?? (() => null) }));
   app.use(staticApp(options.appDistDir));
 
