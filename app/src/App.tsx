@@ -1,11 +1,80 @@
-import type { JSX } from 'solid-js';
+/**
+ * Routes. Signed-out screens (/signin, /register, /recover) and signed-in ones (/, /settings, /profile)
+ * redirect to each other by session state; `/` lazy-loads the chat so its code stays out of the first load.
+ */
+import { lazy, Match, Show, Suspense, Switch, type Component, type JSX } from 'solid-js';
+import { Navigate, Route, Router } from '@solidjs/router';
+import { Recover } from './auth/Recover.tsx';
+import { Register } from './auth/Register.tsx';
+import { SignIn } from './auth/SignIn.tsx';
+import { sessionState, signedIn } from './session.ts';
+import { ProfilePlaceholder, Settings } from './settings/Settings.tsx';
+import { Shell } from './shell/Shell.tsx';
 
-/** Placeholder shell until the app issue lands: proves the build, the CSP and the service worker. */
+const ChatApp = lazy(() => import('./chat/ChatApp.tsx').then((m) => ({ default: m.ChatApp })));
+
+function Loading(props: { label: string }): JSX.Element {
+  return (
+    <div class="loading" role="status">
+      <span class="spinner" aria-hidden="true" />
+      <span>{props.label}</span>
+    </div>
+  );
+}
+
+/** Renders `page` only when signed in; otherwise sends the user to /signin. */
+function signedInOnly(page: Component): Component {
+  return () => (
+    <Switch>
+      <Match when={sessionState().status === 'loading'}>
+        <Loading label="Opening Parley…" />
+      </Match>
+      <Match when={sessionState().status === 'signed-out'}>
+        <Navigate href="/signin" />
+      </Match>
+      <Match when={signedIn()}>{page({})}</Match>
+    </Switch>
+  );
+}
+
+/** Renders `page` only when signed out; otherwise goes to the conversations. */
+function signedOutOnly(page: Component): Component {
+  return () => (
+    <Switch>
+      <Match when={sessionState().status === 'loading'}>
+        <Loading label="Opening Parley…" />
+      </Match>
+      <Match when={sessionState().status === 'signed-in'}>
+        <Navigate href="/" />
+      </Match>
+      <Match when={sessionState().status === 'signed-out'}>{page({})}</Match>
+    </Switch>
+  );
+}
+
+function Home(): JSX.Element {
+  return (
+    <Suspense fallback={<Loading label="Loading your conversations…" />}>
+      <Show when={signedIn()}>{(s) => <ChatApp session={s()} />}</Show>
+    </Suspense>
+  );
+}
+
+function NotFound(): JSX.Element {
+  return <Navigate href="/" />;
+}
+
+/** The whole app. */
 export function App(): JSX.Element {
   return (
-    <main class="placeholder">
-      <h1>Parley</h1>
-      <p>End-to-end-encrypted chat. The app is being built; the server is up.</p>
-    </main>
+    <Router root={Shell}>
+      <Route path="/" component={signedInOnly(Home)} />
+      <Route path="/settings" component={signedInOnly(Settings)} />
+      <Route path="/profile" component={signedInOnly(ProfilePlaceholder)} />
+      <Route path="/signin" component={signedOutOnly(SignIn)} />
+      <Route path="/register" component={signedOutOnly(Register)} />
+      <Route path="/recover" component={signedOutOnly(Recover)} />
+      <Route path="*" component={NotFound} />
+    </Router>
   );
 }

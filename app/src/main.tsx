@@ -1,7 +1,11 @@
 /* @refresh reload */
 import { render } from 'solid-js/web';
 import { App } from './App.tsx';
+import { restoreSession } from './session.ts';
+import { initTheme } from './theme.ts';
 import './styles.css';
 
+initTheme();
+void restoreSession();
 const root = document.getElementById('root');
 if (root) render(() => <App />, root);

@@ -1,0 +1,78 @@
+/** /settings: profile, appearance, password, devices, sign out. */
+import { createSignal, For, type JSX } from 'solid-js';
+import { A } from '@solidjs/router';
+import { signedIn } from '../session.ts';
+import { setTheme, themeChoice, type ThemeChoice } from '../theme.ts';
+import { ChangePassword } from './ChangePassword.tsx';
+import { Sessions } from './Sessions.tsx';
+import { SignOutSection } from './SignOut.tsx';
+
+const THEMES: ReadonlyArray<readonly [ThemeChoice, string]> = [
+  ['system', 'System'],
+  ['light', 'Light'],
+  ['dark', 'Dark'],
+];
+
+function Appearance(): JSX.Element {
+  return (
+    <section class="card settings-section" aria-labelledby="appearance-title">
+      <h2 id="appearance-title">Appearance</h2>
+      <fieldset class="segmented">
+        <legend class="visually-hidden">Theme</legend>
+        <For each={THEMES}>
+          {([value, label]) => (
+            <label class="segment">
+              <input type="radio" name="theme" value={value} checked={themeChoice() === value} onChange={() => setTheme(value)} />
+              <span>{label}</span>
+            </label>
+          )}
+        </For>
+      </fieldset>
+    </section>
+  );
+}
+
+/** The /settings screen (signed in only; the router guards it). */
+export function Settings(): JSX.Element {
+  const [version, setVersion] = createSignal(0);
+  return (
+    <div class="page settings">
+      <div class="page-head">
+        <A href="/" class="btn btn-ghost back-link">
+          ← Conversations
+        </A>
+        <h1>Settings</h1>
+      </div>
+      <section class="card settings-section" aria-labelledby="profile-title">
+        <h2 id="profile-title">Profile</h2>
+        <p>
+          Signed in as <strong>{signedIn()?.session.username}</strong>.
+        </p>
+        <A href="/profile" class="btn">
+          Edit profile
+        </A>
+      </section>
+      <Appearance />
+      <ChangePassword onChanged={() => setVersion((v) => v + 1)} />
+      <Sessions version={version()} />
+      <SignOutSection />
+    </div>
+  );
+}
+
+/** /profile placeholder until profiles land with the chat client. */
+export function ProfilePlaceholder(): JSX.Element {
+  return (
+    <div class="page">
+      <div class="page-head">
+        <A href="/settings" class="btn btn-ghost back-link">
+          ← Settings
+        </A>
+        <h1>Profile</h1>
+      </div>
+      <section class="card settings-section">
+        <p>Display name and avatar editing arrive with conversations.</p>
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,97 @@
+/**
+ * Helpers for driving the Parley app in a real browser: unique users, the account screens, and the
+ * console/CSP watchers every test should fail on.
+ */
+import { expect, type Page } from '@playwright/test';
+
+/** Base URL of the server global-setup started. */
+export function appUrl(path = '/'): string {
+  const u = process.env.PARLEY_URL;
+  if (!u) throw new Error('PARLEY_URL not set by global setup');
+  return new URL(path, u).href;
+}
+
+let counter = 0;
+/** A username no other test uses (the server is fresh per run; the suffix keeps reruns apart too). */
+export function uniqueUsername(prefix: string): string {
+  counter += 1;
+  return `${prefix}${Date.now().toString(36)}${counter}`;
+}
+
+/** Passwords zxcvbn scores 4 and that contain no username. */
+export const PASSWORD = 'correct horse battery staple glacier';
+export const NEW_PASSWORD = 'violet submarine orchestra tangerine';
+
+/**
+ * Collects console errors, page errors and CSP violations. Call `expectClean()` at the end of a test.
+ * `allow` lists substrings of console errors that a test provokes on purpose (e.g. a 401 after a wrong
+ * password, which Chromium logs as a failed resource load).
+ */
+export function watchPage(page: Page, allow: readonly string[] = []): { expectClean: () => void; errors: string[] } {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    if (allow.some((a) => text.includes(a))) return;
+    errors.push(text);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  return { errors, expectClean: () => expect(errors).toEqual([]) };
+}
+
+/** Fills the register form, submits, and returns the recovery key shown afterwards (not yet confirmed). */
+export async function registerViaUi(page: Page, username: string, password = PASSWORD): Promise<string> {
+  await page.goto(appUrl('/register'));
+  await expect(page.getByRole('heading', { name: 'Create your account' })).toBeVisible();
+  await page.getByLabel('Username', { exact: true }).fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByLabel('Confirm password', { exact: true }).fill(password);
+  await expect(page.getByText(/^(Strong|Very strong)\./)).toBeVisible();
+  const submit = page.getByRole('button', { name: 'Create account' });
+  await expect(submit).toBeEnabled();
+  await submit.click();
+  await expect(page.getByRole('heading', { name: 'Save your recovery key' })).toBeVisible({ timeout: 30_000 });
+  const key = (await page.getByTestId('recovery-key').textContent()) ?? '';
+  expect(key).toMatch(/^([0-9A-Z]{4}-){13}[0-9A-Z]{4}$/);
+  return key;
+}
+
+/** Confirms the recovery key was saved and waits for the signed-in home. */
+export async function confirmRecoveryKey(page: Page): Promise<void> {
+  const cont = page.getByRole('button', { name: 'Continue to Parley' });
+  await expect(cont).toBeDisabled();
+  await page.getByLabel('I saved my recovery key somewhere safe').check();
+  await cont.click();
+  await expectSignedIn(page);
+}
+
+/** Registers and enters the app; returns the recovery key. */
+export async function registerAndEnter(page: Page, username: string, password = PASSWORD): Promise<string> {
+  const key = await registerViaUi(page, username, password);
+  await confirmRecoveryKey(page);
+  return key;
+}
+
+/** The signed-in home (chat placeholder) is showing. */
+export async function expectSignedIn(page: Page): Promise<void> {
+  await expect(page.getByText('Your conversations will appear here')).toBeVisible({ timeout: 30_000 });
+  await expect(page).toHaveURL(appUrl('/'));
+}
+
+/** Fills and submits the sign-in form (does not wait for the outcome). */
+export async function submitSignIn(page: Page, username: string, password: string): Promise<void> {
+  if (!page.url().endsWith('/signin')) await page.goto(appUrl('/signin'));
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  await page.getByLabel('Username', { exact: true }).fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Opens settings and signs out, optionally keeping local data. */
+export async function signOutViaUi(page: Page, keepLocalData = false): Promise<void> {
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await expect(page.getByRole('heading', { name: 'Settings', level: 1 })).toBeVisible();
+  if (keepLocalData) await page.getByLabel('Keep local data on this device').check();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+}
