@@ -55,6 +55,7 @@ export const CONVERSATION_SQL = {
                  LEFT JOIN key_wraps w ON w.conv_id = m.conv_id AND w.epoch = c.current_epoch AND w.recipient_id = m.user_id
                  WHERE m.conv_id = $1 AND m.left_at IS NULL AND w.recipient_id IS NULL`,
   touch: 'UPDATE conversations SET updated_at = now() WHERE id = $1',
+  memberIds: 'SELECT user_id FROM conversation_members WHERE conv_id = $1 AND left_at IS NULL',
   contactsOf: `SELECT DISTINCT o.user_id FROM conversation_members me
                JOIN conversation_members o ON o.conv_id = me.conv_id AND o.left_at IS NULL
                WHERE me.user_id = $1 AND me.left_at IS NULL AND o.user_id <> $1`,
@@ -195,4 +196,14 @@ export async function wrapsForUser(db: Queryable, convId: string, userId: string
 /** Current members without a wrap at the current epoch. */
 export async function membersMissingWraps(db: Queryable, convId: string): Promise<string[]> {
   return (await db.query(CONVERSATION_SQL.missingWraps, [convId])).rows.map((r) => z.object({ user_id: z.uuid() }).parse(r).user_id);
+}
+
+/** Current member ids of a conversation. */
+export async function memberIds(db: Queryable, convId: string): Promise<string[]> {
+  return (await db.query(CONVERSATION_SQL.memberIds, [convId])).rows.map((r) => z.object({ user_id: z.uuid() }).parse(r).user_id);
+}
+
+/** Bumps a conversation's activity time (list ordering). */
+export async function touchConversation(db: Queryable, convId: string): Promise<void> {
+  await db.query(CONVERSATION_SQL.touch, [convId]);
 }

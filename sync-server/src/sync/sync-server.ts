@@ -24,7 +24,7 @@ import * as Y from 'yjs';
 import { CLOSE, docNameFor, type InboxNotice } from '@parley/shared/protocol';
 import type { Database } from '../db/database.ts';
 import { appendUpdate, compactDoc, docStats, loadMerged } from '../db/doc-updates.ts';
-import { contactsOf } from '../db/conversations.ts';
+import { contactsOf, memberIds, touchConversation } from '../db/conversations.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Logger } from '../log.ts';
 import { TokenBuckets } from '../auth/rate-limit.ts';
@@ -243,8 +243,31 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       metrics.bytesStored.inc({}, update.length);
       metrics.storeLatency.observe(ms / 1000);
       log.debug('sync.stored', { doc: data.documentName, bytes: update.length, ms: Math.round(ms) });
+      if (ctx.target.kind === 'segment' || ctx.target.kind === 'meta') conversationChanged(ctx.target.convId, data.documentName);
     },
   };
+
+  /**
+   * "Conversation changed" notices on members' inboxes (no content: the server only says which document
+   * changed), at most one per conversation per second; also bumps the conversation's activity time.
+   */
+  const changedTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  function conversationChanged(convId: string, docName: string): void {
+    if (changedTimers.has(convId)) return;
+    const timer = setTimeout(() => {
+      changedTimers.delete(convId);
+      void (async () => {
+        try {
+          await touchConversation(db, convId);
+          for (const userId of await memberIds(db, convId)) notifyVia(userId, { v: 1, type: 'conversation_changed', convId, docName });
+        } catch (error) {
+          log.warn('sync.change_notice_failed', { err: error });
+        }
+      })();
+    }, 1000);
+    timer.unref();
+    changedTimers.set(convId, timer);
+  }
 
   /** Stores (compactions) in flight: `destroy` waits for them before the database is closed. */
   const storing = new Set<Promise<void>>();
@@ -382,11 +405,17 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     presence,
     async destroy() {
       clearInterval(recheck);
+      for (const t of changedTimers.values()) clearTimeout(t);
+      changedTimers.clear();
       for (const client of wss.clients) client.close(CLOSE.Unavailable.code, CLOSE.Unavailable.reason);
       wss.close();
       hocuspocus.closeConnections();
       await hocuspocus.flushPendingStores();
-      // A store started by a last disconnect (unloadImmediately) is not "pending" any more; let it finish.
+      // Stores started by a last disconnect (unloadImmediately) are not "pending" any more, and with Redis a
+      // store first waits for its lock: wait until documents unload (they do after their store), bounded
+      // because a failed store keeps its document in memory, then for stores already in our hook.
+      const deadline = Date.now() + 5_000;
+      while (hocuspocus.getDocumentsCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await Promise.allSettled([...storing]);
       redisClient?.disconnect();
       await presence.close();
