@@ -253,6 +253,7 @@ describe('hot queries use indexes (PostgreSQL EXPLAIN, enable_seqscan = off)', (
     ['listIdsForUser', CONVERSATION_SQL.listIdsForUser, [uuid]],
     ['conversationsByIds', CONVERSATION_SQL.conversationsByIds, [[uuid]]],
     ['membersOf', CONVERSATION_SQL.membersOf, [[uuid]]],
+    ['memberIds', CONVERSATION_SQL.memberIds, [uuid]],
     ['segmentsOf', CONVERSATION_SQL.segmentsOf, [[uuid]]],
     ['segmentById', CONVERSATION_SQL.segmentById, [seg]],
     ['openSegment', CONVERSATION_SQL.openSegment, [uuid]],
