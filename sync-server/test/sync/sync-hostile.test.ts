@@ -192,6 +192,23 @@ describe('[SYNC-3] envelope updates from a malicious member', () => {
     expect(framesOf(await storedUpdates(srv, other))).toEqual([f]);
   });
 
+  it('a malformed SyncStep1 state vector is refused or ignored without harm', async () => {
+    const before = await storedUpdates(srv, target.seg);
+    for (const sv of [new Uint8Array([200, 1, 2, 3, 4, 5, 6]), new Uint8Array([5, 255, 255, 255, 255, 255, 255, 255, 255, 255, 1]), new Uint8Array([1, 1, 255, 255, 255, 255, 255, 255, 255, 127])]) {
+      const r = await raw();
+      expect(await r.authenticate(target.seg, eve.token)).toEqual({ ok: true, text: 'read-write' });
+      const e = encoding.createEncoder();
+      encoding.writeVarString(e, target.seg);
+      encoding.writeVarUint(e, MSG.Sync);
+      encoding.writeVarUint(e, 0);
+      encoding.writeVarUint8Array(e, sv);
+      r.send(encoding.toUint8Array(e));
+      await Promise.race([r.docClosed(target.seg).catch(() => ''), new Promise((res) => setTimeout(res, 300))]);
+    }
+    await targetIntact(before);
+    await canaryAlive();
+  });
+
   it('an update addressed to a document the socket never authenticated is never applied or stored', async () => {
     const { conversation } = await createConversation(srv.url, dave, [alice]);
     const stranger = openSegment(conversation);
