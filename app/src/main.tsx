@@ -1,4 +1,5 @@
 /* @refresh reload */
+import './zod-config.ts';
 import { render } from 'solid-js/web';
 import { App } from './App.tsx';
 import { restoreSession } from './session.ts';

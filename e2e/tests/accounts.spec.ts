@@ -130,6 +130,15 @@ test('recover with the recovery key: new password, rotated key, old key refused'
   await confirmRecoveryKey(page);
 
   await signOutViaUi(page);
+  // The used key was rotated away: the server refuses it.
+  await page.goto(appUrl('/recover'));
+  await page.getByLabel('Username', { exact: true }).fill(username);
+  await page.getByLabel('Recovery key', { exact: true }).fill(key);
+  await page.getByLabel('New password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Confirm new password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Recover account' }).click();
+  await expect(page.getByRole('alert')).toContainText('does not belong to this account', { timeout: 30_000 });
+
   await submitSignIn(page, username, NEW_PASSWORD);
   await expectSignedIn(page);
   watch.expectClean();

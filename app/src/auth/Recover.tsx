@@ -24,7 +24,9 @@ export function Recover(): JSX.Element {
   const [confirm, setConfirm] = createSignal('');
   const [newKey, setNewKey] = createSignal<string | null>(null);
   const strength = createPasswordStrength(password, username);
-  const submit = createSubmit();
+  const submit = createSubmit({
+    invalid_credentials: 'That recovery key does not belong to this account, or it was replaced by a newer one.',
+  });
   const ready = () => username().trim().length > 0 && key().trim().length > 0 && newPasswordReady(strength, password(), confirm());
 
   const enter = async () => {

@@ -3,6 +3,7 @@
  * user-facing error from `errorText`.
  */
 import { createSignal, type Accessor } from 'solid-js';
+import { isClientError, type ClientErrorCode } from '@parley/shared/client';
 import { errorText } from '../errors.ts';
 
 /** What `createSubmit` gives a form. */
@@ -15,8 +16,8 @@ export interface Submit {
   run: (task: (onProgress: (fraction: number) => void) => Promise<void>) => Promise<boolean>;
 }
 
-/** See `Submit`. */
-export function createSubmit(): Submit {
+/** See `Submit`. `overrides` replaces the generic text for codes that mean something specific on a screen. */
+export function createSubmit(overrides: Partial<Record<ClientErrorCode, string>> = {}): Submit {
   const [busy, setBusy] = createSignal(false);
   const [progress, setProgress] = createSignal<number | null>(null);
   const [error, setError] = createSignal<string | null>(null);
@@ -29,7 +30,7 @@ export function createSubmit(): Submit {
       await task((f) => setProgress(f));
       return true;
     } catch (e) {
-      setError(errorText(e));
+      setError((isClientError(e) ? overrides[e.code] : undefined) ?? errorText(e));
       return false;
     } finally {
       setBusy(false);

@@ -3,6 +3,7 @@
  * Runs argon2id + HKDF (`derivePasswordKeys`) off the main thread. One request at a time per worker;
  * progress is throttled to whole percents so the page is not flooded with messages.
  */
+import '../zod-config.ts';
 import { derivePasswordKeys } from '@parley/shared/client';
 import { KdfRequest, type KdfReply } from './protocol.ts';
 

@@ -3,6 +3,7 @@ import { createResource, createSignal, For, Show, type JSX } from 'solid-js';
 import type { SessionInfo } from '@parley/shared/client';
 import { errorText } from '../errors.ts';
 import { signedIn } from '../session.ts';
+import { isOnline } from '../shell/online.ts';
 import { toast } from '../ui/toasts.tsx';
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -17,7 +18,8 @@ function when(iso: string | null | undefined): string {
 export function Sessions(props: { version: number }): JSX.Element {
   const [busy, setBusy] = createSignal(false);
   const [sessions, { refetch }] = createResource(
-    () => props.version,
+    // Refetch after a password change and when the device comes back online.
+    () => (isOnline() ? props.version : false),
     async (): Promise<SessionInfo[]> => {
       const s = signedIn();
       return s ? s.client.listSessions() : [];
@@ -44,6 +46,7 @@ export function Sessions(props: { version: number }): JSX.Element {
     <section class="card settings-section" aria-labelledby="sessions-title">
       <h2 id="sessions-title">Devices</h2>
       <p class="muted">Devices signed in to your account. Sign out any you do not recognise.</p>
+      <Show when={isOnline()} fallback={<p class="muted">Connect to the internet to see and manage your devices.</p>}>
       <Show when={!sessions.error} fallback={<p class="form-error">{errorText(sessions.error)}</p>}>
         <Show when={sessions()} fallback={<p class="muted" role="status">Loading devices…</p>}>
           <ul class="session-list" aria-label="Signed-in devices">
@@ -85,6 +88,7 @@ export function Sessions(props: { version: number }): JSX.Element {
             Sign out all other devices
           </button>
         </Show>
+      </Show>
       </Show>
     </section>
   );

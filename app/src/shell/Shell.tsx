@@ -14,7 +14,14 @@ import { UpdatePrompt } from './UpdatePrompt.tsx';
 export function Shell(props: { children?: JSX.Element }): JSX.Element {
   return (
     <div class="shell">
-      <a class="skip-link" href="#main">
+      <a
+        class="skip-link"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header class="app-header">

@@ -1,0 +1,149 @@
+/**
+ * The conversation list: most recently active first, each row with an initials avatar (online dot for
+ * direct chats), name, last-message preview, time and unread count; a filter box; "New chat" / "New group";
+ * and a button that asks for notification permission once there is a conversation to be notified about.
+ */
+import { createMemo, createSignal, For, Show, type JSX } from 'solid-js';
+import type { ChatRow, ChatStore } from './chat-store.ts';
+import { Avatar } from './Avatar.tsx';
+import { notificationPermission, preview, requestPermission } from './notifications.ts';
+import { listTime } from './time.ts';
+
+/** Props of `ConversationList`. */
+export interface ConversationListProps {
+  store: ChatStore;
+  activeId: string | undefined;
+  now: number;
+  onOpen: (convId: string) => void;
+  onNewChat: () => void;
+  onNewGroup: () => void;
+  onSearch: () => void;
+}
+
+/** Folds case and accents so "jose" finds "José". */
+export function fold(s: string): string {
+  return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/** See the module comment. */
+export function ConversationList(props: ConversationListProps): JSX.Element {
+  const s = props.store;
+  const [filter, setFilter] = createSignal('');
+  const rows = createMemo(() => {
+    const q = fold(filter().trim());
+    const all = s.rows();
+    if (!q) return all;
+    return all.filter((r) => fold(r.title).includes(q) || fold(r.lastMessage?.text ?? '').includes(q));
+  });
+
+  const previewOf = (r: ChatRow) => {
+    const m = r.lastMessage;
+    if (!m) return r.kind === 'group' ? `${r.members.length} members` : 'No messages yet';
+    const who = m.author === s.me.userId ? 'You: ' : r.kind === 'group' ? `${s.nameOf(m.author)}: ` : '';
+    return who + preview(m.text, 80);
+  };
+  const activityTs = (r: ChatRow) => r.lastMessage?.ts ?? Date.parse(r.updatedAt);
+
+  return (
+    <div class="conv-pane">
+      <div class="conv-toolbar">
+        <h1 class="conv-title">Chats</h1>
+        <div class="conv-actions">
+          <button type="button" class="btn btn-ghost btn-small" onClick={props.onSearch}>
+            Search
+          </button>
+          <button type="button" class="btn btn-small" onClick={props.onNewGroup}>
+            New group
+          </button>
+          <button type="button" class="btn btn-primary btn-small" onClick={props.onNewChat}>
+            New chat
+          </button>
+        </div>
+      </div>
+      <div class="conv-filter">
+        <label for="conv-filter" class="visually-hidden">
+          Filter conversations
+        </label>
+        <input
+          id="conv-filter"
+          class="input"
+          type="search"
+          placeholder="Filter conversations"
+          value={filter()}
+          onInput={(e) => setFilter(e.currentTarget.value)}
+        />
+      </div>
+      <Show when={notificationPermission() === 'default' && s.rows().length > 0}>
+        <div class="notify-prompt">
+          <span class="small">Get notified about new messages while Parley is in the background.</span>
+          <button type="button" class="btn btn-small" onClick={() => void requestPermission()}>
+            Turn on notifications
+          </button>
+        </div>
+      </Show>
+      <Show when={s.state().status === 'starting'}>
+        <div class="loading" role="status">
+          <span class="spinner" aria-hidden="true" />
+          <span>Opening your conversations…</span>
+        </div>
+      </Show>
+      <Show when={s.state().status === 'error'}>
+        <p class="form-error" role="alert">
+          Your conversations could not be opened on this device. Reload to try again.
+        </p>
+      </Show>
+      <Show when={s.state().status === 'ready' && s.rows().length === 0}>
+        <section class="empty-state" aria-labelledby="chat-empty-title">
+          <h2 id="chat-empty-title">Welcome, {s.me.username}</h2>
+          <p>Your conversations will appear here. Start one with “New chat”, using a friend’s username.</p>
+        </section>
+      </Show>
+      <Show when={s.rows().length > 0 && rows().length === 0}>
+        <p class="muted conv-none">No conversation matches “{filter()}”.</p>
+      </Show>
+      <nav class="conv-nav" aria-label="Conversations">
+        <ul class="conv-list">
+          <For each={rows()}>
+            {(r) => {
+              const online = () => r.kind === 'direct' && s.isOnline(r.peerId);
+              return (
+                <li>
+                  <button
+                    type="button"
+                    class="conv-row"
+                    classList={{ active: props.activeId === r.id, unread: r.unread > 0 }}
+                    aria-current={props.activeId === r.id ? 'true' : undefined}
+                    data-conv-id={r.id}
+                    onClick={() => props.onOpen(r.id)}
+                  >
+                    <Avatar name={r.title} colourKey={r.peerId ?? r.id} online={online()} group={r.kind === 'group'} />
+                    <span class="conv-text">
+                      <span class="conv-line">
+                        <span class="conv-name">{r.title}</span>
+                        <time class="conv-time" datetime={new Date(activityTs(r)).toISOString()}>
+                          {listTime(activityTs(r), props.now)}
+                        </time>
+                      </span>
+                      <span class="conv-line">
+                        <span class="conv-preview">{previewOf(r)}</span>
+                        <Show when={r.unread > 0}>
+                          <span class="unread-badge">
+                            {r.unread}
+                            <span class="visually-hidden"> unread</span>
+                          </span>
+                        </Show>
+                      </span>
+                      <Show when={online()}>
+                        <span class="visually-hidden">, online</span>
+                      </Show>
+                    </span>
+                  </button>
+                </li>
+              );
+            }}
+          </For>
+        </ul>
+      </nav>
+    </div>
+  );
+}

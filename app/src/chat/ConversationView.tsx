@@ -1,0 +1,209 @@
+/**
+ * One conversation on screen: header (back on phones, name, presence or member count, info), warnings
+ * (changed key, unverified members, removed), the message list, who is typing, and the composer.
+ */
+import { createMemo, createSignal, Match, onCleanup, Show, Switch, type JSX } from 'solid-js';
+import { createStore, reconcile } from 'solid-js/store';
+import type { Conversation, ConversationMessage } from '@parley/shared/client';
+import type { ChatStore } from './chat-store.ts';
+import { Avatar } from './Avatar.tsx';
+import { Composer, type ComposerMode } from './Composer.tsx';
+import { MessageList } from './MessageList.tsx';
+import { chatErrorText } from './notifications.ts';
+import { toast } from '../ui/toasts.tsx';
+
+/** Props of `ConversationView`. */
+export interface ConversationViewProps {
+  store: ChatStore;
+  convId: string;
+  now: number;
+  jump: { id: string; seq: number } | undefined;
+  onBack: () => void;
+  onInfo: (conv: Conversation) => void;
+  onContact: (userId: string) => void;
+}
+
+/** See the module comment. Mount one per conversation (keyed by `convId`). */
+export function ConversationView(props: ConversationViewProps): JSX.Element {
+  const s = props.store;
+  // Not a resource: reading a pending resource would suspend the shell's <Suspense> around the whole chat.
+  const [conv, setConv] = createSignal<Conversation | undefined>(s.handle(props.convId));
+  const [error, setError] = createSignal<unknown>();
+  if (!conv()) {
+    const id = props.convId;
+    s.open(id).then(
+      (c) => setConv(() => c),
+      (e: unknown) => setError(() => e ?? new Error('open failed')),
+    );
+  }
+  return (
+    <Switch
+      fallback={
+        <div class="loading" role="status">
+          <span class="spinner" aria-hidden="true" />
+          <span>Opening conversation…</span>
+        </div>
+      }
+    >
+      <Match when={error() !== undefined}>
+        <div class="chat-error">
+          <p role="alert">{chatErrorText(error())}</p>
+          <button type="button" class="btn" onClick={props.onBack}>
+            Back to conversations
+          </button>
+        </div>
+      </Match>
+      <Match when={conv()} keyed>
+        {(c) => <Loaded {...props} conv={c} />}
+      </Match>
+    </Switch>
+  );
+}
+
+function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Element {
+  const s = props.store;
+  const c = props.conv;
+  const [state, setState] = createStore<{ list: ConversationMessage[] }>({ list: [] });
+  const sync = (messages: readonly ConversationMessage[]) => setState('list', reconcile(messages as ConversationMessage[], { key: 'id' }));
+  sync(c.messages);
+  onCleanup(c.on('change', ({ messages }) => sync(messages)));
+  const index = createMemo(() => new Map(state.list.map((m, i) => [m.id, i])));
+
+  // The new-messages divider: the first unread message from others when the conversation was opened.
+  const firstUnreadId = (() => {
+    let n = c.unread;
+    if (n <= 0) return undefined;
+    for (let i = c.messages.length - 1; i >= 0; i--) {
+      const m = c.messages[i];
+      if (!m || m.mine || m.deleted) continue;
+      if (--n === 0) return m.id;
+    }
+    return undefined;
+  })();
+
+  const [mode, setMode] = createSignal<ComposerMode>({ kind: 'new' });
+  let composer: { focus: () => void } | undefined;
+  let list: { toLatest: () => void } | undefined;
+
+  const meta = createMemo(() => {
+    s.membersVersion();
+    s.rows();
+    const kind = c.info.kind;
+    const peerId = kind === 'direct' ? c.info.members.find((m) => m.userId !== s.me.userId)?.userId : undefined;
+    return {
+      kind,
+      peerId,
+      title: c.name ?? (kind === 'group' ? 'Unnamed group' : 'Direct chat'),
+      memberCount: c.membership.created ? c.membership.members.size : c.info.members.length,
+      unverified: c.unverifiedMembers,
+    };
+  });
+  const removed = () => s.removed().has(c.id);
+  const typingText = () => {
+    const ids = s.typing[c.id] ?? [];
+    if (ids.length === 0) return '';
+    const names = ids.map((u) => s.nameOf(u));
+    if (names.length === 1) return `${names[0]} is typing…`;
+    if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+    return 'Several people are typing…';
+  };
+  const onError = (e: unknown) => toast(chatErrorText(e), 'error');
+
+  return (
+    <div class="chat-view">
+      <header class="chat-header">
+        <button type="button" class="btn btn-icon chat-back" aria-label="Back to conversations" onClick={props.onBack}>
+          <span aria-hidden="true">←</span>
+        </button>
+        <button
+          type="button"
+          class="chat-peer"
+          aria-label={meta().kind === 'group' ? `Group info: ${meta().title}` : `Contact info: ${meta().title}`}
+          onClick={() => {
+            const peer = meta().peerId;
+            if (meta().kind === 'direct' && peer) props.onContact(peer);
+            else props.onInfo(c);
+          }}
+        >
+          <Avatar name={meta().title} colourKey={meta().peerId ?? c.id} online={meta().kind === 'direct' && s.isOnline(meta().peerId)} group={meta().kind === 'group'} />
+          <span class="chat-peer-text">
+            <h2 class="chat-title">{meta().title}</h2>
+            <span class="chat-subtitle">
+              <Show when={typingText()} fallback={meta().kind === 'direct' ? (s.isOnline(meta().peerId) ? 'Online' : 'Offline') : `${meta().memberCount} members`}>
+                {typingText()}
+              </Show>
+            </span>
+          </span>
+        </button>
+        <Show when={meta().kind === 'group'}>
+          <button type="button" class="btn btn-ghost btn-small" onClick={() => props.onInfo(c)}>
+            Members
+          </button>
+        </Show>
+      </header>
+      <Show when={meta().peerId && s.keyChanged().has(meta().peerId ?? '')}>
+        <div class="chat-banner banner-danger" role="alert">
+          <span>
+            <strong>{meta().title}’s security key changed.</strong> Verify their safety number before trusting new messages.
+          </span>
+          <button type="button" class="btn btn-small" onClick={() => props.onContact(meta().peerId ?? '')}>
+            View safety number
+          </button>
+        </div>
+      </Show>
+      <Show when={meta().unverified.length > 0}>
+        <div class="chat-banner banner-warning" role="alert">
+          <span>
+            <strong>Unverified member{meta().unverified.length === 1 ? '' : 's'}:</strong> {meta().unverified.map((u) => s.nameOf(u)).join(', ')}.
+            The server lists {meta().unverified.length === 1 ? 'this person' : 'these people'} but no admin added them, so they get no key and
+            cannot read messages.
+          </span>
+          <button type="button" class="btn btn-small" onClick={() => props.onInfo(c)}>
+            Details
+          </button>
+        </div>
+      </Show>
+      <Show when={removed()}>
+        <div class="chat-banner banner-warning" role="status">
+          You are no longer a member of this conversation. You can read what you had, but new messages are not shared with you.
+        </div>
+      </Show>
+      <MessageList
+        conv={c}
+        meId={s.me.userId}
+        messages={state.list}
+        index={index()}
+        kind={meta().kind}
+        label={`Messages with ${meta().title}`}
+        now={props.now}
+        nameOf={(u) => s.nameOf(u)}
+        firstUnreadId={firstUnreadId}
+        jump={props.jump}
+        onReply={(m) => setMode({ kind: 'reply', to: m })}
+        onEdit={(m) => setMode({ kind: 'edit', of: m })}
+        onError={onError}
+        onReadBottom={() => {
+          if (!removed() && c.unread > 0) void c.markRead().catch(() => undefined);
+        }}
+        ref={(api) => (list = api)}
+      />
+      <p class="typing-line" aria-live="polite">
+        {typingText()}
+      </p>
+      <Composer
+        conv={c}
+        store={s.client.context.store}
+        mode={mode()}
+        nameOf={(u) => s.nameOf(u)}
+        disabled={removed()}
+        onModeDone={() => {
+          setMode({ kind: 'new' });
+          composer?.focus();
+        }}
+        onSent={() => list?.toLatest()}
+        onError={onError}
+        ref={(api) => (composer = api)}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,496 @@
+/**
+ * The message list: a windowed `role="log"` over the conversation's messages. Only a contiguous slice
+ * (about 80, at most 200 messages) is in the DOM; the slice slides when the reader nears its top or bottom,
+ * keeping the message under the reader's eyes in place (manual anchoring: works without CSS scroll
+ * anchoring, e.g. Safari). Following the bottom keeps the newest messages in view; scrolled up, new
+ * messages show a "jump to latest" count instead of moving the page.
+ *
+ * Day separators, runs by the same sender (name and time shown once per run; screen readers hear the
+ * time once per run too), the new-messages divider, reply quotes, reactions, delivery state, and per-message
+ * actions (button, or long-press on touch).
+ */
+import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show, type JSX } from 'solid-js';
+import type { Conversation, ConversationMessage } from '@parley/shared/client';
+import { RichText } from './linkify.tsx';
+import { preview } from './notifications.ts';
+import { dayLabel, exactTime, messageTime, sameDay } from './time.ts';
+import { Avatar } from './Avatar.tsx';
+
+const WINDOW = 80;
+const STEP = 40;
+const MAX = 200;
+const EDGE = 400;
+const RUN_GAP_MS = 5 * 60_000;
+
+/** Quick reactions offered in the actions row. */
+export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🎉'] as const;
+
+/** Props of `MessageList`. */
+export interface MessageListProps {
+  conv: Conversation;
+  meId: string;
+  messages: readonly ConversationMessage[];
+  index: ReadonlyMap<string, number>;
+  kind: 'direct' | 'group';
+  label: string;
+  now: number;
+  nameOf: (userId: string) => string;
+  /** First unread message when the conversation was opened (divider), frozen for this view. */
+  firstUnreadId: string | undefined;
+  /** A message to scroll to and highlight (search results, reply quotes); `seq` repeats a jump. */
+  jump: { id: string; seq: number } | undefined;
+  onReply: (m: ConversationMessage) => void;
+  onEdit: (m: ConversationMessage) => void;
+  onError: (e: unknown) => void;
+  /** Called (debounced) when the newest message is on screen and the page is visible. */
+  onReadBottom: () => void;
+  /** Set by the list: scrolls to the newest message. */
+  ref?: (api: { toLatest: () => void }) => void;
+}
+
+/** See the module comment. */
+export function MessageList(props: MessageListProps): JSX.Element {
+  let scroller!: HTMLDivElement;
+  const [range, setRange] = createSignal({ start: 0, end: 0 });
+  const [atBottom, setAtBottom] = createSignal(true);
+  const [unseen, setUnseen] = createSignal(0);
+  const [actionsFor, setActionsFor] = createSignal<string | undefined>();
+  const [confirmDelete, setConfirmDelete] = createSignal<string | undefined>();
+  const [highlight, setHighlight] = createSignal<string | undefined>();
+  const [loadingOlder, setLoadingOlder] = createSignal(false);
+  let follow = true;
+  let winFirst: string | undefined;
+  let winLast: string | undefined;
+  let highlightTimer: ReturnType<typeof setTimeout> | undefined;
+  let readTimer: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => {
+    clearTimeout(highlightTimer);
+    clearTimeout(readTimer);
+  });
+
+  const visible = createMemo(() => {
+    const r = range();
+    return props.messages.slice(r.start, r.end);
+  });
+
+  function setWindow(start: number, end: number): void {
+    const len = props.messages.length;
+    start = Math.max(0, Math.min(start, len));
+    end = Math.max(start, Math.min(end, len));
+    winFirst = props.messages[start]?.id;
+    winLast = props.messages[end - 1]?.id;
+    setRange({ start, end });
+  }
+
+  function itemEl(id: string): HTMLElement | null {
+    return scroller.querySelector<HTMLElement>(`[data-msg-id="${CSS.escape(id)}"]`);
+  }
+
+  /** The first item at least partly on screen, and where it is now. */
+  function captureAnchor(): { id: string; top: number } | undefined {
+    const box = scroller.getBoundingClientRect();
+    for (const el of scroller.querySelectorAll<HTMLElement>('[data-msg-id]')) {
+      const r = el.getBoundingClientRect();
+      if (r.bottom > box.top) return { id: el.dataset.msgId ?? '', top: r.top };
+    }
+    return undefined;
+  }
+
+  function restoreAnchor(a: { id: string; top: number } | undefined): void {
+    if (!a) return;
+    queueMicrotask(() => {
+      const el = itemEl(a.id);
+      if (el) scroller.scrollTop += el.getBoundingClientRect().top - a.top;
+    });
+  }
+
+  function scrollToBottom(): void {
+    scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  function toLatest(): void {
+    const len = props.messages.length;
+    follow = true;
+    setAtBottom(true);
+    setUnseen(0);
+    setWindow(len - WINDOW, len);
+    queueMicrotask(() => {
+      scrollToBottom();
+      scheduleRead();
+    });
+  }
+
+  function jumpTo(id: string, block: ScrollLogicalPosition = 'center', flash = true): void {
+    const idx = props.index.get(id);
+    if (idx === undefined) return;
+    follow = false;
+    setWindow(idx - STEP, idx + STEP);
+    queueMicrotask(() => {
+      const el = itemEl(id);
+      if (!el) return;
+      el.scrollIntoView({ block });
+      if (flash) {
+        el.focus({ preventScroll: true });
+        setHighlight(id);
+        clearTimeout(highlightTimer);
+        highlightTimer = setTimeout(() => setHighlight(undefined), 2500);
+      }
+      onScroll();
+    });
+  }
+
+  function scheduleRead(): void {
+    clearTimeout(readTimer);
+    readTimer = setTimeout(() => {
+      if (follow && document.visibilityState === 'visible') props.onReadBottom();
+    }, 300);
+  }
+
+  // Messages changed: keep the window on the same messages (ids), or on the newest when following.
+  createEffect(
+    on(
+      () => props.messages.length,
+      (len, prevLen) => {
+        if (follow) {
+          const size = Math.min(MAX, Math.max(WINDOW, range().end - range().start));
+          setWindow(len - size, len);
+          queueMicrotask(scrollToBottom);
+          scheduleRead();
+          return;
+        }
+        const s = winFirst ? props.index.get(winFirst) : undefined;
+        const e = winLast ? props.index.get(winLast) : undefined;
+        if (s !== undefined && e !== undefined) setWindow(s, e + 1);
+        if (prevLen !== undefined && len > prevLen) {
+          const lastIdx = e ?? range().end - 1;
+          setUnseen(Math.max(0, len - 1 - lastIdx));
+        }
+      },
+    ),
+  );
+
+  function onScroll(): void {
+    const { scrollTop, scrollHeight, clientHeight } = scroller;
+    const r = range();
+    const len = props.messages.length;
+    if (scrollTop < EDGE && r.start > 0) {
+      const a = captureAnchor();
+      const start = Math.max(0, r.start - STEP);
+      setWindow(start, Math.min(r.end, start + MAX));
+      restoreAnchor(a);
+    } else if (scrollTop < EDGE && r.start === 0 && props.conv.hasOlder && !loadingOlder()) {
+      setLoadingOlder(true);
+      props.conv
+        .loadOlder()
+        .catch(props.onError)
+        .finally(() => setLoadingOlder(false));
+    }
+    const fromBottom = scrollHeight - scrollTop - clientHeight;
+    if (fromBottom < EDGE && r.end < len) {
+      const a = captureAnchor();
+      const end = Math.min(len, r.end + STEP);
+      setWindow(Math.max(r.start, end - MAX), end);
+      restoreAnchor(a);
+    }
+    const bottom = range().end === len && fromBottom < 80;
+    if (bottom !== follow) {
+      follow = bottom;
+      setAtBottom(bottom);
+    }
+    if (bottom) {
+      setUnseen(0);
+      scheduleRead();
+    }
+  }
+
+  onMount(() => {
+    props.ref?.({ toLatest });
+    const first = props.firstUnreadId;
+    if (first && props.index.has(first)) jumpTo(first, 'start', false);
+    else toLatest();
+    const vis = () => {
+      if (document.visibilityState === 'visible') scheduleRead();
+    };
+    document.addEventListener('visibilitychange', vis);
+    onCleanup(() => document.removeEventListener('visibilitychange', vis));
+    // Keep the bottom in view when the viewport shrinks (on-screen keyboard) or the composer grows.
+    const ro = new ResizeObserver(() => {
+      if (follow) scrollToBottom();
+    });
+    ro.observe(scroller);
+    onCleanup(() => ro.disconnect());
+  });
+
+  createEffect(
+    on(
+      () => props.jump,
+      (j) => {
+        if (j) jumpTo(j.id);
+      },
+      { defer: true },
+    ),
+  );
+
+  const names = (ids: readonly string[]) => ids.map((u) => props.nameOf(u)).join(', ');
+
+  function deliveryText(m: ConversationMessage): string {
+    if (m.status === 'pending') return 'Sending…';
+    if (m.readBy.length === 0) return 'Sent';
+    return props.kind === 'direct' ? 'Read' : `Read by ${m.readBy.length}`;
+  }
+
+  function toggleReaction(m: ConversationMessage, emoji: string): void {
+    const mine = m.reactions.find((r) => r.emoji === emoji)?.users.includes(props.meId) ?? false;
+    props.conv.react(m.id, emoji, !mine).catch(props.onError);
+  }
+
+  // Long-press (touch) opens a message's actions, which also show its exact time.
+  let pressTimer: ReturnType<typeof setTimeout> | undefined;
+  const startPress = (e: PointerEvent, id: string) => {
+    if (e.pointerType !== 'touch') return;
+    clearTimeout(pressTimer);
+    pressTimer = setTimeout(() => setActionsFor(id), 500);
+  };
+  const endPress = () => clearTimeout(pressTimer);
+
+  return (
+    <div class="msg-scroller" ref={scroller} onScroll={onScroll}>
+      <Show when={loadingOlder()}>
+        <p class="msg-loading" role="status">
+          Loading older messages…
+        </p>
+      </Show>
+      <Show when={range().start === 0 && !props.conv.hasOlder && props.messages.length > 0}>
+        <p class="msg-start muted small">This is the beginning of the conversation. Messages are end-to-end encrypted.</p>
+      </Show>
+      <Show when={props.messages.length === 0}>
+        <p class="msg-empty muted">No messages yet. Say hello! Messages are end-to-end encrypted.</p>
+      </Show>
+      <div role="log" aria-live="polite" aria-relevant="additions" aria-label={props.label} class="msg-log">
+        <ol class="msg-items">
+          <For each={visible()}>
+            {(m, i) => {
+              const idx = () => range().start + i();
+              const prev = () => props.messages[idx() - 1];
+              const newDay = () => {
+                const p = prev();
+                return !p || !sameDay(p.ts, m.ts);
+              };
+              const firstOfRun = () => {
+                const p = prev();
+                return !p || newDay() || p.author !== m.author || m.ts - p.ts > RUN_GAP_MS;
+              };
+              const reply = () => (m.replyTo !== undefined ? props.messages[props.index.get(m.replyTo) ?? -1] : undefined);
+              const sender = () => (m.mine ? 'You' : props.nameOf(m.author));
+              const idBase = () => `m-${m.id.replace(/[^A-Za-z0-9_-]/g, '')}`;
+              const open = () => actionsFor() === m.id;
+              return (
+                <li
+                  class="msg"
+                  classList={{
+                    mine: m.mine,
+                    theirs: !m.mine,
+                    'run-start': firstOfRun(),
+                    'run-cont': !firstOfRun(),
+                    deleted: m.deleted,
+                    highlighted: highlight() === m.id,
+                    'actions-open': open(),
+                  }}
+                  data-msg-id={m.id}
+                  tabindex="-1"
+                  aria-labelledby={firstOfRun() ? `${idBase()}-who ${idBase()}-when` : `${idBase()}-who`}
+                  onPointerDown={(e) => startPress(e, m.id)}
+                  onPointerUp={endPress}
+                  onPointerCancel={endPress}
+                  onPointerMove={endPress}
+                >
+                  <Show when={newDay()}>
+                    <div class="day-sep">
+                      <span>{dayLabel(m.ts, props.now)}</span>
+                    </div>
+                  </Show>
+                  <Show when={m.id === props.firstUnreadId}>
+                    <div class="unread-sep">
+                      <span>New messages</span>
+                    </div>
+                  </Show>
+                  <div class="msg-row">
+                    <Show when={props.kind === 'group' && !m.mine}>
+                      <span class="msg-avatar">
+                        <Show when={firstOfRun()}>
+                          <Avatar name={props.nameOf(m.author)} colourKey={m.author} size="sm" />
+                        </Show>
+                      </span>
+                    </Show>
+                    <div class="msg-body">
+                      <Show
+                        when={firstOfRun()}
+                        fallback={
+                          <span class="visually-hidden" id={`${idBase()}-who`}>
+                            {sender()}
+                          </span>
+                        }
+                      >
+                        <div class="msg-head">
+                          <span class="msg-sender" id={`${idBase()}-who`}>
+                            {sender()}
+                          </span>{' '}
+                          <time class="msg-time" id={`${idBase()}-when`} datetime={new Date(m.ts).toISOString()} title={exactTime(m.ts)}>
+                            {messageTime(m.ts, props.now)}
+                          </time>
+                        </div>
+                      </Show>
+                      <div class="msg-bubble">
+                        <Show when={reply()}>
+                          {(r) => (
+                            <button type="button" class="msg-quote" onClick={() => jumpTo(r().id)}>
+                              <span class="visually-hidden">In reply to </span>
+                              <span class="msg-quote-who">{r().mine ? 'You' : props.nameOf(r().author)}</span>
+                              <span class="msg-quote-text">{r().deleted ? 'Deleted message' : preview(r().text, 120)}</span>
+                            </button>
+                          )}
+                        </Show>
+                        <Show when={m.replyTo !== undefined && !reply()}>
+                          <p class="msg-quote msg-quote-missing">In reply to an older message</p>
+                        </Show>
+                        <Show when={!m.deleted} fallback={<p class="msg-text msg-deleted">This message was deleted.</p>}>
+                          <p class="msg-text">
+                            <RichText text={m.text} />
+                          </p>
+                        </Show>
+                        <span class="msg-meta">
+                          <Show when={m.edited && !m.deleted}>
+                            <span class="msg-edited">edited</span>
+                          </Show>
+                          <Show when={!firstOfRun()}>
+                            <time class="msg-time-inline" aria-hidden="true" datetime={new Date(m.ts).toISOString()} title={exactTime(m.ts)}>
+                              {messageTime(m.ts, props.now)}
+                            </time>
+                          </Show>
+                          <Show when={m.mine && !m.deleted}>
+                            <span
+                              class="msg-status"
+                              classList={{ pending: m.status === 'pending', read: m.readBy.length > 0 }}
+                              title={m.readBy.length > 0 ? `Read by ${names(m.readBy)}` : undefined}
+                            >
+                              {deliveryText(m)}
+                            </span>
+                          </Show>
+                        </span>
+                      </div>
+                      <Show when={m.reactions.length > 0 && !m.deleted}>
+                        <ul class="msg-reactions" aria-label="Reactions">
+                          <For each={m.reactions}>
+                            {(r) => (
+                              <li>
+                                <button
+                                  type="button"
+                                  class="reaction"
+                                  aria-pressed={r.users.includes(props.meId) ? 'true' : 'false'}
+                                  aria-label={`${r.emoji} ${r.users.length}: ${names(r.users)}`}
+                                  title={names(r.users)}
+                                  onClick={() => toggleReaction(m, r.emoji)}
+                                >
+                                  <span aria-hidden="true">{r.emoji}</span> <span aria-hidden="true">{r.users.length}</span>
+                                </button>
+                              </li>
+                            )}
+                          </For>
+                        </ul>
+                      </Show>
+                    </div>
+                    <Show when={!m.deleted}>
+                      <button
+                        type="button"
+                        class="msg-more"
+                        aria-label={`Actions for message from ${sender()}`}
+                        aria-expanded={open() ? 'true' : 'false'}
+                        onClick={() => {
+                          setConfirmDelete(undefined);
+                          setActionsFor(open() ? undefined : m.id);
+                        }}
+                      >
+                        <span aria-hidden="true">⋯</span>
+                      </button>
+                    </Show>
+                  </div>
+                  <Show when={open()}>
+                    <div class="msg-actions" role="group" aria-label="Message actions">
+                      <span class="msg-exact small muted">{exactTime(m.ts)}</span>
+                      <div class="msg-actions-row">
+                        <For each={QUICK_REACTIONS}>
+                          {(emoji) => (
+                            <button
+                              type="button"
+                              class="btn-emoji"
+                              aria-label={`React with ${emoji}`}
+                              onClick={() => {
+                                toggleReaction(m, emoji);
+                                setActionsFor(undefined);
+                              }}
+                            >
+                              {emoji}
+                            </button>
+                          )}
+                        </For>
+                      </div>
+                      <div class="msg-actions-row">
+                        <button
+                          type="button"
+                          class="btn btn-small btn-ghost"
+                          onClick={() => {
+                            props.onReply(m);
+                            setActionsFor(undefined);
+                          }}
+                        >
+                          Reply
+                        </button>
+                        <Show when={m.mine}>
+                          <button
+                            type="button"
+                            class="btn btn-small btn-ghost"
+                            onClick={() => {
+                              props.onEdit(m);
+                              setActionsFor(undefined);
+                            }}
+                          >
+                            Edit
+                          </button>
+                          <Show
+                            when={confirmDelete() === m.id}
+                            fallback={
+                              <button type="button" class="btn btn-small btn-ghost btn-danger" onClick={() => setConfirmDelete(m.id)}>
+                                Delete
+                              </button>
+                            }
+                          >
+                            <button
+                              type="button"
+                              class="btn btn-small btn-danger"
+                              onClick={() => {
+                                props.conv.delete(m.id).catch(props.onError);
+                                setActionsFor(undefined);
+                                setConfirmDelete(undefined);
+                              }}
+                            >
+                              Delete for everyone
+                            </button>
+                          </Show>
+                        </Show>
+                      </div>
+                    </div>
+                  </Show>
+                </li>
+              );
+            }}
+          </For>
+        </ol>
+      </div>
+      <Show when={!atBottom()}>
+        <button type="button" class="jump-latest" onClick={toLatest}>
+          <span aria-hidden="true">↓</span> {unseen() > 0 ? `${unseen()} new message${unseen() === 1 ? '' : 's'}` : 'Jump to latest'}
+        </button>
+      </Show>
+    </div>
+  );
+}

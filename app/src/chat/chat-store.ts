@@ -1,0 +1,308 @@
+/**
+ * `ChatStore`: the chat screens' one owner of the client core. It starts a `ParleyClient` over IndexedDB for
+ * the signed-in account, keeps every conversation of the list open (so unread counts, previews, typing and
+ * notifications are live for all of them), and exposes Solid signals the components read. Components never
+ * hold keys; they call methods here or on a `Conversation` handle.
+ */
+import { createSignal, type Accessor } from 'solid-js';
+import { createStore, reconcile } from 'solid-js/store';
+import {
+  ClientError,
+  ParleyClient,
+  isClientError,
+  type Conversation,
+  type ConversationMessage,
+  type ConversationSummary,
+} from '@parley/shared/client';
+import type { SignedIn } from '../session.ts';
+import { IdbStorage } from './idb-storage.ts';
+
+/** A conversation-list row as the screens show it. */
+export interface ChatRow extends ConversationSummary {
+  /** Group name, the other person's username, or a placeholder. */
+  title: string;
+  /** The other member of a direct chat. */
+  peerId: string | undefined;
+}
+
+/** A new message from someone else, for notifications. */
+export interface IncomingMessage {
+  convId: string;
+  convTitle: string;
+  kind: 'direct' | 'group';
+  sender: string;
+  message: ConversationMessage;
+}
+
+/** Hooks other parts of the chat (notifications, search) attach to. */
+export interface ChatStoreHooks {
+  onIncoming?: (m: IncomingMessage) => void;
+  onMessages?: (convId: string, messages: readonly ConversationMessage[]) => void;
+  onAddedToGroup?: (convId: string) => void;
+  onKeyChanged?: (username: string) => void;
+}
+
+/** Why starting failed, for the screen. */
+export type StartState = { status: 'starting' } | { status: 'ready' } | { status: 'error'; message: string };
+
+/** Most conversations kept open (live) at once; older ones open on demand. */
+const LIVE_LIMIT = 50;
+
+/** See the module comment. Create one per mounted ChatApp; call `dispose()` on unmount. */
+export class ChatStore {
+  readonly client: ParleyClient;
+  readonly me: { userId: string; username: string };
+  readonly startedAt = Date.now();
+  readonly hooks: ChatStoreHooks = {};
+  readonly #storage = new IdbStorage();
+  readonly #handles = new Map<string, Conversation>();
+  readonly #opening = new Map<string, Promise<Conversation>>();
+  readonly #offs: Array<() => void> = [];
+  readonly #lastTs = new Map<string, number>();
+  #rowsTimer: ReturnType<typeof setTimeout> | undefined;
+  #disposed = false;
+
+  readonly state: Accessor<StartState>;
+  readonly #setState: (s: StartState) => void;
+  readonly rows: Accessor<ChatRow[]>;
+  readonly #setRows: (r: ChatRow[]) => void;
+  /** Bumps on presence changes (read it to make `isOnline` reactive). */
+  readonly #presence: Accessor<number>;
+  readonly #bumpPresence: () => void;
+  /** Users whose key changed since they were pinned. */
+  readonly keyChanged: Accessor<ReadonlySet<string>>;
+  readonly #setKeyChanged: (s: ReadonlySet<string>) => void;
+  /** Who is typing, per conversation. */
+  readonly typing: Record<string, string[]>;
+  readonly #setTyping: (convId: string, ids: string[]) => void;
+  /** Conversations this user was removed from (or left) while open. */
+  readonly removed: Accessor<ReadonlySet<string>>;
+  readonly #setRemoved: (s: ReadonlySet<string>) => void;
+  /** The conversation on screen (notifications skip it while the page is visible). */
+  readonly activeId: Accessor<string | undefined>;
+  readonly setActiveId: (id: string | undefined) => void;
+  /** Bumps when names/membership of some conversation changed. */
+  readonly membersVersion: Accessor<number>;
+  readonly #bumpMembers: () => void;
+
+  constructor(session: SignedIn) {
+    this.me = { userId: session.session.userId, username: session.session.username };
+    this.client = new ParleyClient({ baseUrl: location.origin, storage: this.#storage, account: session.client });
+    [this.state, this.#setState] = createSignal<StartState>({ status: 'starting' });
+    [this.rows, this.#setRows] = createSignal<ChatRow[]>([]);
+    const [presence, setPresence] = createSignal(0);
+    this.#presence = presence;
+    this.#bumpPresence = () => setPresence((n) => n + 1);
+    [this.keyChanged, this.#setKeyChanged] = createSignal<ReadonlySet<string>>(new Set());
+    const [typing, setTyping] = createStore<Record<string, string[]>>({});
+    this.typing = typing;
+    this.#setTyping = (convId, ids) => setTyping(convId, reconcile(ids));
+    [this.removed, this.#setRemoved] = createSignal<ReadonlySet<string>>(new Set());
+    [this.activeId, this.setActiveId] = createSignal<string | undefined>();
+    const [members, setMembers] = createSignal(0);
+    this.membersVersion = members;
+    this.#bumpMembers = () => setMembers((n) => n + 1);
+  }
+
+  /** Starts the client (offline when the browser says so) and opens the conversations of the list. */
+  async start(): Promise<void> {
+    try {
+      await this.client.start({ offline: !navigator.onLine });
+    } catch (e) {
+      this.#setState({ status: 'error', message: e instanceof Error ? e.message : String(e) });
+      return;
+    }
+    if (this.#disposed) return;
+    this.#offs.push(
+      this.client.on('conversations', () => this.#scheduleRows()),
+      this.client.on('presence', () => this.#bumpPresence()),
+      this.client.on('key_changed', (e) => {
+        this.#setKeyChanged(new Set([...this.keyChanged(), e.userId]));
+        this.hooks.onKeyChanged?.(e.username);
+      }),
+      this.client.on('notice', (n) => {
+        if (n.type === 'member_added' && n.userId === this.me.userId) {
+          void this.open(n.convId)
+            .then((c) => {
+              if (c.info.kind === 'group') this.hooks.onAddedToGroup?.(n.convId);
+            })
+            .catch(() => undefined);
+        }
+        if (n.type === 'member_added' || n.type === 'member_removed') this.#bumpMembers();
+      }),
+    );
+    const changed = this.client.directory.changedKeys;
+    if (changed.length > 0) this.#setKeyChanged(new Set(changed));
+    const online = () => void this.client.goOnline().catch(() => undefined);
+    const offline = () => this.client.goOffline();
+    window.addEventListener('online', online);
+    window.addEventListener('offline', offline);
+    this.#offs.push(() => window.removeEventListener('online', online));
+    this.#offs.push(() => window.removeEventListener('offline', offline));
+    await this.#refreshRows();
+    this.#setState({ status: 'ready' });
+  }
+
+  /** Whether a contact is online (reactive). */
+  isOnline(userId: string | undefined): boolean {
+    this.#presence();
+    return userId !== undefined && this.client.isOnline(userId);
+  }
+
+  /** A username for a user id (pinned directory first, then any open conversation's member list). */
+  nameOf(userId: string): string {
+    if (userId === this.me.userId) return this.me.username;
+    const pinned = this.client.directory.pinned(userId);
+    if (pinned) return pinned.username;
+    for (const h of this.#handles.values()) {
+      const m = h.info.members.find((x) => x.userId === userId);
+      if (m) return m.username;
+    }
+    return 'Unknown member';
+  }
+
+  /** An open handle, if this conversation is open already. */
+  handle(convId: string): Conversation | undefined {
+    return this.#handles.get(convId);
+  }
+
+  /** Opens (once) a conversation and wires its events. */
+  open(convId: string): Promise<Conversation> {
+    const existing = this.#opening.get(convId);
+    if (existing) return existing;
+    const p = this.client.open(convId).then((c) => {
+      if (this.#disposed) return c;
+      this.#wire(c);
+      return c;
+    });
+    this.#opening.set(convId, p);
+    p.catch(() => this.#opening.delete(convId));
+    return p;
+  }
+
+  #wire(c: Conversation): void {
+    if (this.#handles.has(c.id)) return;
+    this.#handles.set(c.id, c);
+    this.#lastTs.set(c.id, Math.max(this.startedAt, c.messages.at(-1)?.ts ?? 0));
+    this.#offs.push(
+      c.on('change', ({ messages }) => {
+        this.#detectIncoming(c, messages);
+        this.hooks.onMessages?.(c.id, messages);
+        this.#scheduleRows();
+      }),
+      c.on('typing', ({ userIds }) => this.#setTyping(c.id, userIds)),
+      c.on('members', () => {
+        this.#bumpMembers();
+        this.#scheduleRows();
+      }),
+      c.on('unverified', () => this.#bumpMembers()),
+      c.on('removed', () => {
+        this.#setRemoved(new Set([...this.removed(), c.id]));
+        void this.client.refreshConversations().catch(() => undefined);
+      }),
+    );
+    if (c.removed) this.#setRemoved(new Set([...this.removed(), c.id]));
+    this.hooks.onMessages?.(c.id, c.messages);
+    this.#scheduleRows();
+  }
+
+  #detectIncoming(c: Conversation, messages: readonly ConversationMessage[]): void {
+    const since = this.#lastTs.get(c.id) ?? this.startedAt;
+    let newest = since;
+    const fresh: ConversationMessage[] = [];
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = messages[i];
+      if (!m || m.ts <= since) break;
+      newest = Math.max(newest, m.ts);
+      if (!m.mine && !m.deleted) fresh.unshift(m);
+    }
+    this.#lastTs.set(c.id, newest);
+    const title = this.#title(c.info.kind, c.name);
+    for (const m of fresh) this.hooks.onIncoming?.({ convId: c.id, convTitle: title, kind: c.info.kind, sender: this.nameOf(m.author), message: m });
+  }
+
+  #title(kind: 'direct' | 'group', name: string | undefined): string {
+    return name ?? (kind === 'group' ? 'Unnamed group' : 'Direct chat');
+  }
+
+  #scheduleRows(): void {
+    if (this.#rowsTimer !== undefined || this.#disposed) return;
+    this.#rowsTimer = setTimeout(() => {
+      this.#rowsTimer = undefined;
+      void this.#refreshRows();
+    }, 40);
+  }
+
+  async #refreshRows(): Promise<void> {
+    if (this.#disposed) return;
+    const list = await this.client.conversations();
+    const rows = list.map<ChatRow>((r) => ({
+      ...r,
+      title: this.#title(r.kind, r.name),
+      peerId: r.kind === 'direct' ? r.members.find((m) => m !== this.me.userId) : undefined,
+    }));
+    this.#setRows(rows);
+    // Keep the most recent conversations live (opening is idempotent; failures are retried next time).
+    for (const r of rows.slice(0, LIVE_LIMIT)) if (!this.#opening.has(r.id)) void this.open(r.id).catch(() => undefined);
+  }
+
+  /** Re-reads the list from the server. */
+  refresh(): Promise<void> {
+    return this.client.refreshConversations().then(() => this.#refreshRows());
+  }
+
+  /**
+   * Starts (or finds) the direct chat with `username`. Throws `ClientError` with a user-facing message for
+   * an unknown user or oneself.
+   */
+  async startDirect(username: string): Promise<Conversation> {
+    const name = username.trim();
+    if (name.toLowerCase() === this.me.username.toLowerCase()) throw new ClientError('invalid_input', 'That is you. Enter someone else’s username');
+    await this.#checkUser(name);
+    const c = await this.client.createDirect(name);
+    this.#wire(c);
+    this.#opening.set(c.id, Promise.resolve(c));
+    await this.#refreshRows();
+    return c;
+  }
+
+  /** Creates a group; every username must exist. */
+  async createGroup(name: string, usernames: string[]): Promise<Conversation> {
+    const others = [...new Set(usernames.map((u) => u.trim()).filter((u) => u && u.toLowerCase() !== this.me.username.toLowerCase()))];
+    if (others.length === 0) throw new ClientError('invalid_input', 'Add at least one other member');
+    for (const u of others) await this.#checkUser(u);
+    const c = await this.client.createGroup(name.trim(), others);
+    this.#wire(c);
+    this.#opening.set(c.id, Promise.resolve(c));
+    await this.#refreshRows();
+    return c;
+  }
+
+  /** Adds a member to a group by username (admins). */
+  async addMember(convId: string, username: string): Promise<void> {
+    await this.#checkUser(username.trim());
+    await this.client.addMember(convId, username.trim());
+    this.#bumpMembers();
+  }
+
+  async #checkUser(username: string): Promise<void> {
+    try {
+      await this.client.directory.lookup(username);
+    } catch (e) {
+      if (isClientError(e, 'not_found', 'invalid_input')) throw new ClientError('not_found', `No user called “${username}”. Check the spelling`);
+      throw e;
+    }
+  }
+
+  /** Stops the client and closes storage. */
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    if (this.#rowsTimer !== undefined) clearTimeout(this.#rowsTimer);
+    for (const off of this.#offs.splice(0)) off();
+    try {
+      await this.client.stop();
+    } finally {
+      this.#storage.close();
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Notifications: an in-app toast for a message in another conversation, the unread count in the tab title
+ * and the app badge, and system notifications while the page is hidden. Permission is only ever requested
+ * from a click on a visible button (`requestPermission`), never on load.
+ */
+import { createSignal, type Accessor } from 'solid-js';
+import { isClientError } from '@parley/shared/client';
+import { errorText } from '../errors.ts';
+import { toast } from '../ui/toasts.tsx';
+import type { IncomingMessage } from './chat-store.ts';
+
+type Permission = NotificationPermission | 'unsupported';
+
+function currentPermission(): Permission {
+  return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
+}
+
+const [permission, setPermission] = createSignal<Permission>(currentPermission());
+
+/** The system-notification permission (reactive). */
+export const notificationPermission: Accessor<Permission> = permission;
+
+/** Asks for permission (call from a click handler only). */
+export async function requestPermission(): Promise<void> {
+  if (typeof Notification === 'undefined') return;
+  try {
+    setPermission(await Notification.requestPermission());
+  } catch {
+    setPermission(currentPermission());
+  }
+}
+
+/** Short preview text (one line, at most `max` characters). */
+export function preview(text: string, max = 80): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
+/**
+ * Reacts to a new message from someone else. `open` switches to its conversation (the system notification's
+ * click does that too).
+ */
+export function notifyIncoming(m: IncomingMessage, activeId: string | undefined, open: (convId: string) => void): void {
+  const hidden = document.visibilityState === 'hidden';
+  const body = preview(m.message.text, 140);
+  if (!hidden && m.convId !== activeId) {
+    toast(m.kind === 'direct' ? `New message from ${m.sender}: ${preview(m.message.text, 60)}` : `${m.sender} in ${m.convTitle}: ${preview(m.message.text, 60)}`);
+  }
+  if (hidden && currentPermission() === 'granted') {
+    try {
+      const n = new Notification(m.kind === 'direct' ? m.sender : `${m.sender} in ${m.convTitle}`, {
+        body,
+        tag: m.convId,
+        icon: '/icon-192.png',
+      });
+      n.onclick = () => {
+        window.focus();
+        open(m.convId);
+        n.close();
+      };
+    } catch {
+      // Some platforms only allow notifications from a service worker; the badge and title still update.
+    }
+  }
+}
+
+/** Shows the total unread count in the title ("(3) Parley") and on the app icon where supported. */
+export function showUnread(total: number, baseTitle: string): void {
+  document.title = total > 0 ? `(${total}) ${baseTitle}` : baseTitle;
+  const nav = navigator as Navigator & { setAppBadge?: (n?: number) => Promise<void>; clearAppBadge?: () => Promise<void> };
+  try {
+    if (total > 0) void nav.setAppBadge?.(total)?.catch(() => undefined);
+    else void nav.clearAppBadge?.()?.catch(() => undefined);
+  } catch {
+    // Badging is optional.
+  }
+}
+
+/** A sentence for an error from a chat action. */
+export function chatErrorText(e: unknown): string {
+  if (isClientError(e, 'not_found', 'invalid_input')) return e.message.endsWith('.') ? e.message : `${e.message}.`;
+  if (isClientError(e, 'forbidden')) return 'Only group admins can do that (or you are no longer a member).';
+  if (isClientError(e, 'conflict')) return 'Someone else changed this at the same moment. Please try again.';
+  return errorText(e);
+}
