@@ -6,3 +6,4 @@ export * from './aead.ts';
 export * from './kdf.ts';
 export * from './sign.ts';
 export * from './box.ts';
+export * from './file-chunks.ts';

@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'invalid_request',
   'unsupported_media_type',
   'payload_too_large',
+  'quota_exceeded',
   'not_found',
   'method_not_allowed',
   'unauthorized',
@@ -38,6 +39,9 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   unsupported_media_type: 415,
   payload_too_large: 413,
+  /** The caller's stored blobs would exceed BLOB_QUOTA_BYTES: 413 like any too-large request (a 4xx, so
+   * it is not counted as a server failure or retried), with its own code so a UI can say "free space". */
+  quota_exceeded: 413,
   not_found: 404,
   method_not_allowed: 405,
   unauthorized: 401,
