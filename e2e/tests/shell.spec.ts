@@ -163,3 +163,19 @@ test('responsive: 360×740 phone and 1280×800 desktop layouts fit, with 44 px t
     await expectFitsAndTappable(page);
   }
 });
+
+test('performance: the JS loaded before the chat opens is under 150 kB gzip', async ({ page }) => {
+  const scripts = new Set<string>();
+  page.on('request', (r) => {
+    if (r.resourceType() === 'script' || r.url().endsWith('.js')) scripts.add(new URL(r.url()).pathname);
+  });
+  await page.goto(appUrl('/signin'));
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  await page.waitForLoadState('networkidle');
+  const { initialJsGzipBytes } = await import('../support/bundle.ts');
+  const { total, files } = initialJsGzipBytes([...scripts].filter((p) => p !== '/sw.js' && !p.startsWith('/workbox-')));
+  test.info().annotations.push({ type: 'initial-js-gzip', description: `${(total / 1024).toFixed(1)} KiB: ${files.join(', ')}` });
+  expect(files.some((f) => f.includes('ChatApp'))).toBe(false);
+  expect(files.some((f) => f.includes('zxcvbn'))).toBe(false);
+  expect(total).toBeLessThan(150 * 1024);
+});
