@@ -18,3 +18,5 @@ export * from './encrypted-doc.ts';
 export * from './conversation.ts';
 export * from './parley-client.ts';
 export * from './awareness-crypto.ts';
+export * from './profile-keys.ts';
+export * from './profile.ts';

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { randomBytes } from '../crypto/index.ts';
-import { CreateConversationRequest, InboxNotice, docNameFor, toHex, Conversation as ConversationSchema, ConversationListResponse, type Conversation as ConversationInfo } from '../protocol/index.ts';
+import { CreateConversationRequest, InboxNotice, PresenceResponse, docNameFor, toHex, Conversation as ConversationSchema, ConversationListResponse, type Conversation as ConversationInfo } from '../protocol/index.ts';
 import * as Y from 'yjs';
 import { AccountClient, type AccountClientOptions } from './account-client.ts';
 import { Conversation, type ClientContext, type ConversationMessage } from './conversation.ts';
@@ -16,6 +16,7 @@ import { ClientError } from './errors.ts';
 import { Emitter } from './events.ts';
 import { KeyDirectory } from './key-directory.ts';
 import { Keyring } from './keyring.ts';
+import { ProfileManager, type Profile, type ProfileAccess, type ProfileContact, type ProfileKeyRefresh, type ProfileUpdate } from './profile.ts';
 import { SealedStore, StoredCounters, deriveLocalKey, type ClientStorage } from './storage.ts';
 import { SyncConnection } from './sync-connection.ts';
 
@@ -52,6 +53,8 @@ export interface ParleyClientEvents {
   key_changed: { userId: string; username: string };
   /** A server notice arrived (after it was handled). */
   notice: InboxNotice;
+  /** A contact's (or my own) profile changed: verified and decrypted ([PROFILE-6]). */
+  profile: { userId: string; profile: Profile };
 }
 
 const ListRecord = z.array(ConversationSchema).max(10_000);
@@ -65,6 +68,11 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   readonly #open = new Map<string, Promise<Conversation>>();
   readonly #online = new Map<string, boolean>();
   #inbox: { doc: Y.Doc; close: () => void } | undefined;
+  #profiles: ProfileManager | undefined;
+  /** Sequence of presence notices; `#presenceSeen` holds the sequence of the last notice per user. */
+  #presenceSeq = 0;
+  readonly #presenceSeen = new Map<string, number>();
+  #presenceFetch: Promise<string[]> | undefined;
 
   constructor(private readonly options: ParleyClientOptions) {
     super();
@@ -122,11 +130,48 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       counters: new StoredCounters(store, 'ctr/'),
       messageCounters: new StoredCounters(store, 'mctr/'),
     };
+    this.#profiles = new ProfileManager(this.#ctx, (e) => this.emit('profile', e));
+    await this.#profiles.load();
     const inboxDoc = new Y.Doc();
-    const link = sync.open(docNameFor('i', session.userId), inboxDoc, { onStateless: (p) => void this.#onNotice(p) });
+    // Every completed inbox handshake (start and each reconnect) re-seeds presence from GET /api/presence.
+    const link = sync.open(docNameFor('i', session.userId), inboxDoc, {
+      onStateless: (p) => void this.#onNotice(p),
+      onSynced: () => void this.refreshPresence().catch(() => undefined),
+    });
     this.#inbox = { doc: inboxDoc, close: () => link.close() };
     this.#list = (await store.getJson('conversations', ListRecord)) ?? [];
-    if (!options.offline) await this.refreshConversations().catch(() => undefined);
+    if (!options.offline) {
+      await this.refreshConversations().catch(() => undefined);
+      await this.refreshPresence().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Asks the server which contacts are online now (GET /api/presence) and emits `presence` for every
+   * contact whose state changed. Runs on start and after every reconnect (inbox handshake); later changes
+   * arrive as inbox notices. A notice that arrives while the request is in flight is newer than the answer
+   * and wins. Single-flight; resolves with the online contacts; throws `ClientError` for transport failures.
+   */
+  refreshPresence(): Promise<string[]> {
+    this.#presenceFetch ??= (async () => {
+      const since = this.#presenceSeq;
+      const r = await this.context.transport.request(PresenceResponse, 'GET', '/api/presence', { auth: true });
+      const now = new Set(r.online);
+      for (const userId of new Set([...this.#online.keys(), ...now])) {
+        if ((this.#presenceSeen.get(userId) ?? -1) > since) continue;
+        this.#setOnline(userId, now.has(userId));
+      }
+      return r.online;
+    })().finally(() => {
+      this.#presenceFetch = undefined;
+    });
+    return this.#presenceFetch;
+  }
+
+  #setOnline(userId: string, online: boolean): void {
+    if ((this.#online.get(userId) ?? false) === online) return;
+    this.#online.set(userId, online);
+    this.emit('presence', { userId, online });
   }
 
   /** Whether a contact is online (from inbox presence notices since start). */
@@ -143,6 +188,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   async goOnline(): Promise<void> {
     this.context.sync.connect();
     await this.refreshConversations().catch(() => undefined);
+    await this.refreshPresence().catch(() => undefined);
     for (const c of this.#open.values()) await (await c).refresh().catch(() => undefined);
   }
 
@@ -157,8 +203,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     }
     switch (notice.type) {
       case 'presence':
-        this.#online.set(notice.userId, notice.online);
-        this.emit('presence', { userId: notice.userId, online: notice.online });
+        this.#presenceSeen.set(notice.userId, ++this.#presenceSeq);
+        this.#setOnline(notice.userId, notice.online);
         break;
       case 'member_added':
       case 'member_removed':
@@ -184,6 +230,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     const r = await ctx.transport.request(ConversationListResponse, 'GET', '/api/conversations', { auth: true });
     this.#list = r.conversations;
     await ctx.store.setJson('conversations', this.#list);
+    // My contact set may have grown: share my profile key with the new contacts ([PROFILE-3]).
+    await this.#profiles?.syncContacts(await this.#profileContacts()).catch(() => undefined);
     const out = await this.conversations();
     this.emit('conversations', { conversations: out });
     return out;
@@ -273,10 +321,73 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     await (await this.open(convId)).rename(name);
   }
 
+  /**
+   * Contacts to share my profile key with: members of my conversations, except users that an open
+   * conversation flags as unverified (listed by the server without an admin signature) and that no open
+   * conversation verifies.
+   */
+  async #profileContacts(): Promise<ProfileContact[]> {
+    const me = this.context.userId;
+    const unverified = new Set<string>();
+    const verified = new Set<string>();
+    for (const p of this.#open.values()) {
+      const c = await p.catch(() => undefined);
+      if (!c) continue;
+      for (const u of c.unverifiedMembers) unverified.add(u);
+      for (const u of c.membership.members.keys()) verified.add(u);
+    }
+    const out = new Map<string, ProfileContact>();
+    for (const conv of this.#list)
+      for (const m of conv.members)
+        if (m.userId !== me && !out.has(m.userId) && (!unverified.has(m.userId) || verified.has(m.userId)))
+          out.set(m.userId, { userId: m.userId, username: m.username, publicKeys: m.publicKeys });
+    return [...out.values()];
+  }
+
+  /**
+   * Changes my profile (end-to-end encrypted, readable by my contacts and my other devices). Fields: a value
+   * sets, `null` clears, absent keeps. Display name ≤ 64 characters, status ≤ 140, avatar ≤ 64 KiB PNG, JPEG
+   * or WebP (the bytes must match the type). Throws `ClientError('invalid_input')` for invalid input and a
+   * transport error when my first profile key cannot be created (offline).
+   */
+  async setProfile(update: ProfileUpdate): Promise<Profile> {
+    const profiles = this.#requireProfiles();
+    return profiles.setProfile(update, await this.#profileContacts());
+  }
+
+  /**
+   * The verified profile of `userId` (a contact or myself), or undefined when none is readable (see
+   * `profileAccess`). The document stays open afterwards: changes arrive as `profile` events.
+   */
+  profile(userId: string): Promise<Profile | undefined> {
+    return this.#requireProfiles().profile(userId);
+  }
+
+  /** The last known profile of `userId` without any I/O (undefined until `profile(userId)` was called). */
+  cachedProfile(userId: string): Profile | undefined {
+    return this.#profiles?.cached(userId);
+  }
+
+  /** Whether the profile of `userId` is readable: `ready`, `no_key`, `forbidden`, `invalid` or `loading`. */
+  profileAccess(userId: string): ProfileAccess {
+    return this.#profiles?.access(userId) ?? 'loading';
+  }
+
+  /** Fetches profile keys shared with me now (normally automatic); reports refused wraps. */
+  refreshProfileKeys(): Promise<ProfileKeyRefresh> {
+    return this.#requireProfiles().refreshKeys();
+  }
+
+  #requireProfiles(): ProfileManager {
+    if (!this.#profiles) throw new ClientError('not_signed_in', 'call start() after signing in');
+    return this.#profiles;
+  }
+
   /** Closes every conversation, the inbox and the socket; persists state. */
   async stop(): Promise<void> {
     for (const p of this.#open.values()) await (await p.catch(() => undefined))?.close();
     this.#open.clear();
+    await this.#profiles?.close();
     this.#inbox?.close();
     this.#ctx?.sync.destroy();
   }
