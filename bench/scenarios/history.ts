@@ -1,0 +1,222 @@
+/**
+ * (d) History on a fresh device: conversations with N messages (10,000 and 100,000 by default), opened by a
+ * new device of another member (empty storage): time to first screen (newest messages visible) and to the
+ * full history. See docs/benchmarks.md "Method" for how the history is produced.
+ */
+import * as Y from 'yjs';
+import { z } from 'zod';
+import { EnvelopeBinding, SEGMENT_MAX_BYTES, logStats, putMessage, signMessage } from '@parley/shared/envelope';
+import { AccountClient, MemoryStorage, ParleyClient, type Conversation } from '@parley/shared/client';
+import { Conversation as ConversationSchema, type Segment } from '@parley/shared/protocol';
+import { PASSWORD, baselineProvider, registerUsers, startClient } from '../lib/clients.ts';
+import { now, withServer, type Ctx } from '../lib/context.ts';
+import { MiB, round, row, type ScenarioResult } from '../lib/result.ts';
+import { makeText, rng, sleep, vocabulary, waitFor } from '../lib/stats.ts';
+
+const ConversationResponse = z.object({ conversation: ConversationSchema }).strict();
+const PER_FRAME = 25;
+
+/** Decrypted texts of the largest history, for (e). */
+export let lastHistoryTexts: string[] | undefined;
+
+export function historyTexts(n: number): string[] {
+  const r = rng(99);
+  const vocab = vocabulary();
+  return Array.from({ length: n }, (_, i) => makeText(r, vocab, i));
+}
+
+interface SeedStats {
+  segments: number;
+  frames: number;
+  bytes: number;
+  seconds: number;
+  lastSegmentMessages: number;
+}
+
+async function seedParley(writer: ParleyClient, conv: Conversation, texts: string[], ctx: Ctx): Promise<SeedStats> {
+  const t0 = now();
+  const w = writer.context;
+  const author = { userId: w.userId, deviceId: w.deviceId, signingKey: w.keys.identity.secretKey };
+  const epoch = conv.info.currentEpoch;
+  const key = conv.keyring.key(epoch);
+  if (!key) throw new Error('writer has no epoch key');
+  const convId = conv.id;
+  await conv.close();
+  let seg: Segment = conv.info.segments.find((s) => s.state === 'open')!;
+  let produced = 0;
+  let segments = 0;
+  let frames = 0;
+  let bytes = 0;
+  let lastSegmentMessages = 0;
+  const baseTs = Date.now() - texts.length * 1000;
+  const deadline = Date.now() + 20 * 60_000;
+  while (produced < texts.length && Date.now() < deadline) {
+    segments++;
+    const envelope = new Y.Doc({ gc: true });
+    const inner = new Y.Doc({ gc: true });
+    const binding = new EnvelopeBinding({
+      envelope,
+      inner,
+      scope: { convId, segmentId: seg.id },
+      self: author,
+      epoch: seg.epoch,
+      resolvers: { signerKey: async () => w.keys.identity.publicKey, isMember: () => true, epochKey: async () => key },
+      counters: w.counters,
+      coalesceMs: Number.POSITIVE_INFINITY,
+    });
+    const link = w.sync.open(seg.id, envelope);
+    await Promise.race([link.whenSynced(), sleep(30_000)]);
+    let snapshotFits = true;
+    let inSegment = 0;
+    while (produced < texts.length) {
+      const end = Math.min(texts.length, produced + PER_FRAME);
+      inner.transact(() => {
+        for (let i = produced; i < end; i++)
+          putMessage(inner, signMessage(convId, author, { counter: i + 1, ts: baseTs + i * 1000, text: texts[i]! }));
+      });
+      inSegment += end - produced;
+      produced = end;
+      const r = await binding.flush();
+      if (!r.ok) throw new Error(`flush failed: ${r.code}`);
+      frames += r.value;
+      if (snapshotFits && binding.needsCompaction()) {
+        const c = await binding.compact();
+        if (!c.ok && c.code === 'too_large') snapshotFits = false;
+        else if (c.ok) frames++;
+      }
+      // Stay under the server's per-connection budget (100 messages/s).
+      await sleep(12);
+      if (logStats(binding.log).bytes > SEGMENT_MAX_BYTES) break;
+    }
+    bytes += logStats(binding.log).bytes;
+    await Promise.race([link.whenAcked(), sleep(60_000)]);
+    lastSegmentMessages = inSegment;
+    if (produced < texts.length) {
+      const res = await w.transport.request(ConversationResponse, 'POST', `/api/conversations/${convId}/segments/rollover`, {
+        auth: true,
+        body: { fromSegmentId: seg.id },
+      });
+      seg = res.conversation.segments.find((s) => s.state === 'open')!;
+    }
+    link.close();
+    binding.destroy();
+    if (segments % 10 === 0) ctx.log(`  seeded ${produced}/${texts.length} messages, ${segments} segments`);
+  }
+  return { segments, frames, bytes, seconds: (now() - t0) / 1000, lastSegmentMessages };
+}
+
+interface Open {
+  firstScreen: number;
+  full: number;
+  complete: boolean;
+  messages: number;
+  startS: number;
+}
+
+async function openFresh(baseUrl: string, account: AccountClient, convId: string, n: number, newestText: string, fullMs: number): Promise<Open & { texts?: string[] }> {
+  const client = new ParleyClient({ baseUrl, storage: new MemoryStorage(), account });
+  const s0 = now();
+  await client.start();
+  const startS = (now() - s0) / 1000;
+  const t0 = now();
+  const conv = await client.open(convId);
+  await waitFor(() => conv.messages.at(-1)?.text === newestText, 120_000, 2);
+  const firstScreen = now() - t0;
+  const end = Date.now() + fullMs;
+  while (Date.now() < end) {
+    const more = await Promise.race([conv.loadOlder(), sleep(Math.max(1, end - Date.now())).then(() => false)]);
+    if (!more) break;
+  }
+  const complete = await waitFor(() => conv.messages.length >= n, Math.max(1, end - Date.now()), 20);
+  const full = now() - t0;
+  const messages = conv.messages.length;
+  const texts = complete ? conv.messages.map((m) => m.text) : undefined;
+  await client.stop();
+  return { firstScreen, full, complete, messages, startS, ...(texts ? { texts } : {}) };
+}
+
+export async function history(ctx: Ctx): Promise<ScenarioResult> {
+  const sizes = ctx.quick ? [1_000, 4_000] : [10_000, 100_000];
+  const fullMs = ctx.quick ? 60_000 : 420_000;
+  const all = historyTexts(Math.max(...sizes));
+  const notes: string[] = [];
+
+  const p = await withServer('parley', async (server) => {
+    const [wu, ru] = await registerUsers(server.url, 2, 'hi', ctx.log);
+    const writer = await startClient(server.url, wu!);
+    const reader = new AccountClient({ baseUrl: server.url });
+    await reader.login({ username: ru!.username, password: PASSWORD });
+    const out: Array<{ n: number; seed: SeedStats; open: Open }> = [];
+    for (const n of sizes) {
+      const conv = await writer.createGroup(`history ${n}`, [ru!.username]);
+      const texts = all.slice(0, n);
+      const seed = await seedParley(writer, conv, texts, ctx);
+      ctx.log(`parley history ${n}: seeded in ${seed.seconds.toFixed(0)} s (${seed.segments} segments, ${seed.frames} frames, ${round(seed.bytes / MiB)} MiB)`);
+      await sleep(2000);
+      const open = await openFresh(server.url, reader, conv.id, n, texts.at(-1)!, fullMs);
+      ctx.log(`parley history ${n}: first screen ${open.firstScreen.toFixed(0)} ms, full ${open.full.toFixed(0)} ms (${open.messages}/${n}${open.complete ? '' : ', INCOMPLETE'})`);
+      if (n === Math.max(...sizes) && 'texts' in open) lastHistoryTexts = open.texts as string[];
+      out.push({ n, seed, open });
+    }
+    await writer.stop();
+    return out;
+  });
+
+  const b = await withServer('baseline', async (server) => {
+    const out: Array<{ n: number; open: Open; seedS: number }> = [];
+    for (const n of sizes) {
+      const name = `history-${n}`;
+      const t0 = now();
+      const w = baselineProvider(server.wsUrl, name);
+      await w.synced;
+      const arr = w.doc.getArray('messages');
+      for (let i = 0; i < n; i += 500) {
+        w.doc.transact(() => arr.push(all.slice(i, Math.min(n, i + 500)).map((text, k) => ({ id: `m${i + k}`, author: 'writer', ts: Date.now() - (n - i - k) * 1000, text }))));
+        await sleep(5);
+      }
+      await waitFor(() => w.provider.unsyncedChanges === 0, 60_000, 20);
+      w.destroy();
+      const seedS = (now() - t0) / 1000;
+      await sleep(4000); // let the store (debounced, unloadImmediately) run and the document unload
+      const f0 = now();
+      const r = baselineProvider(server.wsUrl, name);
+      await Promise.race([r.synced, sleep(120_000)]);
+      const list = r.doc.getArray<{ id: string; text: string }>('messages').toArray().map((m) => ({ ...m }));
+      const full = now() - f0;
+      r.destroy();
+      out.push({ n, seedS, open: { firstScreen: full, full, complete: list.length >= n, messages: list.length, startS: 0 } });
+    }
+    return out;
+  });
+
+  const rows = [];
+  const small = p[0]!;
+  const big = p[p.length - 1]!;
+  for (const [i, x] of p.entries()) {
+    const y = b[i]!;
+    const label = x.n.toLocaleString('en-US');
+    rows.push(
+      row(`${label} msgs: first screen`, round(x.open.firstScreen, 0), round(y.open.firstScreen, 0), 'ms',
+        i === 0
+          ? { text: `≤ 150 ms${ctx.quick ? ' (target is for 10,000)' : ''}`, met: x.open.firstScreen <= 150 }
+          : { text: `≤ ${small.n.toLocaleString('en-US')}-message first screen (+20% noise)`, met: x.open.firstScreen <= 1.2 * small.open.firstScreen }),
+      row(`${label} msgs: full history${x.open.complete ? '' : ` (INCOMPLETE: ${x.open.messages} after ${fullMs / 1000} s)`}`, round(x.open.full, 0), round(y.open.full, 0), 'ms', {
+        text: '≤ 1.5× baseline',
+        met: x.open.complete && x.open.full <= 1.5 * y.open.full,
+      }),
+    );
+    notes.push(
+      `${label} messages: Parley history = ${x.seed.segments} segments, ${x.seed.frames} frames, ${round(x.seed.bytes / MiB)} MiB of ciphertext, seeded in ${round(x.seed.seconds, 0)} s; the open (newest) segment holds ${x.seed.lastSegmentMessages} messages. Fresh-device client start (keys, directory, socket) before opening: ${round(x.open.startS, 2)} s. Baseline seeded in ${round(y.seedS, 0)} s.`,
+    );
+  }
+  notes.push(
+    `First screen = \`client.open()\` until the newest message is in \`conversation.messages\`; full = until all ${big.n.toLocaleString('en-US')} are (loadOlder() segment by segment). The baseline has no segments: its first screen is its full sync.`,
+  );
+  return {
+    id: 'd',
+    title: 'History, fresh device',
+    setup: `conversations of ${sizes.map((n) => n.toLocaleString('en-US')).join(' and ')} messages (4-16 words each), opened by a new device of the other member`,
+    rows,
+    notes,
+  };
+}
