@@ -75,8 +75,8 @@ async function withStore<T>(mode: IDBTransactionMode, fn: (store: IDBObjectStore
   }
 }
 
-/** The device key, created on first use (non-extractable; usable only for encrypt/decrypt). */
-async function deviceKey(): Promise<CryptoKey> {
+/** The device key, created on first use (non-extractable; usable only for encrypt/decrypt). Also seals the search index (app/src/search). */
+export async function deviceKey(): Promise<CryptoKey> {
   const existing = await withStore<unknown>('readonly', (s) => s.get(DEVICE_KEY));
   if (existing instanceof CryptoKey && !existing.extractable) return existing;
   const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);

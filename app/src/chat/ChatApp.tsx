@@ -1,5 +1,7 @@
 /**
- * PLACEHOLDER, to be replaced by the chat screens (app/src/chat/**).
+ * The chat screens: conversation list (or message search) beside the open conversation; below 768 px they
+ * are separate screens with a back button. The open conversation is the `?c=` search parameter, so the
+ * browser's back button returns to the list on phones.
  *
  * Contract with the shell (keep it, or change both sides together):
  * - Export `ChatApp(props: ChatAppProps)`; the shell lazy-loads this module on route `/` only when signed
@@ -14,23 +16,205 @@
  *   the update prompt and toasts (`toast` from ../ui/toasts.tsx); render inside the main outlet.
  * - Layout: the outlet is a full-height flex column (`.chat-root`); below 768 px show the list and a
  *   conversation as separate screens, side by side above.
+ * - The signed-in home with no conversations shows the heading "Welcome, <username>" and the text "Your
+ *   conversations will appear here" (the account e2e tests wait for them).
  */
-import type { JSX } from 'solid-js';
+import { createEffect, createSignal, Match, onCleanup, onMount, Show, Switch, type JSX } from 'solid-js';
+import { useSearchParams } from '@solidjs/router';
+import type { Conversation } from '@parley/shared/client';
 import type { SignedIn } from '../session.ts';
+import { toast } from '../ui/toasts.tsx';
+import { ChatStore } from './chat-store.ts';
+import { ConversationList } from './ConversationList.tsx';
+import { ConversationView } from './ConversationView.tsx';
+import { ContactDialog, GroupInfoDialog, NewChatDialog, NewGroupDialog } from './dialogs.tsx';
+import { notifyIncoming, showUnread } from './notifications.ts';
+import { useNow } from './time.ts';
+import { SearchPanel } from '../search/SearchPanel.tsx';
+import { createSearch } from '../search/search-client.ts';
+import './chat.css';
 
 /** Props the shell passes to the chat screens. */
 export interface ChatAppProps {
   session: SignedIn;
 }
 
-/** Placeholder chat home. */
+type Dialog =
+  | { kind: 'new-chat' }
+  | { kind: 'new-group' }
+  | { kind: 'group'; conv: Conversation }
+  | { kind: 'contact'; userId: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** See the module comment. */
 export function ChatApp(props: ChatAppProps): JSX.Element {
+  const store = new ChatStore(props.session);
+  const search = createSearch(props.session.session.userId);
+  const [params, setParams] = useSearchParams<{ c?: string }>();
+  const active = () => (typeof params.c === 'string' && UUID.test(params.c) ? params.c : undefined);
+  const now = useNow();
+  const [dialog, setDialog] = createSignal<Dialog | null>(null);
+  const [pane, setPane] = createSignal<'list' | 'search'>('list');
+  const [jump, setJump] = createSignal<{ id: string; seq: number } | undefined>();
+  let root!: HTMLDivElement;
+  let pushedFromList = false;
+  let jumpSeq = 0;
+
+  createEffect(() => store.setActiveId(active()));
+
+  function openConv(convId: string, jumpTo?: string): void {
+    setJump(jumpTo ? { id: jumpTo, seq: ++jumpSeq } : undefined);
+    if (convId === active()) return;
+    const fromList = active() === undefined;
+    setParams({ c: convId }, { replace: !fromList });
+    if (fromList) pushedFromList = true;
+  }
+
+  function back(): void {
+    if (pushedFromList) {
+      pushedFromList = false;
+      history.back();
+    } else setParams({ c: undefined }, { replace: true });
+  }
+
+  store.hooks.onIncoming = (m) => notifyIncoming(m, store.activeId(), (id) => openConv(id));
+  store.hooks.onMessages = (convId, messages) => search.update(convId, messages);
+  store.hooks.onAddedToGroup = (convId) => {
+    const name = store.handle(convId)?.name;
+    toast(name ? `You were added to the group “${name}”` : 'You were added to a group');
+  };
+  store.hooks.onKeyChanged = (username) => toast(`${username}’s security key changed. Check their safety number.`, 'error');
+  void store.start();
+
+  // Unread count in the title and on the app badge.
+  const baseTitle = document.title.replace(/^\(\d+\)\s*/, '') || 'Parley';
+  createEffect(() => showUnread(store.rows().reduce((n, r) => n + r.unread, 0), baseTitle));
+
+  // Size the chat to the visual viewport, so the composer stays above an on-screen keyboard.
+  onMount(() => {
+    const vv = window.visualViewport;
+    const fit = () => {
+      const top = root.getBoundingClientRect().top + window.scrollY;
+      const height = (vv?.height ?? window.innerHeight) - Math.max(0, top - (vv?.offsetTop ?? 0) - window.scrollY);
+      root.style.setProperty('--chat-height', `${Math.max(240, Math.round(height))}px`);
+    };
+    fit();
+    vv?.addEventListener('resize', fit);
+    vv?.addEventListener('scroll', fit);
+    window.addEventListener('resize', fit);
+    const ro = new ResizeObserver(fit);
+    const header = document.querySelector('.app-header');
+    if (header) ro.observe(header);
+    const banners = document.querySelector('.banner-slot');
+    if (banners) ro.observe(banners);
+    onCleanup(() => {
+      vv?.removeEventListener('resize', fit);
+      vv?.removeEventListener('scroll', fit);
+      window.removeEventListener('resize', fit);
+      ro.disconnect();
+    });
+  });
+
+  onCleanup(() => {
+    showUnread(0, baseTitle);
+    search.dispose();
+    void store.dispose();
+  });
+
   return (
-    <div class="chat-root">
-      <section class="empty-state" aria-labelledby="chat-empty-title">
-        <h1 id="chat-empty-title">Welcome, {props.session.session.username}</h1>
-        <p>Your conversations will appear here.</p>
+    <div class="chat-root chat-layout" classList={{ 'has-active': active() !== undefined }} ref={root}>
+      <aside class="chat-sidebar" aria-label="Conversations and search">
+        <Switch>
+          <Match when={pane() === 'list'}>
+            <ConversationList
+              store={store}
+              activeId={active()}
+              now={now()}
+              onOpen={(id) => openConv(id)}
+              onNewChat={() => setDialog({ kind: 'new-chat' })}
+              onNewGroup={() => setDialog({ kind: 'new-group' })}
+              onSearch={() => setPane('search')}
+            />
+          </Match>
+          <Match when={pane() === 'search'}>
+            <SearchPanel
+              search={search}
+              store={store}
+              now={now()}
+              onClose={() => setPane('list')}
+              onOpen={(convId, msgId) => openConv(convId, msgId)}
+            />
+          </Match>
+        </Switch>
+      </aside>
+      <section class="chat-main" aria-label="Conversation">
+        <Show
+          when={active()}
+          keyed
+          fallback={
+            <div class="chat-placeholder">
+              <p class="muted">Pick a conversation, or start a new one.</p>
+              <p class="muted small">Messages are end-to-end encrypted: only the people in a conversation can read them.</p>
+            </div>
+          }
+        >
+          {(convId) => (
+            <ConversationView
+              store={store}
+              convId={convId}
+              now={now()}
+              jump={jump()}
+              onBack={back}
+              onInfo={(conv) => setDialog({ kind: 'group', conv })}
+              onContact={(userId) => setDialog({ kind: 'contact', userId })}
+            />
+          )}
+        </Show>
       </section>
+      <Show when={dialog()} keyed>
+        {(d) => (
+          <Switch>
+            <Match when={d.kind === 'new-chat'}>
+              <NewChatDialog
+                store={store}
+                onClose={() => setDialog(null)}
+                onOpened={(id) => {
+                  setDialog(null);
+                  openConv(id);
+                }}
+              />
+            </Match>
+            <Match when={d.kind === 'new-group'}>
+              <NewGroupDialog
+                store={store}
+                onClose={() => setDialog(null)}
+                onOpened={(id) => {
+                  setDialog(null);
+                  openConv(id);
+                }}
+              />
+            </Match>
+            <Match when={d.kind === 'group' && d}>
+              {(g) => (
+                <GroupInfoDialog
+                  store={store}
+                  conv={(g() as { conv: Conversation }).conv}
+                  onClose={() => setDialog(null)}
+                  onLeft={() => {
+                    setDialog(null);
+                    back();
+                  }}
+                  onContact={(userId) => setDialog({ kind: 'contact', userId })}
+                />
+              )}
+            </Match>
+            <Match when={d.kind === 'contact' && d}>
+              {(c) => <ContactDialog store={store} userId={(c() as { userId: string }).userId} onClose={() => setDialog(null)} />}
+            </Match>
+          </Switch>
+        )}
+      </Show>
     </div>
   );
 }

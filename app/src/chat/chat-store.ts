@@ -61,6 +61,7 @@ export class ChatStore {
   readonly #lastTs = new Map<string, number>();
   #rowsTimer: ReturnType<typeof setTimeout> | undefined;
   #disposed = false;
+  readonly #contacts = new Set<string>();
 
   readonly state: Accessor<StartState>;
   readonly #setState: (s: StartState) => void;
@@ -242,6 +243,11 @@ export class ChatStore {
       peerId: r.kind === 'direct' ? r.members.find((m) => m !== this.me.userId) : undefined,
     }));
     this.#setRows(rows);
+    // A new contact (a chat someone just started): ask who of them is online (presence notices only
+    // arrive for changes after they became a contact).
+    let fresh = false;
+    for (const r of rows) for (const m of r.members) if (m !== this.me.userId && !this.#contacts.has(m)) fresh = this.#contacts.add(m) !== undefined;
+    if (fresh) void this.client.refreshPresence().catch(() => undefined);
     // Keep the most recent conversations live (opening is idempotent; failures are retried next time).
     for (const r of rows.slice(0, LIVE_LIMIT)) if (!this.#opening.has(r.id)) void this.open(r.id).catch(() => undefined);
   }

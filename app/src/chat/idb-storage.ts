@@ -19,6 +19,8 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
 /** See the module comment. One connection is opened lazily and kept until `close()`. */
 export class IdbStorage implements ClientStorage {
   #db: Promise<IDBDatabase> | undefined;
+  /** Set once the database is being deleted (sign-out wipe): later writes are dropped, not resurrected. */
+  #gone = false;
 
   constructor(private readonly name = DB_NAME) {}
 
@@ -33,7 +35,7 @@ export class IdbStorage implements ClientStorage {
         // Another tab deleting the database (sign-out wipe) must not be blocked by this connection.
         db.onversionchange = () => {
           db.close();
-          this.#db = undefined;
+          this.#gone = true;
         };
         resolve(db);
       };
@@ -61,6 +63,7 @@ export class IdbStorage implements ClientStorage {
 
   /** See `ClientStorage.get`. */
   async get(key: string): Promise<Uint8Array | undefined> {
+    if (this.#gone) return undefined;
     const v = await this.#tx<unknown>('readonly', (s) => s.get(key));
     if (v instanceof Uint8Array) return v;
     if (v instanceof ArrayBuffer) return new Uint8Array(v);
@@ -69,16 +72,19 @@ export class IdbStorage implements ClientStorage {
 
   /** See `ClientStorage.set`. */
   async set(key: string, value: Uint8Array): Promise<void> {
+    if (this.#gone) return;
     await this.#tx('readwrite', (s) => s.put(value.slice(), key));
   }
 
   /** See `ClientStorage.delete`. */
   async delete(key: string): Promise<void> {
+    if (this.#gone) return;
     await this.#tx('readwrite', (s) => s.delete(key));
   }
 
   /** See `ClientStorage.list`. Keys come back sorted (IndexedDB orders string keys by code unit). */
   async list(prefix: string): Promise<string[]> {
+    if (this.#gone) return [];
     const range = IDBKeyRange.bound(prefix, `${prefix}\uffff`, false, false);
     const keys = await this.#tx<IDBValidKey[]>('readonly', (s) => s.getAllKeys(range));
     return keys.filter((k): k is string => typeof k === 'string' && k.startsWith(prefix)).sort();
@@ -87,6 +93,6 @@ export class IdbStorage implements ClientStorage {
   /** Closes the connection (the chat screens unmount on sign-out). */
   close(): void {
     void this.#db?.then((db) => db.close()).catch(() => undefined);
-    this.#db = undefined;
+    this.#gone = true;
   }
 }

@@ -12,7 +12,7 @@ import { CreateConversationRequest, InboxNotice, PresenceResponse, docNameFor, t
 import * as Y from 'yjs';
 import { AccountClient, type AccountClientOptions } from './account-client.ts';
 import { Conversation, type ClientContext, type ConversationMessage } from './conversation.ts';
-import { ClientError } from './errors.ts';
+import { ClientError, isClientError } from './errors.ts';
 import { Emitter } from './events.ts';
 import { KeyDirectory } from './key-directory.ts';
 import { Keyring } from './keyring.ts';
@@ -262,7 +262,18 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     let p = this.#open.get(convId);
     if (!p) {
       const cached = this.#list.find((c) => c.id === convId);
-      p = Conversation.open(this.context, convId, this.context.sync.online ? undefined : cached);
+      const ctx = this.context;
+      p = (async () => {
+        if (ctx.sync.online || !cached) {
+          try {
+            return await Conversation.open(ctx, convId);
+          } catch (e) {
+            // Unreachable server while meant to be online (a reload without network): open from the cache.
+            if (!cached || !isClientError(e, 'network')) throw e;
+          }
+        }
+        return Conversation.open(ctx, convId, cached);
+      })();
       this.#open.set(convId, p);
       p.catch(() => this.#open.delete(convId));
     }

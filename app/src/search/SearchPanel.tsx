@@ -1,0 +1,170 @@
+/**
+ * Message search: a query box (prefix, typo-tolerant, accent-insensitive), filters by conversation and by
+ * sender, and results that open the conversation scrolled to the message. Runs entirely on this device.
+ */
+import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show, type JSX } from 'solid-js';
+import type { ChatStore } from '../chat/chat-store.ts';
+import { listTime } from '../chat/time.ts';
+import { foldTerm, type SearchHit } from './protocol.ts';
+import type { Search } from './search-client.ts';
+
+/** Props of `SearchPanel`. */
+export interface SearchPanelProps {
+  search: Search;
+  store: ChatStore;
+  now: number;
+  onClose: () => void;
+  onOpen: (convId: string, msgId: string) => void;
+}
+
+/** Splits `text` into parts, marking words that start with one of the matched (folded) terms. */
+export function markTerms(text: string, terms: readonly string[]): Array<{ text: string; hit: boolean }> {
+  if (terms.length === 0) return [{ text, hit: false }];
+  const parts: Array<{ text: string; hit: boolean }> = [];
+  const re = /[\p{L}\p{N}\p{M}]+/gu;
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    const word = foldTerm(m[0]);
+    if (!terms.some((t) => word === t || word.startsWith(t))) continue;
+    const start = m.index ?? 0;
+    if (start > last) parts.push({ text: text.slice(last, start), hit: false });
+    parts.push({ text: m[0], hit: true });
+    last = start + m[0].length;
+  }
+  if (last < text.length) parts.push({ text: text.slice(last), hit: false });
+  return parts;
+}
+
+/** A window of `text` around the first hit, so long messages show the match. */
+function snippet(text: string, terms: readonly string[], size = 160): string {
+  const one = text.replace(/\s+/g, ' ');
+  if (one.length <= size) return one;
+  const folded = foldTerm(one);
+  const at = Math.min(...terms.map((t) => folded.indexOf(t)).filter((i) => i >= 0), one.length);
+  const start = Math.max(0, Math.min(at - 40, one.length - size));
+  return `${start > 0 ? '…' : ''}${one.slice(start, start + size)}${start + size < one.length ? '…' : ''}`;
+}
+
+/** See the module comment. */
+export function SearchPanel(props: SearchPanelProps): JSX.Element {
+  const s = props.store;
+  let input!: HTMLInputElement;
+  const [q, setQ] = createSignal('');
+  const [convId, setConvId] = createSignal('');
+  const [author, setAuthor] = createSignal('');
+  const [hits, setHits] = createSignal<SearchHit[]>([]);
+  const [searched, setSearched] = createSignal(false);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let seq = 0;
+  onCleanup(() => clearTimeout(timer));
+  onMount(() => input.focus());
+
+  const senders = createMemo(() => {
+    s.membersVersion();
+    const ids = new Set<string>([s.me.userId]);
+    for (const r of s.rows()) {
+      if (convId() && r.id !== convId()) continue;
+      for (const m of r.members) ids.add(m);
+    }
+    return [...ids].map((id) => ({ id, name: id === s.me.userId ? `${s.me.username} (you)` : s.nameOf(id) })).sort((a, b) => a.name.localeCompare(b.name));
+  });
+
+  createEffect(
+    on([q, convId, author], ([query, c, a]) => {
+      clearTimeout(timer);
+      if (!query.trim()) {
+        setHits([]);
+        setSearched(false);
+        return;
+      }
+      timer = setTimeout(() => {
+        const mine = ++seq;
+        void props.search.query(query, { ...(c ? { convId: c } : {}), ...(a ? { author: a } : {}) }).then((h) => {
+          if (mine !== seq) return;
+          setHits(h);
+          setSearched(true);
+        });
+      }, 120);
+    }),
+  );
+
+  const titleOf = (id: string) => s.rows().find((r) => r.id === id)?.title ?? 'Conversation';
+
+  return (
+    <div class="search-pane" role="search">
+      <div class="conv-toolbar">
+        <button type="button" class="btn btn-icon" aria-label="Close search" onClick={props.onClose}>
+          <span aria-hidden="true">←</span>
+        </button>
+        <h1 class="conv-title">Search messages</h1>
+      </div>
+      <div class="search-fields">
+        <label for="search-q" class="visually-hidden">
+          Search messages
+        </label>
+        <input
+          id="search-q"
+          ref={input}
+          class="input"
+          type="search"
+          placeholder="Search messages"
+          autocomplete="off"
+          value={q()}
+          onInput={(e) => setQ(e.currentTarget.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape' && !q()) props.onClose();
+          }}
+        />
+        <div class="search-filters">
+          <div class="field">
+            <label for="search-conv" class="small">
+              Conversation
+            </label>
+            <select id="search-conv" class="input" value={convId()} onChange={(e) => setConvId(e.currentTarget.value)}>
+              <option value="">All conversations</option>
+              <For each={s.rows()}>{(r) => <option value={r.id}>{r.title}</option>}</For>
+            </select>
+          </div>
+          <div class="field">
+            <label for="search-author" class="small">
+              Sender
+            </label>
+            <select id="search-author" class="input" value={author()} onChange={(e) => setAuthor(e.currentTarget.value)}>
+              <option value="">Anyone</option>
+              <For each={senders()}>{(p) => <option value={p.id}>{p.name}</option>}</For>
+            </select>
+          </div>
+        </div>
+        <p class="muted small">Searched on this device only ({props.search.count()} messages indexed). Nothing is sent to the server.</p>
+      </div>
+      <p class="visually-hidden" role="status">
+        {searched() ? `${hits().length} result${hits().length === 1 ? '' : 's'}` : ''}
+      </p>
+      <Show when={searched() && hits().length === 0}>
+        <p class="muted conv-none">No messages match “{q()}”.</p>
+      </Show>
+      <ul class="search-results" aria-label="Search results">
+        <For each={hits()}>
+          {(h) => (
+            <li>
+              <button type="button" class="search-hit" onClick={() => props.onOpen(h.convId, h.id)}>
+                <span class="conv-line">
+                  <span class="conv-name">
+                    {h.author === s.me.userId ? 'You' : s.nameOf(h.author)}
+                    <span class="muted"> in {titleOf(h.convId)}</span>
+                  </span>
+                  <time class="conv-time" datetime={new Date(h.ts).toISOString()}>
+                    {listTime(h.ts, props.now)}
+                  </time>
+                </span>
+                <span class="search-snippet">
+                  <For each={markTerms(snippet(h.text, h.terms), h.terms)}>{(p) => (p.hit ? <mark>{p.text}</mark> : p.text)}</For>
+                </span>
+              </button>
+            </li>
+          )}
+        </For>
+      </ul>
+    </div>
+  );
+}

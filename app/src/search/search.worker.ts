@@ -1,0 +1,179 @@
+/// <reference lib="webworker" />
+/**
+ * The search worker: a MiniSearch index (prefix, fuzzy and accent-folded matching) over decrypted messages,
+ * built on this device. It is persisted as one AES-GCM-sealed record in the `parley-search` IndexedDB
+ * database (key: the non-extractable device key handed over at init; AAD binds the account), and loaded back
+ * on the next start so history is not re-indexed. Nothing leaves the device.
+ */
+import MiniSearch, { type Options } from 'minisearch';
+import { foldTerm, type FromWorker, type SearchDoc, type SearchHit, type ToWorker } from './protocol.ts';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const DB_NAME = 'parley-search';
+const STORE = 'kv';
+const AAD_CONTEXT = 'parley/search-index/v1';
+const FORMAT = 1;
+
+const OPTIONS: Options<SearchDoc> = {
+  idField: 'id',
+  fields: ['text'],
+  storeFields: ['convId', 'author', 'ts', 'text'],
+  processTerm: (term) => {
+    const t = foldTerm(term);
+    return t.length > 0 ? t : null;
+  },
+  searchOptions: { prefix: true, fuzzy: 0.2, combineWith: 'AND' },
+};
+
+let index = new MiniSearch<SearchDoc>(OPTIONS);
+let userId = '';
+let key: CryptoKey | null = null;
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+let dirty = false;
+let ready: Promise<void> = new Promise(() => {});
+/** The database is being deleted (sign-out wipe): never write it again. */
+let gone = false;
+
+function post(m: FromWorker): void {
+  self.postMessage(m);
+}
+
+function req<T>(r: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error ?? new Error('IndexedDB request failed'));
+  });
+}
+
+let dbp: Promise<IDBDatabase> | undefined;
+function db(): Promise<IDBDatabase> {
+  dbp ??= (() => {
+    const r = indexedDB.open(DB_NAME, 1);
+    r.onupgradeneeded = () => {
+      if (!r.result.objectStoreNames.contains(STORE)) r.result.createObjectStore(STORE);
+    };
+    return req(r).then((d) => {
+      d.onversionchange = () => {
+        d.close();
+        gone = true;
+      };
+      return d;
+    });
+  })();
+  return dbp;
+}
+
+function aad(): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(new TextEncoder().encode(`${AAD_CONTEXT}|${userId}`));
+}
+
+async function load(): Promise<boolean> {
+  if (!key) return false;
+  const d = await db();
+  const rec: unknown = await req(d.transaction(STORE, 'readonly').objectStore(STORE).get(userId));
+  if (!rec || typeof rec !== 'object') return false;
+  const { v, iv, data } = rec as { v?: unknown; iv?: unknown; data?: unknown };
+  if (v !== FORMAT || !(iv instanceof Uint8Array) || !(data instanceof Uint8Array)) return false;
+  try {
+    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: new Uint8Array(iv), additionalData: aad() }, key, new Uint8Array(data));
+    index = await MiniSearch.loadJSONAsync<SearchDoc>(new TextDecoder().decode(plain), OPTIONS);
+    return true;
+  } catch {
+    return false; // another device key, tampering or an old format: start over
+  }
+}
+
+async function save(): Promise<void> {
+  if (!key || !dirty || gone) return;
+  dirty = false;
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const plain = new TextEncoder().encode(JSON.stringify(index));
+  const data = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad() }, key, plain));
+  const d = await db();
+  const tx = d.transaction(STORE, 'readwrite');
+  tx.objectStore(STORE).put({ v: FORMAT, iv, data }, userId);
+  await new Promise<void>((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error ?? new Error('IndexedDB write failed'));
+  });
+  post({ type: 'saved', count: index.documentCount });
+}
+
+function scheduleSave(): void {
+  dirty = true;
+  clearTimeout(saveTimer);
+  saveTimer = setTimeout(() => void save().catch(() => (dirty = true)), 1500);
+}
+
+function upsert(docs: SearchDoc[]): void {
+  let changed = false;
+  for (const doc of docs) {
+    if (index.has(doc.id)) {
+      if (index.getStoredFields(doc.id)?.text === doc.text) continue;
+      index.discard(doc.id);
+    }
+    index.add(doc);
+    changed = true;
+  }
+  if (changed) scheduleSave();
+}
+
+function remove(ids: string[]): void {
+  let changed = false;
+  for (const id of ids) {
+    if (!index.has(id)) continue;
+    index.discard(id);
+    changed = true;
+  }
+  if (changed) scheduleSave();
+}
+
+function query(q: string, limit: number, convId?: string, author?: string): SearchHit[] {
+  if (!q.trim()) return [];
+  const results = index.search(q, {
+    filter: (r) => (convId === undefined || r.convId === convId) && (author === undefined || r.author === author),
+  });
+  return results.slice(0, limit).map((r) => ({
+    id: String(r.id),
+    convId: String(r.convId),
+    author: String(r.author),
+    ts: Number(r.ts),
+    text: String(r.text),
+    score: r.score,
+    terms: r.terms,
+  }));
+}
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  const m = e.data;
+  if (m.type === 'init') {
+    userId = m.userId;
+    key = m.key;
+    ready = load()
+      .catch(() => false)
+      .then((restored) => post({ type: 'ready', count: index.documentCount, restored }));
+    return;
+  }
+  void ready.then(() => {
+    switch (m.type) {
+      case 'upsert':
+        upsert(m.docs);
+        break;
+      case 'remove':
+        remove(m.ids);
+        break;
+      case 'query':
+        post({ type: 'results', reqId: m.reqId, hits: query(m.q, m.limit, m.convId, m.author) });
+        break;
+      case 'flush':
+        clearTimeout(saveTimer);
+        void save().catch(() => undefined);
+        break;
+      default: {
+        const never: never = m;
+        throw new TypeError(`unknown message ${JSON.stringify(never)}`);
+      }
+    }
+  });
+};

@@ -1,0 +1,359 @@
+/**
+ * The chat screens in real browsers against the real server: two users find each other and chat in real
+ * time (presence, typing, notifications), one writes offline and syncs back in order, a reload and a new
+ * device keep the whole history, a group of three drops a removed member, message search jumps to a
+ * message, hostile names and messages stay inert text, phone and desktop layouts (screenshots in
+ * docs/screenshots, light and dark), and axe finds no serious or critical violations.
+ *
+ * One serial suite: users are registered once (the server allows 10 registrations per IP per hour) and
+ * their browser contexts are reused by the later tests.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { expect, test, type Browser, type BrowserContext, type Locator, type Page } from '@playwright/test';
+import { appUrl, PASSWORD, registerAndEnter, submitSignIn, uniqueUsername, watchPage } from '../support/app.ts';
+import { repoRoot } from '../support/server.ts';
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const SHOTS = join(repoRoot, 'docs/screenshots');
+const XSS_IMG = '<img src=x onerror=alert(1)>';
+const XSS_SCRIPT = '<script>alert("pwned")</script>';
+
+interface User {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+  dialogs: string[];
+  watch: ReturnType<typeof watchPage>;
+}
+
+async function newUser(browser: Browser, prefix: string, viewport = { width: 1280, height: 800 }): Promise<User> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  // Offline phases make the browser log failed socket/fetch attempts; those are expected.
+  const watch = watchPage(page, ['ERR_INTERNET_DISCONNECTED', 'WebSocket', 'net::ERR', 'Failed to load resource']);
+  return { name: uniqueUsername(prefix), context, page, dialogs, watch };
+}
+
+const composer = (p: Page) => p.getByLabel('Message', { exact: true });
+const row = (p: Page, title: string) => p.locator('.conv-row', { hasText: title });
+const messageText = (p: Page, text: string) => p.locator('.msg-text', { hasText: text });
+
+async function send(p: Page, text: string): Promise<void> {
+  await composer(p).fill(text);
+  await composer(p).press('Enter');
+  await expect(composer(p)).toHaveValue('');
+}
+
+async function openChat(p: Page, title: string): Promise<void> {
+  await row(p, title).click();
+  await expect(p.locator('.chat-title')).toHaveText(title);
+}
+
+async function startDirect(p: Page, username: string): Promise<void> {
+  await p.getByRole('button', { name: 'New chat' }).click();
+  const dlg = p.getByRole('dialog', { name: 'New chat' });
+  await dlg.getByLabel('Username').fill(username);
+  await dlg.getByRole('button', { name: 'Start chat' }).click();
+  await expect(dlg).toBeHidden({ timeout: 20_000 });
+  await expect(p.locator('.chat-title')).toHaveText(username);
+}
+
+async function axeSeriousViolations(p: Page): Promise<string[]> {
+  await p.addScriptTag({ content: AXE_SOURCE });
+  return p.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
+  });
+}
+
+async function shot(p: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await p.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+test.describe.serial('chat', () => {
+  let a: User;
+  let b: User;
+  let c: User;
+
+  test.beforeAll(async ({ browser }) => {
+    a = await newUser(browser, 'ann');
+    b = await newUser(browser, 'bob');
+    c = await newUser(browser, 'cat');
+  });
+  test.afterAll(async () => {
+    for (const u of [a, b, c]) await u?.context.close();
+  });
+
+  test('two users find each other and chat in real time, with presence and typing', async () => {
+    await Promise.all([registerAndEnter(a.page, a.name), registerAndEnter(b.page, b.name)]);
+
+    // Clear errors: an unknown user, and yourself.
+    await a.page.getByRole('button', { name: 'New chat' }).click();
+    const dlg = a.page.getByRole('dialog', { name: 'New chat' });
+    await dlg.getByLabel('Username').fill('nobody-here-xyz');
+    await dlg.getByRole('button', { name: 'Start chat' }).click();
+    await expect(dlg.getByRole('alert')).toContainText('No user called “nobody-here-xyz”');
+    await dlg.getByLabel('Username').fill(a.name);
+    await dlg.getByRole('button', { name: 'Start chat' }).click();
+    await expect(dlg.getByRole('alert')).toContainText('That is you');
+    await dlg.getByRole('button', { name: 'Close' }).click();
+
+    await startDirect(a.page, b.name);
+    await send(a.page, 'Hello Bob, this is Ann');
+    await expect(a.page.locator('.msg.mine').last().locator('.msg-status')).toHaveText(/Sent|Read/);
+
+    // Bob: the chat appears with an unread count, opens, and the message is there.
+    await expect(row(b.page, a.name)).toBeVisible({ timeout: 20_000 });
+    await expect(row(b.page, a.name).locator('.unread-badge')).toContainText('1');
+    await expect(b.page).toHaveTitle(/^\(1\) /);
+    await openChat(b.page, a.name);
+    await expect(messageText(b.page, 'Hello Bob, this is Ann')).toBeVisible();
+    await expect(b.page).not.toHaveTitle(/^\(\d+\) /);
+    // Ann sees it read.
+    await expect(a.page.locator('.msg.mine').last().locator('.msg-status')).toHaveText('Read', { timeout: 15_000 });
+
+    // Presence both ways.
+    await expect(a.page.locator('.chat-subtitle')).toHaveText('Online', { timeout: 15_000 });
+    await expect(b.page.locator('.chat-subtitle')).toHaveText('Online', { timeout: 15_000 });
+
+    // Typing.
+    await composer(b.page).pressSequentially('Hi Ann', { delay: 20 });
+    await expect(a.page.locator('.typing-line')).toHaveText(`${b.name} is typing…`, { timeout: 10_000 });
+    await composer(b.page).press('Enter');
+    await expect(messageText(a.page, 'Hi Ann')).toBeVisible();
+    await expect(a.page.locator('.typing-line')).toHaveText('', { timeout: 10_000 });
+
+    // Shift+Enter makes a new line instead of sending.
+    await composer(a.page).fill('line one');
+    await composer(a.page).press('Shift+Enter');
+    await composer(a.page).pressSequentially('line two');
+    await expect(composer(a.page)).toHaveValue('line one\nline two');
+    await composer(a.page).press('Enter');
+    await expect(messageText(b.page, 'line two')).toBeVisible();
+  });
+
+  test('a message in another conversation shows a toast and the unread badge', async () => {
+    await registerAndEnter(c.page, c.name);
+    await startDirect(c.page, b.name);
+    await send(c.page, 'Psst, Bob: are you there?');
+    // Bob is in his chat with Ann: a toast names Cat, the list and the title count the unread message.
+    await expect(b.page.locator('.toast', { hasText: `New message from ${c.name}` })).toBeVisible({ timeout: 20_000 });
+    await expect(row(b.page, c.name).locator('.unread-badge')).toContainText('1');
+    await expect(b.page).toHaveTitle(/^\(1\) /);
+    await expect(b.page.locator('.chat-title')).toHaveText(a.name);
+  });
+
+  test('offline: three messages written offline arrive in order after reconnecting', async () => {
+    await expect(a.page.locator('.chat-title')).toHaveText(b.name);
+    await b.context.setOffline(true);
+    for (const t of ['offline one', 'offline two', 'offline three']) await send(b.page, t);
+    await expect(b.page.locator('.msg.mine .msg-status', { hasText: 'Sending…' }).first()).toBeVisible();
+    await a.page.waitForTimeout(1500);
+    await expect(messageText(a.page, 'offline one')).toHaveCount(0);
+
+    await b.context.setOffline(false);
+    await expect(messageText(a.page, 'offline three')).toBeVisible({ timeout: 30_000 });
+    const texts = await a.page.locator('.msg-text').allTextContents();
+    const order = ['offline one', 'offline two', 'offline three'].map((t) => texts.indexOf(t));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((x, y) => x - y)).toEqual(order);
+    await expect(b.page.locator('.msg.mine .msg-status', { hasText: 'Sending…' })).toHaveCount(0, { timeout: 20_000 });
+  });
+
+  test('edit, react, reply and delete', async () => {
+    await send(a.page, 'Typo in thsi message');
+    const mine = a.page.locator('.msg.mine', { hasText: 'Typo in thsi message' });
+    await mine.hover();
+    await mine.getByRole('button', { name: /Actions for message/ }).click();
+    await mine.getByRole('button', { name: 'Edit' }).click();
+    await composer(a.page).fill('Fixed: this message');
+    await composer(a.page).press('Enter');
+    await expect(messageText(b.page, 'Fixed: this message')).toBeVisible();
+    await expect(b.page.locator('.msg', { hasText: 'Fixed: this message' }).locator('.msg-edited')).toBeVisible();
+
+    const theirs = b.page.locator('.msg', { hasText: 'Fixed: this message' });
+    await theirs.hover();
+    await theirs.getByRole('button', { name: /Actions for message/ }).click();
+    await theirs.getByRole('button', { name: 'React with 👍' }).click();
+    await expect(a.page.locator('.msg', { hasText: 'Fixed: this message' }).locator('.reaction')).toContainText('👍');
+
+    await theirs.hover();
+    await theirs.getByRole('button', { name: /Actions for message/ }).click();
+    await theirs.getByRole('button', { name: 'Reply' }).click();
+    await expect(b.page.locator('.composer-mode')).toContainText(`Replying to ${a.name}`);
+    await send(b.page, 'Replying with a quote');
+    const reply = a.page.locator('.msg', { hasText: 'Replying with a quote' });
+    await expect(reply.locator('.msg-quote')).toContainText('Fixed: this message');
+
+    await send(a.page, 'This will be deleted');
+    const del = a.page.locator('.msg.mine', { hasText: 'This will be deleted' });
+    await del.hover();
+    await del.getByRole('button', { name: /Actions for message/ }).click();
+    await del.getByRole('button', { name: 'Delete', exact: true }).click();
+    await del.getByRole('button', { name: 'Delete for everyone' }).click();
+    await expect(messageText(b.page, 'This will be deleted')).toHaveCount(0, { timeout: 15_000 });
+    await expect(b.page.locator('.msg-deleted').last()).toBeVisible();
+  });
+
+  test('HTML and script payloads in names and messages render as inert text; links are safe', async () => {
+    await send(a.page, XSS_IMG);
+    await send(a.page, XSS_SCRIPT);
+    await send(a.page, 'see https://example.org/path?q=1 and javascript:alert(1)');
+    for (const p of [a.page, b.page]) {
+      await expect(messageText(p, XSS_IMG)).toBeVisible();
+      await expect(messageText(p, XSS_IMG)).toHaveText(XSS_IMG);
+      await expect(messageText(p, XSS_SCRIPT)).toHaveText(XSS_SCRIPT);
+      await expect(p.locator('.msg-text img, .msg-text script')).toHaveCount(0);
+      const link = p.locator('.msg-text a', { hasText: 'https://example.org/path?q=1' });
+      await expect(link).toHaveAttribute('rel', 'noopener noreferrer nofollow');
+      await expect(link).toHaveAttribute('target', '_blank');
+      await expect(p.locator('.msg-text a[href^="javascript"]')).toHaveCount(0);
+    }
+    await a.page.waitForTimeout(500);
+    expect(a.dialogs).toEqual([]);
+    expect(b.dialogs).toEqual([]);
+  });
+
+  test('a group of three; the removed member cannot read new messages', async () => {
+    const groupName = `Team ${XSS_IMG}`;
+    await a.page.getByRole('button', { name: 'New group' }).click();
+    const dlg = a.page.getByRole('dialog', { name: 'New group' });
+    await dlg.getByLabel('Group name').fill(groupName);
+    await dlg.getByLabel('Members').fill(`${b.name}, nobody-at-all-xyz`);
+    await dlg.getByRole('button', { name: 'Create group' }).click();
+    await expect(dlg.getByRole('alert')).toContainText('No user called “nobody-at-all-xyz”');
+    await dlg.getByLabel('Members').fill(`${b.name}, ${c.name}`);
+    await dlg.getByRole('button', { name: 'Create group' }).click();
+    await expect(dlg).toBeHidden({ timeout: 20_000 });
+    await expect(a.page.locator('.chat-title')).toHaveText(groupName);
+    await send(a.page, 'Welcome to the group');
+
+    for (const u of [b, c]) {
+      await expect(u.page.locator('.toast', { hasText: 'You were added to the group' })).toBeVisible({ timeout: 20_000 });
+      await openChat(u.page, groupName);
+      await expect(messageText(u.page, 'Welcome to the group')).toBeVisible({ timeout: 20_000 });
+    }
+    await send(c.page, 'Cat says hi to the group');
+    await expect(messageText(a.page, 'Cat says hi to the group')).toBeVisible();
+    await expect(messageText(b.page, 'Cat says hi to the group')).toBeVisible();
+
+    // Members and roles; Ann (admin) removes Cat.
+    await a.page.getByRole('button', { name: 'Members' }).click();
+    const info = a.page.getByRole('dialog', { name: 'Group info' });
+    await expect(info.locator('.member', { hasText: a.name }).locator('.member-role')).toHaveText('Admin');
+    await expect(info.locator('.member', { hasText: c.name }).locator('.member-role')).toHaveText('Member');
+    await info.getByRole('button', { name: `Remove ${c.name}` }).click();
+    await expect(info.locator('.member', { hasText: c.name })).toHaveCount(0, { timeout: 20_000 });
+    await info.getByRole('button', { name: 'Close' }).click();
+
+    await send(a.page, 'Secret after removal');
+    await expect(messageText(b.page, 'Secret after removal')).toBeVisible({ timeout: 20_000 });
+    await expect(c.page.locator('.chat-banner', { hasText: 'no longer a member' })).toBeVisible({ timeout: 20_000 });
+    await c.page.waitForTimeout(2000);
+    await expect(messageText(c.page, 'Secret after removal')).toHaveCount(0);
+    await expect(composer(c.page)).toBeDisabled();
+    for (const u of [a, b, c]) expect(u.dialogs).toEqual([]);
+  });
+
+  test('search finds a message (accents, typos, prefixes) and jumps to it in context', async () => {
+    await openChat(a.page, b.name);
+    await send(a.page, 'Meet me at the Café Noir on Friday');
+    for (let i = 0; i < 12; i++) await send(a.page, `filler message number ${i}`);
+    await a.page.getByRole('button', { name: 'Search', exact: true }).click();
+    const q = a.page.getByLabel('Search messages');
+    for (const query of ['cafe noir', 'Cafe Nior', 'fri']) {
+      await q.fill(query);
+      await expect(a.page.locator('.search-hit', { hasText: 'Café Noir' })).toBeVisible();
+    }
+    // Sender filter: Bob never wrote it.
+    await a.page.getByLabel('Sender').selectOption({ label: b.name });
+    await expect(a.page.locator('.search-hit')).toHaveCount(0);
+    await a.page.getByLabel('Sender').selectOption({ label: `${a.name} (you)` });
+    await a.page.locator('.search-hit', { hasText: 'Café Noir' }).click();
+    const target = a.page.locator('.msg', { hasText: 'Meet me at the Café Noir on Friday' });
+    await expect(target).toBeInViewport();
+    await expect(target).toHaveClass(/highlighted/);
+    await a.page.getByRole('button', { name: 'Close search' }).click();
+  });
+
+  test('a reload keeps everything, including the draft', async () => {
+    await openChat(b.page, a.name);
+    await composer(b.page).fill('an unsent draft');
+    await b.page.waitForTimeout(700);
+    await b.page.reload();
+    await expect(b.page.locator('.chat-title')).toHaveText(a.name, { timeout: 30_000 });
+    await expect(messageText(b.page, 'offline three')).toBeVisible({ timeout: 20_000 });
+    await expect(messageText(b.page, 'Meet me at the Café Noir')).toBeVisible();
+    await expect(composer(b.page)).toHaveValue('an unsent draft');
+    await expect(row(b.page, c.name)).toBeVisible();
+  });
+
+  test('a new device signing in as an existing user sees the full history', async ({ browser }) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await submitSignIn(page, a.name, PASSWORD);
+    await expect(row(page, b.name)).toBeVisible({ timeout: 30_000 });
+    await openChat(page, b.name);
+    await expect(messageText(page, 'Meet me at the Café Noir')).toBeVisible({ timeout: 20_000 });
+    // Scroll up through the history: the first messages are there too.
+    await page.locator('.msg-scroller').evaluate((el) => (el.scrollTop = 0));
+    await expect(messageText(page, 'Hello Bob, this is Ann')).toBeVisible({ timeout: 20_000 });
+    for (const t of ['offline one', 'offline two', 'offline three', 'Replying with a quote']) await expect(messageText(page, t)).toHaveCount(1);
+    await expect(row(page, `Team ${XSS_IMG}`)).toBeVisible();
+    await context.close();
+  });
+
+  test('phone (360×740) and desktop (1280×800) layouts, light and dark, with no serious axe violations', async () => {
+    const p = a.page;
+    for (const scheme of ['light', 'dark'] as const) {
+      await p.emulateMedia({ colorScheme: scheme });
+      // Desktop: list and chat side by side.
+      await p.setViewportSize({ width: 1280, height: 800 });
+      await openChat(p, b.name);
+      await p.locator('.msg-scroller').evaluate((el) => (el.scrollTop = el.scrollHeight));
+      await expect(p.locator('.chat-sidebar')).toBeVisible();
+      await shot(p, `desktop-chat-${scheme}`);
+      expect(await axeSeriousViolations(p)).toEqual([]);
+
+      // Phone: the list and the chat are separate screens with a back button.
+      await p.setViewportSize({ width: 360, height: 740 });
+      await expect(p.locator('.chat-sidebar')).toBeHidden();
+      await expect(p.getByRole('button', { name: 'Back to conversations' })).toBeVisible();
+      await expect(composer(p)).toBeInViewport();
+      await shot(p, `phone-chat-${scheme}`);
+      expect(await axeSeriousViolations(p)).toEqual([]);
+      await p.getByRole('button', { name: 'Back to conversations' }).click();
+      await expect(p.locator('.chat-sidebar')).toBeVisible();
+      await expect(p.locator('.chat-main')).toBeHidden();
+      await shot(p, `phone-list-${scheme}`);
+      expect(await axeSeriousViolations(p)).toEqual([]);
+      const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+      await openChat(p, b.name);
+      await expect(composer(p)).toBeInViewport();
+      // Touch targets: the send button and the back button are at least 44 px.
+      for (const l of [p.getByRole('button', { name: 'Send message' }), p.getByRole('button', { name: 'Back to conversations' })] as Locator[]) {
+        const box = await l.boundingBox();
+        expect(box?.height ?? 0).toBeGreaterThanOrEqual(44);
+      }
+      await p.getByRole('button', { name: 'Back to conversations' }).click();
+
+      await p.setViewportSize({ width: 1280, height: 800 });
+      await shot(p, `desktop-list-${scheme}`);
+    }
+    await p.emulateMedia({ colorScheme: 'light' });
+    for (const u of [a, b, c]) u.watch.expectClean();
+  });
+});
