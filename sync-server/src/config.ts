@@ -36,6 +36,12 @@ export interface Config {
   readonly trustProxy: TrustProxy;
   readonly logLevel: LogLevel;
   readonly accessTokenTtlSeconds: number;
+  /** Largest file one blob may hold (plaintext bytes). */
+  readonly blobMaxBytes: number;
+  /** Most sealed blob bytes one user may store (uploads in progress included). */
+  readonly blobQuotaBytes: number;
+  /** Seconds an unattached or incomplete blob is kept before garbage collection. */
+  readonly blobGraceSeconds: number;
 }
 
 /** One row per environment variable, kept next to the parser so the README can be checked against it. */
@@ -52,6 +58,9 @@ export const CONFIG_DOCS: ReadonlyArray<{ readonly name: string; readonly defaul
   { name: 'TRUST_PROXY', default: 'false', description: 'Set when behind a TLS-terminating proxy: "true", "loopback", a hop count, or a comma list of IPs/CIDRs (express "trust proxy").' },
   { name: 'LOG_LEVEL', default: 'info', description: 'debug | info | warn | error.' },
   { name: 'ACCESS_TOKEN_TTL_SECONDS', default: '600', description: 'Lifetime of access JWTs (60..3600).' },
+  { name: 'BLOB_MAX_BYTES', default: '104857600', description: 'Largest file (bytes, before encryption) one upload may hold; larger uploads are refused with 413 before any byte is stored.' },
+  { name: 'BLOB_QUOTA_BYTES', default: '1073741824', description: 'Most encrypted file bytes one user may have stored, uploads in progress included (413 quota_exceeded beyond).' },
+  { name: 'BLOB_GRACE_SECONDS', default: '86400', description: 'Seconds an upload may stay incomplete, or complete but never attached to a sent message, before garbage collection deletes it (1..2592000).' },
 ];
 
 /** Thrown by `loadConfig` with one line per bad variable; never includes the values themselves. */
@@ -133,7 +142,29 @@ const EnvSchema = z
         .refine((n) => n >= 60 && n <= 3600, 'must be an integer 60..3600')
         .default(600),
     ),
+    BLOB_MAX_BYTES: byteCount(104_857_600),
+    BLOB_QUOTA_BYTES: byteCount(1_073_741_824),
+    BLOB_GRACE_SECONDS: optionalText.pipe(
+      z
+        .string()
+        .regex(/^\d{1,7}$/, 'must be an integer 1..2592000')
+        .transform(Number)
+        .refine((n) => n >= 1 && n <= 2_592_000, 'must be an integer 1..2592000')
+        .default(86_400),
+    ),
   });
+
+/** A byte count variable: an integer from 1 to 2^40 (1 TiB). */
+function byteCount(fallback: number) {
+  return optionalText.pipe(
+    z
+      .string()
+      .regex(/^\d{1,13}$/, 'must be an integer number of bytes, 1..1099511627776')
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 2 ** 40, 'must be an integer number of bytes, 1..1099511627776')
+      .default(fallback),
+  );
+}
 
 /**
  * Rules spanning several variables. Checked on the raw values (presence only) so they are reported in
@@ -197,6 +228,9 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
     trustProxy: Array.isArray(e.TRUST_PROXY) ? Object.freeze([...e.TRUST_PROXY]) : e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    blobMaxBytes: e.BLOB_MAX_BYTES,
+    blobQuotaBytes: e.BLOB_QUOTA_BYTES,
+    blobGraceSeconds: e.BLOB_GRACE_SECONDS,
   };
   return Object.freeze(config);
 }

@@ -21,6 +21,8 @@ import { loadOrCreateJwtSecret } from './secrets.ts';
 import { Metrics } from './metrics.ts';
 import { createSyncServer, type SyncLimits, type SyncServer } from './sync/sync-server.ts';
 import { localFanout, redisFanout, type Fanout } from './sync/fanout.ts';
+import { BlobService, gcIntervalMs, startBlobGc } from './blobs/service.ts';
+import { PostgresBlobStore } from './blobs/store.ts';
 
 /** Optional knobs for `startServer` (all have production defaults). */
 export interface StartOptions {
@@ -50,6 +52,8 @@ export interface RunningServer {
   /** The Hocuspocus sync endpoint mounted at /sync. */
   readonly sync: SyncServer;
   readonly metrics: Metrics;
+  /** Encrypted file blobs (routes, garbage collection). */
+  readonly blobs: BlobService;
   /** Stops accepting connections, closes open ones, then closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -97,8 +101,16 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
     });
     const fanout: Fanout = config.redisUrl ? await redisFanout(sync, config.redisUrl, log) : localFanout(sync);
     sync.setNotifier(fanout.notify);
+    const blobs = new BlobService({
+      db,
+      store: new PostgresBlobStore(db),
+      limits: { maxBytes: config.blobMaxBytes, quotaBytes: config.blobQuotaBytes, graceSeconds: config.blobGraceSeconds },
+      log,
+      metrics,
+    });
     const app = createApp({
       metrics,
+      blobs,
       effects: () => fanout,
       presence: () => sync.presence,
       config,
@@ -137,6 +149,8 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
     const url = `${tlsOptions === null ? 'http' : 'https'}://${hostForUrl}:${port}`;
     log.info('listening', { url, backend: db.backend });
 
+    // Started once listening, so a failed start leaves no timer behind.
+    const stopBlobGc = startBlobGc(blobs, log, gcIntervalMs(config.blobGraceSeconds));
     let closing: Promise<void> | null = null;
     return {
       url,
@@ -146,8 +160,10 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
       log,
       sync,
       metrics,
+      blobs,
       close() {
         closing ??= (async () => {
+          await stopBlobGc();
           await sync.destroy();
           await fanout.close();
           await new Promise<void>((resolve, reject) => {

@@ -32,6 +32,9 @@ describe('loadConfig', () => {
       trustProxy: false,
       logLevel: 'info',
       accessTokenTtlSeconds: 600,
+      blobMaxBytes: 104_857_600,
+      blobQuotaBytes: 1_073_741_824,
+      blobGraceSeconds: 86_400,
     });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.allowedOrigins)).toBe(true);

@@ -115,6 +115,19 @@ export interface RequestOptions {
   auth?: boolean;
   /** JSON body (encoded here). */
   body?: unknown;
+  /** Cancels the request; the promise then rejects with `signal.reason` (not a ClientError). */
+  signal?: AbortSignal;
+}
+
+/** Per-request options of `requestBytes` (raw bodies, streamed responses). */
+export interface BytesRequestOptions {
+  /** Send the access token (refreshing it when needed). Default false. */
+  auth?: boolean;
+  /** Raw request body, sent as `contentType` (default `application/octet-stream`). */
+  body?: Uint8Array;
+  contentType?: string;
+  /** Cancels the request (and the body stream); rejects with `signal.reason`. */
+  signal?: AbortSignal;
 }
 
 function retryAfterSeconds(res: Response): number | undefined {
@@ -233,6 +246,57 @@ export class HttpTransport {
     }
   }
 
+  /**
+   * Sends a request with a raw-bytes body (or none) and returns the successful `Response` with its body
+   * UNREAD, so the caller can stream it (`res.body`). Same auth, refresh-once-on-401, cookie and error
+   * handling as `request`: an error status becomes `ClientError` with the catalogue code, a failed fetch
+   * `ClientError('network')`, an abort rejects with `signal.reason`.
+   */
+  async requestBytes(method: string, path: string, options: BytesRequestOptions = {}): Promise<Response> {
+    if (!options.auth) return this.#sendBytes(method, path, options, null);
+    const token = await this.freshAccessToken();
+    try {
+      return await this.#sendBytes(method, path, options, token);
+    } catch (e) {
+      if (!(e instanceof ClientError) || e.status !== 401) throw e;
+      const again = await this.refresh();
+      return this.#sendBytes(method, path, options, again.token);
+    }
+  }
+
+  async #sendBytes(method: string, path: string, options: BytesRequestOptions, token: string | null): Promise<Response> {
+    const url = new URL(this.#base.pathname.replace(/\/$/, '') + path, this.#base);
+    const headers: Record<string, string> = { accept: 'application/octet-stream, application/json', origin: this.#base.origin };
+    if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/octet-stream';
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    const cookie = this.#jar.header(url.pathname, this.#now());
+    if (cookie !== null) headers.cookie = cookie;
+    // fetch wants an ArrayBuffer-backed view; copy only when the caller's is not.
+    const body = options.body === undefined ? undefined : options.body.buffer instanceof ArrayBuffer ? new Uint8Array(options.body.buffer, options.body.byteOffset, options.body.byteLength) : new Uint8Array(options.body);
+    let res: Response;
+    try {
+      res = await this.#fetch(url.href, {
+        method,
+        headers,
+        credentials: this.#credentials,
+        redirect: 'error',
+        ...(body !== undefined ? { body } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (cause) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw new ClientError('network', `cannot reach the server (${method} ${path})`, { cause });
+    }
+    const setCookies = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : [];
+    if (setCookies.length > 0) this.#jar.store(setCookies, this.#now());
+    if (res.ok) return res;
+    const text = await res.text().catch((cause: unknown) => {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw new ClientError('network', 'connection lost while reading the response', { cause });
+    });
+    throw this.#errorFrom(res, text, method, path);
+  }
+
   async #send<S extends z.ZodType>(
     schema: S,
     method: string,
@@ -254,13 +318,16 @@ export class HttpTransport {
         credentials: this.#credentials,
         redirect: 'error',
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (cause) {
+      if (options.signal?.aborted) throw options.signal.reason;
       throw new ClientError('network', `cannot reach the server (${method} ${path})`, { cause });
     }
     const setCookies = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : [];
     if (setCookies.length > 0) this.#jar.store(setCookies, this.#now());
     const text = await res.text().catch((cause: unknown) => {
+      if (options.signal?.aborted) throw options.signal.reason;
       throw new ClientError('network', 'connection lost while reading the response', { cause });
     });
     if (!res.ok) throw this.#errorFrom(res, text, method, path);

@@ -17,6 +17,8 @@ import { originCheck, securityHeaders } from './security.ts';
 import { staticApp } from './static.ts';
 import { conversationRoutes } from './conversation-routes.ts';
 import { profileRoutes } from './profile-routes.ts';
+import { blobRoutes } from './blob-routes.ts';
+import type { BlobService } from '../blobs/service.ts';
 import type { EffectSink } from '../conversations/effects.ts';
 import type { Metrics } from '../metrics.ts';
 import type { PresenceStore } from '../sync/presence.ts';
@@ -49,6 +51,8 @@ export interface AppOptions {
   effects?: () => EffectSink | null;
   /** Presence across instances (GET /api/presence). */
   presence?: () => PresenceStore | null;
+  /** Encrypted file blobs (`/api/blobs`); the routes are mounted only when given. */
+  blobs?: BlobService;
 }
 
 /** Builds the Express app. Does not listen. */
@@ -101,6 +105,7 @@ export function createApp(options: AppOptions): Express {
 
   app.use('/api/auth', authRoutes(options));
   app.use('/api/profile-keys', profileRoutes({ db, tokens: options.tokens }));
+  if (options.blobs) app.use('/api/blobs', blobRoutes({ blobs: options.blobs, tokens: options.tokens, log }));
   app.use('/api', conversationRoutes({ db, tokens: options.tokens, log, effects: options.effects ?? (() => null), presence: options.presence ?? (() => null) }));
   app.use(staticApp(options.appDistDir));
 
