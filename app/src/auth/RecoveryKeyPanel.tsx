@@ -2,7 +2,7 @@
  * Shows a recovery key once: in groups of four, with copy and download, and a required "I saved it"
  * confirmation before the user may continue.
  */
-import { createSignal, createUniqueId, For, type JSX } from 'solid-js';
+import { createSignal, createUniqueId, For, onCleanup, onMount, type JSX } from 'solid-js';
 import { toast } from '../ui/toasts.tsx';
 
 /** Props: the formatted key (`XXXX-XXXX-…`), the account name for the file, and what to do after. */
@@ -18,6 +18,12 @@ export function RecoveryKeyPanel(props: RecoveryKeyPanelProps): JSX.Element {
   const [saved, setSaved] = createSignal(false);
   const checkId = createUniqueId();
   const groups = () => props.recoveryKey.split('-');
+  // The key cannot be shown again: ask before the tab is closed or reloaded until it is confirmed saved.
+  const guard = (e: BeforeUnloadEvent) => {
+    if (!saved()) e.preventDefault();
+  };
+  onMount(() => window.addEventListener('beforeunload', guard));
+  onCleanup(() => window.removeEventListener('beforeunload', guard));
 
   const copy = async () => {
     try {
