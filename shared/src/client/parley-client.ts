@@ -73,6 +73,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   #presenceSeq = 0;
   readonly #presenceSeen = new Map<string, number>();
   #presenceFetch: Promise<string[]> | undefined;
+  #contacts = new Set<string>();
 
   constructor(private readonly options: ParleyClientOptions) {
     super();
@@ -203,8 +204,10 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     }
     switch (notice.type) {
       case 'presence':
+        // A notice is an explicit statement: it is recorded and emitted even when it repeats the known state.
         this.#presenceSeen.set(notice.userId, ++this.#presenceSeq);
-        this.#setOnline(notice.userId, notice.online);
+        this.#online.set(notice.userId, notice.online);
+        this.emit('presence', { userId: notice.userId, online: notice.online });
         break;
       case 'member_added':
       case 'member_removed':
@@ -232,6 +235,12 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     await ctx.store.setJson('conversations', this.#list);
     // My contact set may have grown: share my profile key with the new contacts ([PROFILE-3]).
     await this.#profiles?.syncContacts(await this.#profileContacts()).catch(() => undefined);
+    this.#profiles?.retryPendingSoon();
+    // New contacts: the server sent no notice for those already online, so ask.
+    const contacts = new Set(this.#list.flatMap((c) => c.members.map((m) => m.userId)).filter((u) => u !== ctx.userId));
+    const grew = [...contacts].some((u) => !this.#contacts.has(u));
+    this.#contacts = contacts;
+    if (grew) await this.refreshPresence().catch(() => undefined);
     const out = await this.conversations();
     this.emit('conversations', { conversations: out });
     return out;
@@ -342,7 +351,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     const unverified = new Set<string>();
     const verified = new Set<string>();
     for (const p of this.#open.values()) {
-      const c = await p.catch(() => undefined);
+      // Only conversations already open: never wait here for one that is still loading.
+      const c = await Promise.race([p.then((x) => x, () => undefined), new Promise<undefined>((r) => setTimeout(r, 0))]);
       if (!c) continue;
       for (const u of c.unverifiedMembers) unverified.add(u);
       for (const u of c.membership.members.keys()) verified.add(u);

@@ -212,6 +212,7 @@ export class ProfileManager {
   #shareChain: Promise<unknown> = Promise.resolve();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryDelay = 250;
+  #retryAttempts = 0;
   #closed = false;
   /** Problems seen while opening key wraps (most recent last, bounded). */
   readonly problems: ProfileKeyProblem[] = [];
@@ -403,6 +404,19 @@ export class ProfileManager {
     await ctx.store.setJson(`pkw/${own.version}`, [...done]);
   }
 
+  /** Whether an open profile document holds frames no held key opens. */
+  #anyPending(): boolean {
+    for (const e of this.#entries.values()) if (!e.final && e.doc.binding.pendingCount > 0) return true;
+    return false;
+  }
+
+  /** Asks for keys again soon when profile frames are waiting for one (called on conversation refreshes). */
+  retryPendingSoon(): void {
+    if (!this.#anyPending()) return;
+    this.#retryAttempts = 0;
+    this.#scheduleKeyRetry();
+  }
+
   /** Opens (once) the profile document of `ownerId` and keeps it live. */
   #open(ownerId: string): Promise<Entry> {
     let p = this.#docs.get(ownerId);
@@ -438,7 +452,9 @@ export class ProfileManager {
     this.#entries.set(ownerId, entry);
     doc.inner.on('update', () => this.#recompute(entry, true));
     doc.onBinding((e) => {
-      if (e.type === 'pending') this.#scheduleKeyRetry();
+      if (e.type !== 'pending') return;
+      this.#retryAttempts = 0;
+      this.#scheduleKeyRetry();
     });
     this.#recompute(entry, false);
     const link = doc.attach(ctx.sync, {
@@ -471,13 +487,13 @@ export class ProfileManager {
       this.#retryTimer = undefined;
       void (async () => {
         if (this.ctx.sync.online) await this.refreshKeys().catch(() => undefined);
-        let pending = false;
         for (const e of this.#entries.values()) {
           await e.doc.binding.whenIdle();
-          if (!e.final && e.doc.binding.pendingCount > 0) pending = true;
           this.#recompute(e, false);
         }
-        if (pending) {
+        // Bounded: a key that never comes (the owner shared none with me) stops the polling after ~5 min;
+        // a new pending frame or a conversation refresh starts it again.
+        if (this.#anyPending() && ++this.#retryAttempts < 15) {
           this.#retryDelay = Math.min(this.#retryDelay * 2, 30_000);
           this.#scheduleKeyRetry();
         } else this.#retryDelay = 250;
@@ -491,7 +507,7 @@ export class ProfileManager {
    * profile, or undefined when there is none I can read (see `access`).
    */
   async profile(userId: string): Promise<Profile | undefined> {
-    z.uuid().parse(userId);
+    if (!z.uuid().safeParse(userId).success) throw new ClientError('invalid_input', 'userId must be a uuid');
     const entry = await this.#open(userId);
     if (this.ctx.sync.online && !entry.final) {
       await withTimeout(entry.settled, SYNC_WAIT_MS);

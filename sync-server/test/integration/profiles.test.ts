@@ -182,4 +182,14 @@ describe('initial presence (postgres)', () => {
     await alice.client.goOnline();
     await until(() => late.isOnline(alice.userId), 10_000, 'alice back online');
   });
+
+  it('a new contact who is already online is seen online without any notice (the contact set grew)', async () => {
+    const carol = await newUser(srv.url, 'carol');
+    extra.push(carol.client);
+    expect(alice.client.isOnline(carol.userId)).toBe(false);
+    await alice.client.createDirect(carol.username);
+    // Alice's own refresh after creating re-seeds presence; Carol's refresh follows the server's notice.
+    expect(alice.client.isOnline(carol.userId)).toBe(true);
+    await until(() => carol.client.isOnline(alice.userId), 10_000, 'carol sees alice online');
+  });
 });
