@@ -33,10 +33,10 @@ export const BLOB_SQL = {
   usedBytes: 'SELECT coalesce(sum(size), 0)::bigint AS used FROM blobs WHERE owner_id = $1',
   insert: 'INSERT INTO blobs (id, owner_id, conv_id, size, chunk_count) VALUES ($1, $2, $3, $4, $5)',
   byId: 'SELECT id, owner_id, conv_id, size, chunk_count, state FROM blobs WHERE id = $1',
-  /** The caller's open upload, and whether its grace clock was last restarted over a second ago. */
-  openUpload: `SELECT size, chunk_count, updated_at < now() - interval '1 second' AS stale
+  /** The caller's open upload, and whether its grace clock was last restarted over $3 seconds ago. */
+  openUpload: `SELECT size, chunk_count, updated_at < now() - make_interval(secs => $3) AS stale
                FROM blobs WHERE id = $1 AND owner_id = $2 AND state = 'uploading'`,
-  /** Restarts the grace period of an upload in progress (at most once a second: each write costs a commit). */
+  /** Restarts the grace period of an upload in progress (not on every chunk: each write costs a commit). */
   touchUpload: `UPDATE blobs SET updated_at = now() WHERE id = $1 AND state = 'uploading'`,
   complete: `UPDATE blobs SET state = 'complete', updated_at = now() WHERE id = $1 AND state = 'uploading'`,
   lockForRef: 'SELECT id, owner_id, conv_id, size, chunk_count, state FROM blobs WHERE id = $1 FOR UPDATE',
@@ -79,6 +79,15 @@ const UsedRow = z.object({ used: z.string().regex(/^\d+$/).transform(Number) }).
 const OpenUploadRow = z.object({ size: z.string().regex(/^\d+$/).transform(Number), chunk_count: z.number().int(), stale: z.boolean() }).strict();
 const IdRow = z.object({ id: z.uuid() }).strict();
 const CountRow = z.object({ n: z.number().int() }).strict();
+
+/**
+ * How stale an upload's grace clock may get before a chunk restarts it: a quarter of the grace period,
+ * between 0.1 s and 60 s. An upload that keeps sending chunks is then never older than 1/4 grace + the gap
+ * between its chunks, so the collector (which needs a full grace period of silence) never takes it.
+ */
+function touchEverySeconds(graceSeconds: number): number {
+  return Math.min(60, Math.max(0.1, graceSeconds / 4));
+}
 
 /** A sealed byte count: the layout's plaintext size (`size - chunks * 40`). */
 function plaintextBytes(size: number, chunks: number): number {
@@ -172,7 +181,7 @@ export class BlobService {
    * someone else's, complete or being deleted) or `invalid_request` (index out of range).
    */
   async expectChunk(blobId: string, userId: string, index: number): Promise<number> {
-    const row = (await this.#db.query(BLOB_SQL.openUpload, [blobId, userId])).rows[0];
+    const row = (await this.#db.query(BLOB_SQL.openUpload, [blobId, userId, touchEverySeconds(this.limits.graceSeconds)])).rows[0];
     if (row === undefined) {
       const blob = await this.#find(this.#db, blobId);
       if (blob !== null && blob.owner_id === userId && blob.state === 'complete') throw new AppError('conflict', 'The upload is already complete');
