@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { DOC_UPDATE_SQL } from '../src/db/doc-updates.ts';
+import { compactDoc, DOC_UPDATE_SQL } from '../src/db/doc-updates.ts';
 import { CONVERSATION_SQL } from '../src/db/conversations.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/server.ts';
 import {
@@ -129,6 +129,40 @@ for (const backend of ['postgres', 'pglite'] as const) {
       await b.acked();
       expect(framesOf(await storedUpdates(srv, seg))).toHaveLength(live.length + 1);
       b.destroy();
+    });
+
+    it('compaction running concurrently with a stream of appends loses nothing', async () => {
+      const { conversation, key } = await createConversation(srv.url, alice, [bob]);
+      const seg = openSegment(conversation);
+      const scope = { convId: conversation.id, segmentId: seg };
+      const a = connectProvider(srv.url, alice.token, seg);
+      await a.synced();
+      const sent: Uint8Array[] = [];
+      let compactions = 0;
+      let streaming = true;
+      const compactor = (async () => {
+        while (streaming) {
+          await compactDoc(srv.server.db, seg);
+          compactions++;
+          // PGlite runs in-process on microtasks only: yield, or this loop starves the event loop.
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      })();
+      for (let i = 1; i <= 120; i++) {
+        const f = frameFor(alice, scope, key, i);
+        sent.push(f);
+        a.log.push([f]);
+        if (i % 10 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      await a.acked(20_000);
+      streaming = false;
+      await compactor;
+      expect(compactions).toBeGreaterThan(2);
+      expect(new Set(framesOf(await storedUpdates(srv, seg)).map(hex))).toEqual(new Set(sent.map(hex)));
+      await compactDoc(srv.server.db, seg);
+      expect(await storedUpdates(srv, seg)).toHaveLength(1);
+      expect(framesOf(await storedUpdates(srv, seg)).map(hex)).toEqual(a.log.toArray().map(hex));
+      a.destroy();
     });
 
     it('a document whose rows were deleted on the server is re-seeded completely by the next client', async () => {
