@@ -42,6 +42,8 @@ export interface Config {
   readonly blobQuotaBytes: number;
   /** Seconds an unattached or incomplete blob is kept before garbage collection. */
   readonly blobGraceSeconds: number;
+  /** Multiplies every account rate-limit budget (1 in production; larger for test and benchmark rigs). */
+  readonly rateLimitMultiplier: number;
 }
 
 /** One row per environment variable, kept next to the parser so the README can be checked against it. */
@@ -60,6 +62,7 @@ export const CONFIG_DOCS: ReadonlyArray<{ readonly name: string; readonly defaul
   { name: 'ACCESS_TOKEN_TTL_SECONDS', default: '600', description: 'Lifetime of access JWTs (60..3600).' },
   { name: 'BLOB_MAX_BYTES', default: '104857600', description: 'Largest file (bytes, before encryption) one upload may hold; larger uploads are refused with 413 before any byte is stored.' },
   { name: 'BLOB_QUOTA_BYTES', default: '1073741824', description: 'Most encrypted file bytes one user may have stored, uploads in progress included (413 quota_exceeded beyond).' },
+  { name: 'RATE_LIMIT_MULTIPLIER', default: '1', description: 'Multiplies every account rate-limit budget (burst and refill). Keep 1 in production; test rigs that register many users from one IP raise it (1..10000).' },
   { name: 'BLOB_GRACE_SECONDS', default: '86400', description: 'Seconds an upload may stay incomplete, or complete but never attached to a sent message, before garbage collection deletes it (1..2592000).' },
 ];
 
@@ -141,6 +144,14 @@ const EnvSchema = z
         .transform(Number)
         .refine((n) => n >= 60 && n <= 3600, 'must be an integer 60..3600')
         .default(600),
+    ),
+    RATE_LIMIT_MULTIPLIER: optionalText.pipe(
+      z
+        .string()
+        .regex(/^\d{1,5}$/, 'must be an integer 1..10000')
+        .transform(Number)
+        .refine((n) => n >= 1 && n <= 10_000, 'must be an integer 1..10000')
+        .default(1),
     ),
     BLOB_MAX_BYTES: byteCount(104_857_600),
     BLOB_QUOTA_BYTES: byteCount(1_073_741_824),
@@ -231,6 +242,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
     blobMaxBytes: e.BLOB_MAX_BYTES,
     blobQuotaBytes: e.BLOB_QUOTA_BYTES,
     blobGraceSeconds: e.BLOB_GRACE_SECONDS,
+    rateLimitMultiplier: e.RATE_LIMIT_MULTIPLIER,
   };
   return Object.freeze(config);
 }

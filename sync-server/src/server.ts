@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { AccountService } from './auth/accounts.ts';
 import { dummyKeyHash } from './auth/passwords.ts';
-import { AuthRateLimiter, DEFAULT_RATE_LIMITS, type RateLimits } from './auth/rate-limit.ts';
+import { AuthRateLimiter, DEFAULT_RATE_LIMITS, scaleRateLimits, type RateLimits } from './auth/rate-limit.ts';
 import { createTokenService, type TokenService } from './auth/tokens.ts';
 import { cookiesAreSecure, isLoopbackHost, type Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
@@ -88,7 +88,7 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
 
     const tokens = createTokenService({ secret, ttlSeconds: config.accessTokenTtlSeconds, db });
     const accounts = new AccountService({ db, tokens, secret, log });
-    const limiter = new AuthRateLimiter(opts.rateLimits ?? DEFAULT_RATE_LIMITS);
+    const limiter = new AuthRateLimiter(opts.rateLimits ?? scaleRateLimits(DEFAULT_RATE_LIMITS, config.rateLimitMultiplier));
     const metrics = new Metrics();
     const sync = createSyncServer({
       db,

@@ -45,6 +45,20 @@ export const DEFAULT_RATE_LIMITS: RateLimits = Object.freeze({
   trustedPairSeconds: 7 * 24 * 3600,
 });
 
+/** `limits` with every bucket's burst and refill multiplied by `factor` (RATE_LIMIT_MULTIPLIER). */
+export function scaleRateLimits(limits: RateLimits, factor: number): RateLimits {
+  if (factor === 1) return limits;
+  const scale = (b: BucketSpec): BucketSpec => ({ capacity: b.capacity * factor, refillPerSecond: b.refillPerSecond * factor });
+  return Object.freeze({
+    auth: scale(limits.auth),
+    register: scale(limits.register),
+    recovery: scale(limits.recovery),
+    loginFailures: scale(limits.loginFailures),
+    recoveryFailures: scale(limits.recoveryFailures),
+    trustedPairSeconds: limits.trustedPairSeconds,
+  });
+}
+
 /** Upper bound on remembered keys per bucket kind, so a flood of distinct IPs cannot exhaust memory. */
 const MAX_KEYS = 100_000;
 
