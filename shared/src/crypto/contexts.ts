@@ -47,7 +47,7 @@ export const CONTEXT = {
   localStore: 'parley/local-store/v1',
   /** HKDF info: epoch key -> public commitment that binds every wrap of an epoch to one key. */
   keyCommitment: 'parley/key-commitment/v1',
-  /** HKDF info: profile key -> profile document frame key. */
+  /** Label bound into the AAD of profile-key wraps ([PROFILE-2]); profile frames use the standard frame key. */
   profileKey: 'parley/profile-key/v1',
 } as const;
 
