@@ -368,11 +368,15 @@ async function freePort(): Promise<number> {
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-/** `node tsx sync-server/src/main.ts` as a child process, ready when /readyz answers. */
+/**
+ * `node --import tsx sync-server/src/main.ts` as a DIRECT child, ready when /readyz answers. Not
+ * `node tsx/dist/cli.mjs …`: the tsx CLI runs the script in a grandchild and relays only catchable
+ * signals, so SIGKILL would kill the CLI and leave the real server running (and persisting) as an orphan.
+ */
 async function spawnServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; log: string[] }> {
   const port = await freePort();
   const log: string[] = [];
-  const child = spawn(process.execPath, [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'sync-server/src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'sync-server/src/main.ts'], {
     cwd: repoRoot,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
