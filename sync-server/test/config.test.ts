@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       blobMaxBytes: 104_857_600,
       blobQuotaBytes: 1_073_741_824,
       blobGraceSeconds: 86_400,
+      rateLimitMultiplier: 1,
     });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.allowedOrigins)).toBe(true);
