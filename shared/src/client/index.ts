@@ -20,3 +20,4 @@ export * from './parley-client.ts';
 export * from './awareness-crypto.ts';
 export * from './profile-keys.ts';
 export * from './profile.ts';
+export * from './files.ts';
