@@ -37,7 +37,8 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   const port = Number(env.PORT ?? (await freePort()));
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'parley-e2e-'));
   const log: string[] = [];
-  const child = spawn(process.execPath, [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'sync-server/src/main.ts'], {
+  // `node --import tsx` (not the tsx CLI wrapper) so the server is this child itself and a signal reaches it.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'sync-server/src/main.ts'], {
     cwd: repoRoot,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, RATE_LIMIT_MULTIPLIER: '100', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

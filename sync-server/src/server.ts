@@ -112,6 +112,7 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
       metrics,
       blobs,
       effects: () => fanout,
+      onSessionsRevoked: (userId) => fanout.recheckSessions(userId),
       presence: () => sync.presence,
       config,
       db,

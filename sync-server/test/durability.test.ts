@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { compactDoc, DOC_UPDATE_SQL } from '../src/db/doc-updates.ts';
 import { CONVERSATION_SQL } from '../src/db/conversations.ts';
+import { PROFILE_SQL } from '../src/db/profiles.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/server.ts';
 import {
   connectProvider,
@@ -303,6 +304,7 @@ describe('hot queries use indexes (PostgreSQL EXPLAIN, enable_seqscan = off)', (
     ['touch', CONVERSATION_SQL.touch, [uuid]],
     ['contactsOf', CONVERSATION_SQL.contactsOf, [uuid]],
     ['shareConversation', CONVERSATION_SQL.shareConversation, [uuid, uuid]],
+    ['profile wraps for a recipient', PROFILE_SQL.latestForRecipient, [uuid]],
     ['profileWrapsFor', CONVERSATION_SQL.profileWrapsFor, [uuid]],
   ];
 
@@ -346,7 +348,7 @@ describe('hot queries use indexes (PostgreSQL EXPLAIN, enable_seqscan = off)', (
 
   it('every query exported by the storage modules is either checked above or an INSERT', () => {
     const checked = new Set(QUERIES.map(([, sql]) => sql));
-    const all = [...Object.values(DOC_UPDATE_SQL), ...Object.values(CONVERSATION_SQL)];
+    const all = [...Object.values(DOC_UPDATE_SQL), ...Object.values(CONVERSATION_SQL), ...Object.values(PROFILE_SQL)];
     const unchecked = all.filter((sql) => !checked.has(sql) && !/^\s*INSERT/i.test(sql) && !/pg_advisory/.test(sql));
     expect(unchecked).toEqual([]);
   });

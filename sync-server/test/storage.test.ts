@@ -201,6 +201,7 @@ describe.each(['postgres', 'pglite'] as const)('storage on %s', (backend) => {
       ['refresh token by hash', SESSION_SQL.tokenByHash, () => [randomBytes(32)], 'refresh_tokens_pkey'],
       ['drop unused tokens of a session', SESSION_SQL.dropUnusedTokens, () => [randomUUID()], 'refresh_tokens_session_idx'],
       ['revoke other sessions', SESSION_SQL.revokeOthers, () => [randomUUID(), randomUUID(), 'revoked'], 'sessions_user_active_idx'],
+      ['revoked among live sockets\' sessions', SESSION_SQL.revokedAmong, () => [[randomUUID(), randomUUID()]], 'sessions_pkey'],
     ];
 
     it.each(cases)('%s', async (_name, sql, params, index) => {

@@ -49,7 +49,14 @@ export const SESSION_SQL = {
                 WHERE t.token_hash = $1`,
   markTokenUsed: 'UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL',
   dropUnusedTokens: 'DELETE FROM refresh_tokens WHERE session_id = $1 AND used_at IS NULL',
+  revokedAmong: 'SELECT id FROM sessions WHERE id = ANY($1::uuid[]) AND revoked_at IS NOT NULL',
 } as const;
+
+/** Which of `ids` are revoked (or no longer exist is not reported: ids absent from the table are ignored). */
+export async function revokedAmong(db: Queryable, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  return new Set((await db.query(SESSION_SQL.revokedAmong, [ids])).rows.map((r) => z.object({ id: z.uuid() }).parse(r).id));
+}
 
 /** Creates a live session for `userId`. */
 export async function insertSession(db: Queryable, id: string, userId: string, deviceName: string | null): Promise<SessionRow> {

@@ -49,6 +49,8 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Where membership effects go (socket closes, inbox notices). */
   effects?: () => EffectSink | null;
+  /** Called after sessions were revoked, so their live sockets are closed (see auth-routes.ts). */
+  onSessionsRevoked?: (userId: string | null) => void;
   /** Presence across instances (GET /api/presence). */
   presence?: () => PresenceStore | null;
   /** Encrypted file blobs (`/api/blobs`); the routes are mounted only when given. */

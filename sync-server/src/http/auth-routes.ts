@@ -30,6 +30,11 @@ export interface AuthRoutesOptions {
   tokens: TokenService;
   limiter: AuthRateLimiter;
   secureCookies: boolean;
+  /**
+   * Called after sessions were revoked (logout, password change, recovery, session deletion), so live
+   * sockets of those sessions are closed on every instance. `userId` narrows the check when known.
+   */
+  onSessionsRevoked?: (userId: string | null) => void;
 }
 
 /** Bodies of endpoints that take none: absent, or exactly `{}`. */
@@ -171,6 +176,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
         }
       }
       await accounts.logout(readRefreshCookie(req), principal);
+      options.onSessionsRevoked?.(principal?.userId ?? null);
       clearRefreshCookie(res);
       res.status(204).end();
     })
@@ -192,6 +198,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       limiter.loginFailures.check(`user:${principal.userId}`);
       try {
         const result = await accounts.changePassword(principal, input);
+        options.onSessionsRevoked?.(principal.userId);
         setRefreshCookie(res, result.refreshToken);
         res.json(result.body);
       } catch (error) {
@@ -235,6 +242,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       recovery(async (req, res) => {
         const input = parseRequest(RecoveryCompleteRequest, req.body);
         const result = await accounts.recoveryComplete(input);
+        options.onSessionsRevoked?.(result.body.user.id);
         setRefreshCookie(res, result.refreshToken);
         res.json(result.body);
       }),
@@ -255,6 +263,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       const params = SessionIdParam.safeParse(req.params);
       if (!params.success) throw new AppError('not_found', 'No such session');
       await accounts.deleteSession(principal, params.data.id);
+      options.onSessionsRevoked?.(principal.userId);
       res.status(204).end();
     })
     .all(methodNotAllowed('DELETE'));

@@ -19,11 +19,14 @@ const FanoutMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('notify'), userId: z.uuid(), notice: InboxNotice }).strict(),
   z.object({ type: z.literal('close_user'), userId: z.uuid(), close: Close, convId: z.uuid().optional() }).strict(),
   z.object({ type: z.literal('close_docs'), docNames: z.array(z.string().max(40)).max(1000), close: Close }).strict(),
+  z.object({ type: z.literal('recheck_sessions'), userId: z.uuid().nullable() }).strict(),
 ]);
 type FanoutMessage = z.infer<typeof FanoutMessage>;
 
 /** An effect sink that reaches every instance, plus its shutdown. */
 export interface Fanout extends EffectSink {
+  /** Every instance closes sockets of revoked sessions (of `userId`, or of anyone when null). */
+  recheckSessions(userId: string | null): void;
   close(): Promise<void>;
 }
 
@@ -38,6 +41,9 @@ function applyLocally(sync: SyncServer, m: FanoutMessage): void {
     case 'close_docs':
       sync.closeDocuments(m.docNames, m.close);
       return;
+    case 'recheck_sessions':
+      void sync.recheckSessions(m.userId).catch(() => undefined);
+      return;
     default: {
       const never: never = m;
       throw new Error(`unhandled fan-out message ${JSON.stringify(never)}`);
@@ -51,6 +57,7 @@ export function localFanout(sync: SyncServer): Fanout {
     notify: (userId, notice) => applyLocally(sync, { type: 'notify', userId, notice }),
     closeUserConnections: (userId, close, convId) => applyLocally(sync, { type: 'close_user', userId, close, ...(convId ? { convId } : {}) }),
     closeDocuments: (docNames, close) => applyLocally(sync, { type: 'close_docs', docNames: [...docNames], close }),
+    recheckSessions: (userId) => applyLocally(sync, { type: 'recheck_sessions', userId }),
     close: async () => {},
   };
 }
@@ -93,6 +100,7 @@ export async function redisFanout(sync: SyncServer, redisUrl: string, log: Logge
     notify: (userId, notice) => publish({ type: 'notify', userId, notice }),
     closeUserConnections: (userId, close, convId) => publish({ type: 'close_user', userId, close, ...(convId ? { convId } : {}) }),
     closeDocuments: (docNames, close) => publish({ type: 'close_docs', docNames: [...docNames], close }),
+    recheckSessions: (userId) => publish({ type: 'recheck_sessions', userId }),
     async close() {
       sub.disconnect();
       pub.disconnect();

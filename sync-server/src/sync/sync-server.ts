@@ -25,6 +25,7 @@ import { CLOSE, docNameFor, type InboxNotice } from '@parley/shared/protocol';
 import type { Database } from '../db/database.ts';
 import { appendUpdate, compactDoc, docStats, loadMerged } from '../db/doc-updates.ts';
 import { contactsOf, memberIds, touchConversation } from '../db/conversations.ts';
+import { revokedAmong } from '../db/sessions.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Logger } from '../log.ts';
 import { TokenBuckets } from '../auth/rate-limit.ts';
@@ -92,6 +93,8 @@ export interface SyncServer {
   closeUserConnections(userId: string, close: { code: number; reason: string }, convId?: string): void;
   /** Closes every connection to the given documents (e.g. segments that became read-only). */
   closeDocuments(docNames: readonly string[], close: { code: number; reason: string }): void;
+  /** Closes (4401) connections whose session was revoked; limited to `userId`'s connections when given. */
+  recheckSessions(userId: string | null): Promise<void>;
   /** Routes presence notices (default: this instance only; server.ts sets the cross-instance fan-out). */
   setNotifier(notify: (userId: string, notice: InboxNotice) => void): void;
   /** True when the user has at least one authenticated connection on this instance. */
@@ -388,6 +391,12 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       return true;
     },
     notify,
+    async recheckSessions(userId) {
+      const conns = connectionsWhere((ctx) => userId === null || ctx.userId === userId);
+      if (conns.length === 0) return;
+      const revoked = await revokedAmong(db, [...new Set(conns.map((c) => c.context.sessionId))]);
+      for (const c of conns) if (revoked.has(c.context.sessionId)) c.close(CLOSE.Unauthorized);
+    },
     setNotifier(fn) {
       notifyVia = fn;
     },
