@@ -20,13 +20,13 @@ function flip(bytes: Uint8Array, i: number): Uint8Array {
   return c;
 }
 
-describe('epoch key wraps [KEY-2]', () => {
+describe('epoch key wraps [WRAP-2]', () => {
   const key = generateEpochKey();
   const commitment = epochKeyCommitment(conv, 3, key);
   const w = wrapEpochKey({ convId: conv, epoch: 3, key, recipientId: bob.id, recipientSealingPublic: bob.box.publicKey, wrapperIdentitySecret: alice.sign.secretKey });
   const base = { convId: conv, epoch: 3, recipientId: bob.id, recipient: bob.box, wrap: w.wrap, sig: w.sig, wrapperIdentityPublic: alice.sign.publicKey, commitment };
 
-  it('round-trips and checks the commitment [KEY-1]', () => {
+  it('round-trips and checks the commitment [WRAP-1]', () => {
     const r = unwrapEpochKey(base);
     expect(r.ok && r.key).toEqual(key);
   });
@@ -44,13 +44,13 @@ describe('epoch key wraps [KEY-2]', () => {
     expect(unwrapEpochKey({ ...base, recipient: alice.box })).toEqual({ ok: false, code: 'decrypt_failed' });
   });
 
-  it('a wrap of a different key than the committed one is refused [KEY-1]', () => {
+  it('a wrap of a different key than the committed one is refused [WRAP-1]', () => {
     const other = wrapEpochKey({ convId: conv, epoch: 3, key: generateEpochKey(), recipientId: bob.id, recipientSealingPublic: bob.box.publicKey, wrapperIdentitySecret: alice.sign.secretKey });
     expect(unwrapEpochKey({ ...base, wrap: other.wrap, sig: other.sig })).toEqual({ ok: false, code: 'commitment_mismatch' });
   });
 });
 
-describe('chain wraps [KEY-3]', () => {
+describe('chain wraps [WRAP-3]', () => {
   const oldKey = generateEpochKey();
   const newKey = generateEpochKey();
   const c = wrapChainKey({ convId: conv, fromEpoch: 1, toEpoch: 2, oldKey, newKey, wrapperIdentitySecret: alice.sign.secretKey });
@@ -72,7 +72,7 @@ describe('chain wraps [KEY-3]', () => {
   });
 });
 
-describe('safety numbers [KEY-5]', () => {
+describe('safety numbers [WRAP-4]', () => {
   it('is the same 60 digits for both users and changes when a key changes', () => {
     const a = { userId: alice.id, identityPublic: alice.sign.publicKey };
     const b = { userId: bob.id, identityPublic: bob.sign.publicKey };

@@ -1,5 +1,5 @@
 /**
- * `Keyring`: the epoch keys of one conversation on this device ([KEY-1..3]).
+ * `Keyring`: the epoch keys of one conversation on this device ([WRAP-1..3]).
  *
  * - `refresh()` fetches GET /keys, opens this user's wrap of each epoch (signature checked against the
  *   wrapper's PINNED identity key; the wrapper must be a member the caller vouches for; key commitment

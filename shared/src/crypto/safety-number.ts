@@ -1,5 +1,5 @@
 /**
- * Safety numbers ([KEY-5]): a 60-digit number two users compare in person (or by QR) to confirm that
+ * Safety numbers ([WRAP-4]): a 60-digit number two users compare in person (or by QR) to confirm that
  * neither identity key was substituted. Each side's half is 30 digits derived from SHA-512 iterated over
  * (context, userId, identity key); the halves are ordered by user id, so both users see the same number.
  */

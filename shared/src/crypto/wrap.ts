@@ -1,13 +1,13 @@
 /**
- * Conversation epoch keys and how they travel (docs/protocol.md [KEY-1]..[KEY-5]):
+ * Conversation epoch keys and how they travel (docs/protocol.md [WRAP-1]..[WRAP-4]):
  *
- * - [KEY-1] An epoch key is 32 random bytes. Its public commitment is HKDF(key, "parley/key-commitment/v1",
+ * - [WRAP-1] An epoch key is 32 random bytes. Its public commitment is HKDF(key, "parley/key-commitment/v1",
  *   salt = lp(convId, epoch)); the server stores it so concurrent creators of one epoch are detected.
- * - [KEY-2] A wrap is a sealed box of the key to the recipient's X25519 sealing key, AAD = lp(convId, epoch,
+ * - [WRAP-2] A wrap is a sealed box of the key to the recipient's X25519 sealing key, AAD = lp(convId, epoch,
  *   recipientId), signed by the wrapper's Ed25519 identity key under "parley/wrap/v1" over
  *   lp(convId, epoch, recipientId, wrap). Recipients verify the signature (against a member's pinned key)
  *   and the commitment before using the key.
- * - [KEY-3] A chain wrap seals an older epoch key under HKDF(newer key, "parley/epoch-chain/v1"),
+ * - [WRAP-3] A chain wrap seals an older epoch key under HKDF(newer key, "parley/epoch-chain/v1"),
  *   AAD = lp(convId, fromEpoch, toEpoch), signed like a wrap, so holders of the newest key keep history.
  */
 import { open, seal } from './aead.ts';
@@ -26,7 +26,7 @@ export function generateEpochKey(): Uint8Array {
   return randomBytes(EPOCH_KEY_BYTES);
 }
 
-/** [KEY-1] The public commitment to an epoch key (safe to publish: HKDF is one-way). */
+/** [WRAP-1] The public commitment to an epoch key (safe to publish: HKDF is one-way). */
 export function epochKeyCommitment(convId: string, epoch: number, key: Uint8Array): Uint8Array {
   expectBytes('key', key, EPOCH_KEY_BYTES);
   return hkdf(key, CONTEXT.keyCommitment, 32, lp(utf8(convId), u32be(epoch)));
@@ -43,7 +43,7 @@ export interface SignedWrap {
   sig: Uint8Array;
 }
 
-/** [KEY-2] Wraps `key` for `recipientId` (whose sealing public key is given) and signs the wrap. */
+/** [WRAP-2] Wraps `key` for `recipientId` (whose sealing public key is given) and signs the wrap. */
 export function wrapEpochKey(args: {
   convId: string;
   epoch: number;
@@ -65,7 +65,7 @@ export type KeyResult =
   | { ok: false; code: 'bad_signature' | 'decrypt_failed' | 'commitment_mismatch' | 'malformed' };
 
 /**
- * [KEY-2] Verifies the wrapper's signature, opens the wrap with the recipient's sealing key pair, and checks
+ * [WRAP-2] Verifies the wrapper's signature, opens the wrap with the recipient's sealing key pair, and checks
  * the key against the epoch's commitment (when given). Returns a result code instead of throwing.
  */
 export function unwrapEpochKey(args: {
@@ -97,7 +97,7 @@ function chainAad(convId: string, fromEpoch: number, toEpoch: number): Uint8Arra
   return lp(utf8(convId), u32be(fromEpoch), u32be(toEpoch));
 }
 
-/** [KEY-3] Seals the key of `fromEpoch` under the key of `toEpoch` and signs it. */
+/** [WRAP-3] Seals the key of `fromEpoch` under the key of `toEpoch` and signs it. */
 export function wrapChainKey(args: {
   convId: string;
   fromEpoch: number;
@@ -113,7 +113,7 @@ export function wrapChainKey(args: {
   return { wrapped, sig: sign(args.wrapperIdentitySecret, CONTEXT.wrap, lp(aad, wrapped)) };
 }
 
-/** [KEY-3] Verifies and opens a chain wrap; checks the old key against its commitment when given. */
+/** [WRAP-3] Verifies and opens a chain wrap; checks the old key against its commitment when given. */
 export function unwrapChainKey(args: {
   convId: string;
   fromEpoch: number;

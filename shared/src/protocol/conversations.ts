@@ -34,7 +34,7 @@ export const Role = z.enum(['admin', 'member']);
 export type Role = z.infer<typeof Role>;
 export const ConversationKind = z.enum(['direct', 'group']);
 
-/** A sealed box of an epoch key for one recipient, signed by the wrapper (see docs/protocol.md [KEY-2]). */
+/** A sealed box of an epoch key for one recipient, signed by the wrapper (see docs/protocol.md [WRAP-2]). */
 export const KeyWrap = z
   .object({
     recipientId: z.uuid(),
