@@ -19,7 +19,7 @@
  * - The signed-in home with no conversations shows the heading "Welcome, <username>" and the text "Your
  *   conversations will appear here" (the account e2e tests wait for them).
  */
-import { createEffect, createSignal, Match, onCleanup, onMount, Show, Switch, type JSX } from 'solid-js';
+import { createEffect, createSignal, ErrorBoundary, Match, onCleanup, onMount, Show, Switch, type JSX } from 'solid-js';
 import { useSearchParams } from '@solidjs/router';
 import type { Conversation } from '@parley/shared/client';
 import type { SignedIn } from '../session.ts';
@@ -80,8 +80,8 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
 
   store.hooks.onIncoming = (m) => notifyIncoming(m, store.activeId(), (id) => openConv(id));
   store.hooks.onMessages = (convId, messages) => search.update(convId, messages);
-  store.hooks.onAddedToGroup = (convId) => {
-    const name = store.handle(convId)?.name;
+  store.hooks.onAddedToGroup = (convId, groupName) => {
+    const name = groupName ?? store.handle(convId)?.name;
     toast(name ? `You were added to the group “${name}”` : 'You were added to a group');
   };
   store.hooks.onKeyChanged = (username) => toast(`${username}’s security key changed. Check their safety number.`, 'error');
@@ -160,6 +160,16 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
           }
         >
           {(convId) => (
+            <ErrorBoundary
+              fallback={(_e, reset) => (
+                <div class="chat-error">
+                  <p role="alert">This conversation could not be shown.</p>
+                  <button type="button" class="btn" onClick={reset}>
+                    Try again
+                  </button>
+                </div>
+              )}
+            >
             <ConversationView
               store={store}
               convId={convId}
@@ -169,6 +179,7 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
               onInfo={(conv) => setDialog({ kind: 'group', conv })}
               onContact={(userId) => setDialog({ kind: 'contact', userId })}
             />
+            </ErrorBoundary>
           )}
         </Show>
       </section>

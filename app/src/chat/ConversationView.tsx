@@ -115,10 +115,10 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
         <button type="button" class="btn btn-icon chat-back" aria-label="Back to conversations" onClick={props.onBack}>
           <span aria-hidden="true">←</span>
         </button>
+        <h2 class="visually-hidden">{meta().title}</h2>
         <button
           type="button"
           class="chat-peer"
-          aria-label={meta().kind === 'group' ? `Group info: ${meta().title}` : `Contact info: ${meta().title}`}
           onClick={() => {
             const peer = meta().peerId;
             if (meta().kind === 'direct' && peer) props.onContact(peer);
@@ -127,13 +127,14 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
         >
           <Avatar name={meta().title} colourKey={meta().peerId ?? c.id} online={meta().kind === 'direct' && s.isOnline(meta().peerId)} group={meta().kind === 'group'} />
           <span class="chat-peer-text">
-            <h2 class="chat-title">{meta().title}</h2>
+            <span class="chat-title">{meta().title}</span>
             <span class="chat-subtitle">
               <Show when={typingText()} fallback={meta().kind === 'direct' ? (s.isOnline(meta().peerId) ? 'Online' : 'Offline') : `${meta().memberCount} members`}>
                 {typingText()}
               </Show>
             </span>
           </span>
+          <span class="visually-hidden">{meta().kind === 'group' ? ', group info' : ', contact info and safety number'}</span>
         </button>
         <Show when={meta().kind === 'group'}>
           <button type="button" class="btn btn-ghost btn-small" onClick={() => props.onInfo(c)}>

@@ -38,7 +38,7 @@ export interface IncomingMessage {
 export interface ChatStoreHooks {
   onIncoming?: (m: IncomingMessage) => void;
   onMessages?: (convId: string, messages: readonly ConversationMessage[]) => void;
-  onAddedToGroup?: (convId: string) => void;
+  onAddedToGroup?: (convId: string, name: string | undefined) => void;
   onKeyChanged?: (username: string) => void;
 }
 
@@ -105,15 +105,31 @@ export class ChatStore {
     this.#bumpMembers = () => setMembers((n) => n + 1);
   }
 
+  #started: Promise<void> | undefined;
+  #markStarted: () => void = () => {};
+  #failStarted: (e: unknown) => void = () => {};
+
+  /** Resolves once the client has started (conversations can be opened); rejects if it could not start. */
+  whenStarted(): Promise<void> {
+    this.#started ??= new Promise<void>((resolve, reject) => {
+      this.#markStarted = resolve;
+      this.#failStarted = reject;
+    });
+    return this.#started;
+  }
+
   /** Starts the client (offline when the browser says so) and opens the conversations of the list. */
   async start(): Promise<void> {
+    this.whenStarted().catch(() => undefined);
     try {
       await this.client.start({ offline: !navigator.onLine });
     } catch (e) {
+      this.#failStarted(e);
       this.#setState({ status: 'error', message: e instanceof Error ? e.message : String(e) });
       return;
     }
     if (this.#disposed) return;
+    this.#markStarted();
     this.#offs.push(
       this.client.on('conversations', () => this.#scheduleRows()),
       this.client.on('presence', () => this.#bumpPresence()),
@@ -122,13 +138,7 @@ export class ChatStore {
         this.hooks.onKeyChanged?.(e.username);
       }),
       this.client.on('notice', (n) => {
-        if (n.type === 'member_added' && n.userId === this.me.userId) {
-          void this.open(n.convId)
-            .then((c) => {
-              if (c.info.kind === 'group') this.hooks.onAddedToGroup?.(n.convId);
-            })
-            .catch(() => undefined);
-        }
+        if (n.type === 'member_added' && n.userId === this.me.userId) void this.#announceAdded(n.convId);
         if (n.type === 'member_added' || n.type === 'member_removed') this.#bumpMembers();
       }),
     );
@@ -142,6 +152,20 @@ export class ChatStore {
     this.#offs.push(() => window.removeEventListener('offline', offline));
     await this.#refreshRows();
     this.#setState({ status: 'ready' });
+  }
+
+  /** Tells the user they were added to a group (once its name is readable, or after a few seconds). */
+  async #announceAdded(convId: string): Promise<void> {
+    const row = (await this.client.conversations()).find((r) => r.id === convId);
+    if (row && row.kind !== 'group') return;
+    const name = await Promise.race([
+      this.open(convId).then(
+        async (c) => c.name ?? (await c.once('members', (e) => e.name !== undefined)).name, // the signed name may sync a moment later
+        () => undefined,
+      ),
+      new Promise<undefined>((r) => setTimeout(r, 8000)),
+    ]);
+    if (!this.#disposed) this.hooks.onAddedToGroup?.(convId, name);
   }
 
   /** Whether a contact is online (reactive). */
@@ -171,7 +195,9 @@ export class ChatStore {
   open(convId: string): Promise<Conversation> {
     const existing = this.#opening.get(convId);
     if (existing) return existing;
-    const p = this.client.open(convId).then((c) => {
+    const p = this.whenStarted()
+      .then(() => this.client.open(convId))
+      .then((c) => {
       if (this.#disposed) return c;
       this.#wire(c);
       return c;
