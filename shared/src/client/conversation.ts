@@ -29,6 +29,7 @@ import {
   rolloverDecision,
   signMessage,
   signOp,
+  type Attachment,
   type CounterGap,
   type FrameResolvers,
   type InvalidFrame,
@@ -39,6 +40,8 @@ import type { CounterStore } from '../envelope/counters.ts';
 import { Conversation as ConversationSchema, docNameFor, type Conversation as ConversationInfo, type Segment } from '../protocol/index.ts';
 import type { AccountKeys } from './account-crypto.ts';
 import { EncryptedDoc } from './encrypted-doc.ts';
+import { attachFile, detachFile, downloadFile, uploadFile, type DownloadResult, type FileProgress } from './files.ts';
+import type { ByteSource } from '../crypto/file-chunks.ts';
 import { ClientError, isClientError } from './errors.ts';
 import { Emitter } from './events.ts';
 import type { KeyDirectory } from './key-directory.ts';
@@ -106,10 +109,40 @@ const OutboxEntry = z.discriminatedUnion('kind', [
 ]);
 type OutboxEntry = z.infer<typeof OutboxEntry>;
 const OutboxRecord = z.array(OutboxEntry).max(10_000);
+/** Blob references still to tell the server about ([FILE-7]), in order; survives reloads. */
+const BlobRefTask = z.object({ op: z.enum(['attach', 'detach']), blobId: z.uuid(), msgId: z.string().max(64) }).strict();
+type BlobRefTask = z.infer<typeof BlobRefTask>;
+const BlobRefQueue = z.array(BlobRefTask).max(100_000);
+
+/** A file to attach to a message: see `Conversation.uploadAttachment`. */
+export interface AttachmentUpload {
+  /** File name shown to recipients (1..255 characters). */
+  name: string;
+  /** MIME type (printable ASCII, may be empty). */
+  type: string;
+  /** The file: bytes, an async iterable of chunks, or a ReadableStream (`file.stream()`). */
+  data: ByteSource;
+  /** Plaintext size; required for streams and iterables. */
+  size?: number;
+  /** For images: a small preview made on this device, uploaded (encrypted) as its own blob ([FILE-9]). */
+  thumbnail?: { data: Uint8Array; type: string; width: number; height: number };
+  /** Progress of the file itself (the thumbnail is small and not counted). */
+  onProgress?: (progress: FileProgress) => void;
+  signal?: AbortSignal;
+}
+
+function blobIdsOf(attachments: readonly Attachment[]): string[] {
+  return attachments.flatMap((a) => (a.thumb ? [a.file.blobId, a.thumb.blobId] : [a.file.blobId]));
+}
 const ConversationResponse = z.object({ conversation: ConversationSchema }).strict();
 
 const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
   Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
+
+function thumbName(name: string): string {
+  const n = `thumbnail of ${name}`;
+  return n.length > 255 ? n.slice(0, 255) : n;
+}
 
 /** See the module comment. Create with `Conversation.open`. */
 export class Conversation extends Emitter<ConversationEvents> {
@@ -136,6 +169,8 @@ export class Conversation extends Emitter<ConversationEvents> {
   readonly #presence = new Map<string, { userId: string; typing: boolean; ts: number; ctr: number }>();
   #presenceCtr = Date.now() * 1000;
   #typingIds = '[]';
+  #blobRefs: BlobRefTask[] = [];
+  #blobRefsRunning: Promise<void> | undefined;
   readonly #author;
 
   private constructor(
@@ -238,6 +273,7 @@ export class Conversation extends Emitter<ConversationEvents> {
   async #start(): Promise<void> {
     const raw = await this.ctx.store.getJson(`outbox/${this.id}`, OutboxRecord);
     for (const e of raw ?? []) this.#outbox.set(e.entry.id + e.entry.sig, e);
+    this.#blobRefs = (await this.ctx.store.getJson(`blobrefs/${this.id}`, BlobRefQueue)) ?? [];
     for (const m of this.#info.members) await this.ctx.directory.observe(m);
     await this.keyring.load();
     if (this.ctx.sync.online) await this.#refreshKeys().catch(() => undefined);
@@ -258,6 +294,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     const open = this.#currentOpenSegment();
     if (open) await this.#openSegmentLive(open);
     if (this.ctx.sync.online && this.#info.rotationDue) await this.#rotate().catch(() => undefined);
+    if (this.ctx.sync.online) void this.#flushBlobRefs();
     this.#render();
   }
 
@@ -534,12 +571,22 @@ export class Conversation extends Emitter<ConversationEvents> {
     return this.ctx.messageCounters.next(`msg/${this.id}`, 1);
   }
 
-  /** Sends a message; resolves with its id once it is in the local outbox (delivery continues async). */
-  async send(text: string, options: { replyTo?: string } = {}): Promise<string> {
+  /**
+   * Sends a message; resolves with its id once it is in the local outbox (delivery continues async).
+   * `attachments` (from `uploadAttachment`, at most `MAX_ATTACHMENTS`) travel inside the signed, encrypted
+   * message ([INNER-7]); once the server has the message, their blobs are attached ([FILE-7]) so garbage
+   * collection keeps them (queued across reloads). Throws `TypeError` for invalid local input.
+   */
+  async send(text: string, options: { replyTo?: string; attachments?: readonly Attachment[] } = {}): Promise<string> {
     const { doc } = this.#requireWritable();
     for (;;) {
       const m = signMessage(this.id, this.#author, { counter: await this.#nextCounter(), ts: Date.now(), text, ...options });
       if (innerRoots(this.#view).messages.has(m.id)) continue; // id taken (squatted): next counter
+      if (m.attachments) {
+        // Queued before the message exists in the outbox: a crash in between leaks a blob, never loses one.
+        this.#blobRefs.push(...blobIdsOf(m.attachments).map((blobId) => ({ op: 'attach' as const, blobId, msgId: m.id })));
+        await this.#saveBlobRefs();
+      }
       this.#outbox.set(m.id + m.sig, { kind: 'msg', entry: m, segment: doc.options.name });
       await this.#saveOutbox();
       putMessage(doc.inner, m);
@@ -565,9 +612,103 @@ export class Conversation extends Emitter<ConversationEvents> {
     return this.#op(msgId, { type: 'edit', text });
   }
 
-  /** Deletes one of my messages (final). */
-  delete(msgId: string): Promise<void> {
-    return this.#op(msgId, { type: 'delete' });
+  /** Deletes one of my messages (final); withdraws my references to its files ([FILE-7]). */
+  async delete(msgId: string): Promise<void> {
+    const files = this.#messages.find((m) => m.id === msgId && m.mine)?.attachments ?? [];
+    await this.#op(msgId, { type: 'delete' });
+    if (files.length === 0) return;
+    this.#blobRefs.push(...blobIdsOf(files).map((blobId) => ({ op: 'detach' as const, blobId, msgId })));
+    await this.#saveBlobRefs();
+    void this.#flushBlobRefs();
+  }
+
+  /**
+   * Encrypts and uploads a file (and its thumbnail, if given) into this conversation and returns the
+   * `Attachment` to pass to `send`. Nothing is shared until the message is sent; an attachment never sent
+   * is garbage-collected by the server after its grace period. Throws `ClientError` like `uploadFile`
+   * (`payload_too_large`, `quota_exceeded`, `invalid_input`, `network`, ...); rejects with `signal.reason`
+   * when aborted.
+   */
+  async uploadAttachment(upload: AttachmentUpload): Promise<Attachment> {
+    const transport = this.ctx.transport;
+    const signal = upload.signal;
+    const file = await uploadFile({
+      transport,
+      convId: this.id,
+      name: upload.name,
+      type: upload.type,
+      data: upload.data,
+      ...(upload.size !== undefined ? { size: upload.size } : {}),
+      ...(upload.onProgress ? { onProgress: upload.onProgress } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    const t = upload.thumbnail;
+    if (!t) return { file };
+    const thumb = await uploadFile({ transport, convId: this.id, name: thumbName(upload.name), type: t.type, data: t.data, ...(signal ? { signal } : {}) });
+    return { file, thumb, width: t.width, height: t.height };
+  }
+
+  /** Uploads one file and sends it as a message (with optional text and reply); resolves with the message id. */
+  async sendFile(upload: AttachmentUpload & { text?: string; replyTo?: string }): Promise<string> {
+    const attachment = await this.uploadAttachment(upload);
+    return this.send(upload.text ?? '', { attachments: [attachment], ...(upload.replyTo !== undefined ? { replyTo: upload.replyTo } : {}) });
+  }
+
+  /**
+   * Downloads and verifies a file of a message (`attachment.file` or `attachment.thumb`). Integrity
+   * failures are results (`blob_tampered`, `blob_truncated`, `hash_mismatch`, `invalid_ref`), never
+   * plaintext; throws `ClientError` like `downloadFile` (`not_found` for a removed member or a deleted blob).
+   */
+  downloadAttachment(ref: unknown, options: { onProgress?: (p: FileProgress) => void; signal?: AbortSignal; sink?: (chunk: Uint8Array) => void | Promise<void> } = {}): Promise<DownloadResult> {
+    return downloadFile({ transport: this.ctx.transport, ref, ...options });
+  }
+
+  async #saveBlobRefs(): Promise<void> {
+    await this.ctx.store.setJson(`blobrefs/${this.id}`, this.#blobRefs);
+  }
+
+  /** A message is on the server once it left both the outbox and the pending (unacknowledged) set. */
+  #onServer(msgId: string): boolean {
+    if (this.#pending.has(msgId)) return false;
+    for (const e of this.#outbox.values()) if (e.kind === 'msg' && e.entry.id === msgId) return false;
+    return true;
+  }
+
+  /**
+   * Tells the server about queued attaches and detaches, in order, one runner at a time. An attach waits
+   * until its message is acknowledged; `not_found` (blob gone, no longer a member) drops a task; other
+   * failures leave it for the next delivery or start.
+   */
+  #flushBlobRefs(): Promise<void> {
+    if (this.#blobRefsRunning) return this.#blobRefsRunning;
+    const run = async () => {
+      while (!this.#closed) {
+        const task = this.#blobRefs.find((t) => t.op === 'detach' || this.#onServer(t.msgId));
+        if (!task) return;
+        try {
+          await (task.op === 'attach' ? attachFile : detachFile)({ transport: this.ctx.transport, blobId: task.blobId });
+        } catch (e) {
+          if (!isClientError(e, 'not_found')) return;
+        }
+        this.#blobRefs = this.#blobRefs.filter((t) => t !== task);
+        await this.#saveBlobRefs();
+      }
+    };
+    this.#blobRefsRunning = run()
+      .catch(() => undefined)
+      .finally(() => (this.#blobRefsRunning = undefined));
+    return this.#blobRefsRunning;
+  }
+
+  /** Resolves when every queued attach/detach reached the server (or after `timeoutMs`); for tests and shutdown. */
+  async whenFilesSettled(timeoutMs = 10_000): Promise<boolean> {
+    const start = Date.now();
+    while (this.#blobRefs.length > 0) {
+      if (Date.now() - start > timeoutMs) return false;
+      await this.#flushBlobRefs();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
   }
 
   /** Adds (on) or removes (off) my reaction. */
@@ -639,6 +780,7 @@ export class Conversation extends Emitter<ConversationEvents> {
         void link.whenAcked().then(() => {
           for (const id of ids) this.#pending.delete(id);
           this.#scheduleRender();
+          if (this.#blobRefs.length > 0) void this.#flushBlobRefs();
         });
       await this.#maybeRollover(s);
     });

@@ -12,6 +12,7 @@ import * as Y from 'yjs';
 import { z } from 'zod';
 import { CONTEXT, lp, sha256, sign, u64be, verify } from '../crypto/index.ts';
 import { fromBase64Url, toBase64Url, toHex, utf8 } from '../protocol/index.ts';
+import { FileRef } from '../protocol/blobs.ts';
 
 /** Longest message or edit text, in UTF-16 code units. */
 export const MAX_TEXT_LENGTH = 16_000;
@@ -27,7 +28,31 @@ const UserIdSchema = z.string().regex(UUID_RE);
 const SigSchema = z.string().regex(/^[A-Za-z0-9_-]{86}$/);
 const TsSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-/** A signed chat message as stored in `messages` ([INNER-1]). */
+/** Most attachments one message carries ([INNER-7]). */
+export const MAX_ATTACHMENTS = 10;
+/** Largest image dimension an attachment may declare, in pixels (display hint only). */
+export const MAX_IMAGE_DIMENSION = 65_535;
+
+const Dimension = z.number().int().min(1).max(MAX_IMAGE_DIMENSION);
+
+/**
+ * One file of a message ([INNER-7]): the file itself and, for images, a small thumbnail the sender made on
+ * their device and uploaded as its own blob, plus the full image's pixel size (so the UI can reserve space).
+ * Everything here is sender-declared: the receiver verifies blobs against the FileRefs on download, and uses
+ * `width`/`height` only as layout hints.
+ */
+export const Attachment = z
+  .object({
+    file: FileRef,
+    thumb: FileRef.optional(),
+    width: Dimension.optional(),
+    height: Dimension.optional(),
+  })
+  .strict();
+/** See the schema. */
+export type Attachment = z.infer<typeof Attachment>;
+
+/** A signed chat message as stored in `messages` ([INNER-1]). `attachments` is absent (never `[]`) without files. */
 export const SignedMessage = z
   .object({
     v: z.literal(1),
@@ -36,6 +61,7 @@ export const SignedMessage = z
     ts: TsSchema,
     text: z.string().max(MAX_TEXT_LENGTH),
     replyTo: MsgId.optional(),
+    attachments: z.array(Attachment).min(1).max(MAX_ATTACHMENTS).optional(),
     sig: SigSchema,
   })
   .strict();
@@ -69,9 +95,34 @@ export function msgId(deviceId: string, counter: number): string {
   return `${deviceId}:${counter}`;
 }
 
-/** Canonical bytes a message signature covers ([INNER-4]): binds convId, id, author, ts and content. */
+function fileRefBytes(f: FileRef): Uint8Array {
+  return lp(new Uint8Array([f.v]), utf8(f.blobId), utf8(f.key), utf8(f.name), utf8(f.type), u64be(f.size), utf8(f.sha256));
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Canonical bytes of an attachment list ([INNER-4], [INNER-7]): `lp(u64 count, lp(file, thumb, width,
+ * height)...)` (dimensions as u64), an absent thumb or dimension encoded as an empty field (a present one never
+ * is empty).
+ */
+function attachmentsBytes(list: readonly Attachment[]): Uint8Array {
+  const dim = (d: number | undefined) => (d === undefined ? EMPTY : u64be(d));
+  return lp(
+    u64be(list.length),
+    ...list.map((a) => lp(fileRefBytes(a.file), a.thumb ? fileRefBytes(a.thumb) : EMPTY, dim(a.width), dim(a.height))),
+  );
+}
+
+/**
+ * Canonical bytes a message signature covers ([INNER-4]): binds convId, id, author, ts and content. The
+ * attachment list is a trailing field present ONLY when the message has attachments, so messages without
+ * files sign exactly the bytes they always did (frozen fixtures keep verifying).
+ */
 export function messageSigningBytes(convId: string, m: Omit<SignedMessage, 'sig' | 'v'>): Uint8Array {
-  return lp(utf8('parley.msg.v1'), utf8(convId), utf8(m.id), utf8(m.author), u64be(m.ts), utf8(m.text), utf8(m.replyTo ?? ''));
+  const fields = [utf8('parley.msg.v1'), utf8(convId), utf8(m.id), utf8(m.author), u64be(m.ts), utf8(m.text), utf8(m.replyTo ?? '')];
+  if (m.attachments !== undefined) fields.push(attachmentsBytes(m.attachments));
+  return lp(...fields);
 }
 
 /** Canonical bytes an op signature covers ([INNER-4]). */
@@ -106,7 +157,7 @@ export interface InnerAuthor {
 export function signMessage(
   convId: string,
   author: InnerAuthor,
-  fields: { counter: number; ts: number; text: string; replyTo?: string },
+  fields: { counter: number; ts: number; text: string; replyTo?: string; attachments?: readonly Attachment[] },
 ): SignedMessage {
   const unsigned = {
     id: msgId(author.deviceId, fields.counter),
@@ -114,6 +165,8 @@ export function signMessage(
     ts: fields.ts,
     text: fields.text,
     ...(fields.replyTo !== undefined ? { replyTo: fields.replyTo } : {}),
+    // An empty list is the same as none: omitted, so the message signs the pre-attachment bytes.
+    ...(fields.attachments !== undefined && fields.attachments.length > 0 ? { attachments: fields.attachments.map(copyAttachment) } : {}),
   };
   const sig = toBase64Url(sign(author.signingKey, CONTEXT.message, messageSigningBytes(convId, unsigned)));
   return checked(SignedMessage, { v: 1, ...unsigned, sig });
@@ -130,6 +183,15 @@ export function signOp(
   return checked(SignedOp, { v: 1, ...unsigned, sig });
 }
 
+function copyAttachment(a: Attachment): Attachment {
+  return {
+    file: { ...a.file },
+    ...(a.thumb ? { thumb: { ...a.thumb } } : {}),
+    ...(a.width !== undefined ? { width: a.width } : {}),
+    ...(a.height !== undefined ? { height: a.height } : {}),
+  };
+}
+
 function checked<T>(schema: z.ZodType<T>, value: unknown): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new TypeError(`invalid local inner entry: ${r.error.message}`);
@@ -143,7 +205,7 @@ function checked<T>(schema: z.ZodType<T>, value: unknown): T {
 export function putMessage(doc: Y.Doc, m: SignedMessage): boolean {
   const { messages } = innerRoots(doc);
   if (messages.has(m.id)) return false;
-  messages.set(m.id, { ...m });
+  messages.set(m.id, m.attachments ? { ...m, attachments: m.attachments.map(copyAttachment) } : { ...m });
   return true;
 }
 
@@ -199,6 +261,8 @@ export interface MaterializedMessage {
   ts: number;
   text: string;
   replyTo: string | undefined;
+  /** Files of the message ([INNER-7]); empty without files and once deleted. */
+  attachments: Attachment[];
   edited: boolean;
   deleted: boolean;
   /** Reactions that are on, sorted by emoji; users sorted. */
@@ -275,6 +339,7 @@ export function materialize(doc: Y.Doc, options: MaterializeOptions): Materializ
       ts: m.ts,
       text: m.text,
       replyTo: m.replyTo,
+      attachments: m.attachments ?? [],
       edited: false,
       deleted: false,
       reactions: [],
@@ -319,6 +384,7 @@ export function materialize(doc: Y.Doc, options: MaterializeOptions): Materializ
         if (body.type === 'delete') {
           target.deleted = true;
           target.text = '';
+          target.attachments = [];
         } else if (!target.deleted) {
           target.text = body.text;
           target.edited = true;

@@ -26,8 +26,8 @@ describe('inner model', () => {
     a.op('ff'.repeat(16) + ':1', { type: 'react', emoji: '🎉', on: true }, 13); // target in an older segment
     const v = a.view();
     expect(v.messages).toEqual([
-      { id: m1, author: alice.userId, ts: 1, text: 'hi!', replyTo: undefined, edited: true, deleted: false, reactions: [{ emoji: '👍', users: [bob.userId] }] },
-      { id: m2, author: bob.userId, ts: 2, text: '', replyTo: m1, edited: false, deleted: true, reactions: [] },
+      { id: m1, author: alice.userId, ts: 1, text: 'hi!', replyTo: undefined, attachments: [], edited: true, deleted: false, reactions: [{ emoji: '👍', users: [bob.userId] }] },
+      { id: m2, author: bob.userId, ts: 2, text: '', replyTo: m1, attachments: [], edited: false, deleted: true, reactions: [] },
     ]);
     expect(v.dropped).toEqual({ malformed: 0, badSignature: 0, unauthorized: 2 });
     expect(v.orphans.length).toBe(1);
