@@ -181,12 +181,14 @@ export async function fanout(ctx: Ctx): Promise<ScenarioResult> {
     const cpuClient = clientCpu();
     const sampler = new Sampler(server.pid).start();
     const r = rng(1);
+    const tb = now();
     const sent = await sendLoop(sizes, async (i) => {
       const id = `m${i}`;
       const call = now();
       arr.push([{ id, author: 'sender', ts: Date.now(), text: makeText(r, vocab, i) }]);
       calls.set(id, call);
     });
+    const sendWall = (now() - tb) / 1000;
     const ids = [...calls.keys()];
     const complete = await waitFor(() => arrivals.every((a) => ids.every((id) => a.has(id))), 15_000, 100);
     const srv = sampler.stop();
@@ -201,7 +203,7 @@ export async function fanout(ctx: Ctx): Promise<ScenarioResult> {
       }
     sender.destroy();
     for (const l of receivers) l.destroy();
-    return { sent, complete, lat: dist(lat), lost, srv, cli };
+    return { sent, sendWall, complete, lat: dist(lat), lost, srv, cli };
   });
 
   const recvMsgs = p.sent * (sizes.members - 1 - sizes.full);
@@ -216,6 +218,7 @@ export async function fanout(ctx: Ctx): Promise<ScenarioResult> {
     title: 'Fan-out',
     setup: `1 conversation, ${sizes.members} members, 1 sender at ${sizes.rate} msg/s for ${sizes.seconds} s (${p.sent} messages → ${recvMsgs + p.sent * sizes.full} Parley deliveries, ${b.sent * (sizes.members - 1)} baseline)`,
     rows: [
+      row('achieved send rate (target rate ' + sizes.rate + ')', round(p.sent / p.sendWall), round(b.sent / b.sendWall), 'msg/s'),
       row('delivery p50 (Parley wire)', round(p.wire.p50), round(b.lat.p50), 'ms', { text: '≤ 1.2× baseline', met: p.wire.p50 <= 1.2 * b.lat.p50 }),
       row('delivery p99 (Parley wire)', round(p.wire.p99), round(b.lat.p99), 'ms', { text: '≤ baseline', met: p.wire.p99 <= b.lat.p99 }),
       row('delivery p50 (Parley visible, decrypted)', round(p.visible.p50), round(b.lat.p50), 'ms', { text: '≤ 1.2× baseline', met: p.visible.p50 <= 1.2 * b.lat.p50 }),

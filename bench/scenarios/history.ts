@@ -14,7 +14,7 @@ import { MiB, round, row, type ScenarioResult } from '../lib/result.ts';
 import { makeText, rng, sleep, vocabulary, waitFor } from '../lib/stats.ts';
 
 const ConversationResponse = z.object({ conversation: ConversationSchema }).strict();
-const PER_FRAME = 25;
+const PER_FRAME = 50;
 
 /** Decrypted texts of the largest history, for (e). */
 export let lastHistoryTexts: string[] | undefined;
@@ -85,7 +85,7 @@ async function seedParley(writer: ParleyClient, conv: Conversation, texts: strin
         else if (c.ok) frames++;
       }
       // Stay under the server's per-connection budget (100 messages/s).
-      await sleep(12);
+      await sleep(4);
       if (logStats(binding.log).bytes > SEGMENT_MAX_BYTES) break;
     }
     bytes += logStats(binding.log).bytes;
@@ -137,7 +137,7 @@ async function openFresh(baseUrl: string, account: AccountClient, convId: string
 
 export async function history(ctx: Ctx): Promise<ScenarioResult> {
   const sizes = ctx.quick ? [1_000, 4_000] : [10_000, 100_000];
-  const fullMs = ctx.quick ? 60_000 : 420_000;
+  const fullMs = ctx.quick ? 60_000 : 180_000;
   const all = historyTexts(Math.max(...sizes));
   const notes: string[] = [];
 
