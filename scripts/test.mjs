@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// The project's pinned Node (the `node` devDependency), even when this script was started by an older one.
+const pinnedNode = join(root, 'node_modules/node/bin/node');
+const NODE = existsSync(pinnedNode) ? pinnedNode : process.execPath;
 const results = join(root, '.test-results');
 rmSync(results, { recursive: true, force: true });
 mkdirSync(results, { recursive: true });
@@ -43,14 +46,14 @@ function readJson(file) {
 
 if (!onlyE2e) {
   // 1. lint: boundaries + typecheck, counted as one check each
-  const lintStatus = run('lint', process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/lint.ts']);
+  const lintStatus = run('lint', NODE, ['node_modules/tsx/dist/cli.mjs', 'scripts/lint.ts']);
   if (lintStatus === 0) passed += 1;
   else failed += 1;
   lines.push(`lint: ${lintStatus === 0 ? 'ok' : 'FAILED'}`);
 
   // 2. vitest
   const vitestFile = join(results, 'vitest.json');
-  const vStatus = run('vitest', process.execPath, [
+  const vStatus = run('vitest', NODE, [
     'node_modules/vitest/vitest.mjs', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestFile}`, ...passthrough,
   ]);
   const v = readJson(vitestFile);
@@ -74,7 +77,7 @@ if (!skipE2e) {
     failed += 1;
     lines.push('e2e: app build failed');
   } else {
-    const pStatus = run('e2e', process.execPath, ['node_modules/@playwright/test/cli.js', 'test', '-c', 'e2e/playwright.config.ts'], {
+    const pStatus = run('e2e', NODE, ['node_modules/@playwright/test/cli.js', 'test', '-c', 'e2e/playwright.config.ts'], {
       PLAYWRIGHT_JSON_OUTPUT_NAME: e2eFile,
     });
     const p = readJson(e2eFile);
