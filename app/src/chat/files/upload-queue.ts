@@ -1,0 +1,125 @@
+/**
+ * Files staged in the composer of one conversation: each is thumbnailed (images), encrypted and uploaded at
+ * once through the client core (`Conversation.uploadAttachment`), with progress and cancel; the next message
+ * sent takes the finished ones as its attachments. One queue per conversation, kept while the app runs, so
+ * switching conversations does not lose uploads in flight.
+ */
+import { createSignal, type Accessor } from 'solid-js';
+import { isClientError, type Conversation } from '@parley/shared/client';
+import { MAX_ATTACHMENTS, type Attachment } from '@parley/shared/envelope';
+import { makeThumbnail } from './thumbnails.ts';
+
+/** Where one staged file is. */
+export type UploadState = 'uploading' | 'ready' | 'failed';
+
+/** A staged file as the tray shows it. */
+export interface UploadItem {
+  key: string;
+  name: string;
+  size: number;
+  state: UploadState;
+  /** Plaintext bytes the server holds. */
+  loaded: number;
+  /** Why it failed (display text). */
+  error?: string;
+  attachment?: Attachment;
+}
+
+/** Display text for a failed upload. */
+export function uploadErrorText(e: unknown): string {
+  if (isClientError(e, 'payload_too_large')) return 'This file is larger than the server accepts.';
+  if (isClientError(e, 'quota_exceeded')) return 'Your storage quota is full. Delete messages with files, or ask the server administrator.';
+  if (isClientError(e, 'network')) return 'Upload failed: no connection to the server. Remove the file and try again.';
+  if (isClientError(e, 'not_found', 'forbidden')) return 'You can no longer share files in this conversation.';
+  if (isClientError(e, 'invalid_input')) return `This file cannot be sent: ${e.message}`;
+  if (isClientError(e, 'rate_limited')) return 'Too many uploads at once. Try again in a minute.';
+  return 'Upload failed. Remove the file and try again.';
+}
+
+let seq = 0;
+
+/** See the module comment. */
+export class UploadQueue {
+  readonly items: Accessor<UploadItem[]>;
+  readonly #set: (fn: (prev: UploadItem[]) => UploadItem[]) => void;
+  readonly #controllers = new Map<string, AbortController>();
+
+  constructor(private readonly conv: Conversation) {
+    const [items, setItems] = createSignal<UploadItem[]>([]);
+    this.items = items;
+    this.#set = (fn) => setItems((prev) => fn(prev));
+  }
+
+  #update(key: string, patch: Partial<UploadItem>): void {
+    this.#set((list) => list.map((i) => (i.key === key ? { ...i, ...patch } : i)));
+  }
+
+  /** Stages files and starts uploading them. Returns how many were refused for the per-message limit. */
+  add(files: readonly File[]): number {
+    const room = Math.max(0, MAX_ATTACHMENTS - this.items().length);
+    const taken = files.slice(0, room);
+    for (const file of taken) {
+      const key = `u${++seq}`;
+      const name = (file.name || 'file').slice(0, 255);
+      this.#set((list) => [...list, { key, name, size: file.size, state: 'uploading', loaded: 0 }]);
+      void this.#upload(key, name, file);
+    }
+    return files.length - taken.length;
+  }
+
+  async #upload(key: string, name: string, file: File): Promise<void> {
+    const ctl = new AbortController();
+    this.#controllers.set(key, ctl);
+    try {
+      const thumbnail = await makeThumbnail(file);
+      ctl.signal.throwIfAborted();
+      const type = /^[\x20-\x7e]{0,255}$/.test(file.type) ? file.type : '';
+      const attachment = await this.conv.uploadAttachment({
+        name,
+        type,
+        data: file.stream(),
+        size: file.size,
+        ...(thumbnail ? { thumbnail } : {}),
+        onProgress: (p) => this.#update(key, { loaded: p.loaded }),
+        signal: ctl.signal,
+      });
+      this.#update(key, { state: 'ready', loaded: file.size, attachment });
+    } catch (e) {
+      if (ctl.signal.aborted) return; // cancelled: already removed from the list
+      this.#update(key, { state: 'failed', error: uploadErrorText(e) });
+    } finally {
+      this.#controllers.delete(key);
+    }
+  }
+
+  /** Cancels an upload in flight, or removes a staged or failed file (an unsent upload is garbage-collected). */
+  remove(key: string): void {
+    this.#controllers.get(key)?.abort(new DOMException('cancelled by the user', 'AbortError'));
+    this.#set((list) => list.filter((i) => i.key !== key));
+  }
+
+  /** True while a staged file is still uploading. */
+  busy(): boolean {
+    return this.items().some((i) => i.state === 'uploading');
+  }
+
+  /** Finished attachments, in the order they were added. */
+  ready(): Attachment[] {
+    return this.items().flatMap((i) => (i.state === 'ready' && i.attachment ? [i.attachment] : []));
+  }
+
+  /** Drops the finished files (call after the message carrying them was sent). */
+  clearSent(sent: readonly Attachment[]): void {
+    const ids = new Set(sent.map((a) => a.file.blobId));
+    this.#set((list) => list.filter((i) => !(i.attachment && ids.has(i.attachment.file.blobId))));
+  }
+}
+
+const queues = new WeakMap<Conversation, UploadQueue>();
+
+/** The queue of a conversation handle (created on first use, kept as long as the handle). */
+export function uploadQueueFor(conv: Conversation): UploadQueue {
+  let q = queues.get(conv);
+  if (!q) queues.set(conv, (q = new UploadQueue(conv)));
+  return q;
+}
