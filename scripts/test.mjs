@@ -32,7 +32,8 @@ const lines = [];
 
 function run(name, cmd, cmdArgs, env = {}) {
   console.log(`\n=== ${name}: ${cmd} ${cmdArgs.join(' ')}`);
-  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const PATH = `${join(root, 'node_modules/.bin')}:${process.env.PATH ?? ''}`;
+  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env: { ...process.env, PATH, ...env } });
   return r.status ?? 1;
 }
 
