@@ -8,6 +8,7 @@ import { createEffect, createSignal, on, onCleanup, Show, type JSX } from 'solid
 import { z } from 'zod';
 import type { Conversation, ConversationMessage, SealedStore } from '@parley/shared/client';
 import { preview } from './notifications.ts';
+import { AttachButton, UploadTray, pasteFiles, uploadQueueFor } from './files/Attachments.tsx';
 
 const MAX_CHARS = 10_000;
 const DraftRecord = z.object({ v: z.literal(1), text: z.string().max(MAX_CHARS) }).strict();
@@ -128,7 +129,9 @@ export function Composer(props: ComposerProps): JSX.Element {
 
   async function submit(): Promise<void> {
     const value = text().trim();
-    if (!value || props.disabled) return;
+    const uploads = uploadQueueFor(props.conv);
+    const files = props.mode.kind === 'edit' ? [] : uploads.ready();
+    if ((!value && files.length === 0) || props.disabled || (props.mode.kind !== 'edit' && uploads.busy())) return;
     if (value.length > MAX_CHARS) {
       props.onError(new Error('too long'));
       return;
@@ -139,8 +142,9 @@ export function Composer(props: ComposerProps): JSX.Element {
     try {
       if (mode.kind === 'edit') {
         if (value !== mode.of.text) await conv.edit(mode.of.id, value);
-      } else if (mode.kind === 'reply') await conv.reply(mode.to.id, value);
-      else await conv.send(value);
+      } else if (mode.kind === 'reply') await conv.send(value, { replyTo: mode.to.id, attachments: files });
+      else await conv.send(value, { attachments: files });
+      uploads.clearSent(files);
     } catch (e) {
       props.onError(e);
       return;
@@ -196,7 +200,9 @@ export function Composer(props: ComposerProps): JSX.Element {
           </div>
         )}
       </Show>
+      <UploadTray conv={props.conv} />
       <div class="composer-row">
+        <AttachButton conv={props.conv} disabled={props.disabled || props.mode.kind === 'edit'} />
         <label class="visually-hidden" for="composer-input">
           Message
         </label>
@@ -217,8 +223,18 @@ export function Composer(props: ComposerProps): JSX.Element {
           }}
           onKeyDown={onKeyDown}
           onBlur={stopTyping}
+          onPaste={(e) => pasteFiles(e, props.conv)}
         />
-        <button type="submit" class="btn btn-primary composer-send" disabled={props.disabled || text().trim() === ''} aria-label={props.mode.kind === 'edit' ? 'Save edit' : 'Send message'}>
+        <button
+          type="submit"
+          class="btn btn-primary composer-send"
+          disabled={
+            props.disabled ||
+            (text().trim() === '' && (props.mode.kind === 'edit' || uploadQueueFor(props.conv).ready().length === 0)) ||
+            (props.mode.kind !== 'edit' && uploadQueueFor(props.conv).busy())
+          }
+          aria-label={props.mode.kind === 'edit' ? 'Save edit' : 'Send message'}
+        >
           <span aria-hidden="true">{props.mode.kind === 'edit' ? '✓' : '➤'}</span>
         </button>
       </div>

@@ -11,6 +11,7 @@ import { Composer, type ComposerMode } from './Composer.tsx';
 import { MessageList } from './MessageList.tsx';
 import { chatErrorText } from './notifications.ts';
 import { toast } from '../ui/toasts.tsx';
+import { fileDropTarget } from './files/Attachments.tsx';
 
 /** Props of `ConversationView`. */
 export interface ConversationViewProps {
@@ -110,7 +111,7 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
   const onError = (e: unknown) => toast(chatErrorText(e), 'error');
 
   return (
-    <div class="chat-view">
+    <div class="chat-view" ref={(el) => fileDropTarget(el, c, () => !removed())}>
       <header class="chat-header">
         <button type="button" class="btn btn-icon chat-back" aria-label="Back to conversations" onClick={props.onBack}>
           <span aria-hidden="true">←</span>

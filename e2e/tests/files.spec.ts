@@ -1,0 +1,162 @@
+/**
+ * Encrypted file sharing in real browsers against the real server: alice attaches an image (a PNG made in
+ * the test) and a PDF with the file picker and sends them; bob sees the thumbnail (made and encrypted on
+ * alice's device, verified on his before it is shown), opens the full image in the lightbox (Escape closes
+ * it), and downloads the PDF byte-identical (SHA-256). Pasting and dropping files stage them in the
+ * composer, and a staged file can be removed. The app's real CSP stays on; the console must stay clean.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
+import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { registerAndEnter, uniqueUsername, watchPage } from '../support/app.ts';
+import { repoRoot } from '../support/server.ts';
+
+interface User {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+  watch: ReturnType<typeof watchPage>;
+}
+
+async function newUser(browser: Browser, prefix: string): Promise<User> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  const page = await context.newPage();
+  return { name: uniqueUsername(prefix), context, page, watch: watchPage(page) };
+}
+
+/** A real PNG (8-bit RGB, no filter) of a colour gradient, encoded here so no binary image is committed. */
+function makePng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1);
+    for (let x = 0; x < width; x++) raw.set([(x * 255) / width, (y * 255) / height, 160], row + 1 + x * 3);
+  }
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const composer = (p: Page) => p.getByLabel('Message', { exact: true });
+const exactly = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+const row = (p: Page, title: string) => p.locator('.conv-row').filter({ has: p.locator('.conv-name', { hasText: exactly(title) }) });
+
+test.describe.serial('files', () => {
+  let a: User;
+  let b: User;
+  const png = makePng(640, 400);
+  const pdf = readFileSync(join(repoRoot, 'e2e/fixtures/sample.pdf'));
+
+  test.beforeAll(async ({ browser }) => {
+    a = await newUser(browser, 'fia');
+    b = await newUser(browser, 'fib');
+  });
+  test.afterAll(async () => {
+    for (const u of [a, b]) await u?.context.close();
+  });
+
+  test('alice sends an image and a PDF; bob sees the thumbnail, opens the image, and downloads the PDF intact', async () => {
+    await Promise.all([registerAndEnter(a.page, a.name), registerAndEnter(b.page, b.name)]);
+    await a.page.getByRole('button', { name: 'New chat' }).click();
+    const dlg = a.page.getByRole('dialog', { name: 'New chat' });
+    await dlg.getByLabel('Username').fill(b.name);
+    await dlg.getByRole('button', { name: 'Start chat' }).click();
+    await expect(dlg).toBeHidden({ timeout: 20_000 });
+    await expect(a.page.locator('.chat-title')).toHaveText(b.name);
+
+    // Attach both with the file picker; each uploads (encrypted) with progress, then is ready.
+    await expect(a.page.getByRole('button', { name: 'Attach files' })).toBeEnabled();
+    await a.page.getByTestId('attach-input').setInputFiles([
+      { name: 'gradient.png', mimeType: 'image/png', buffer: png },
+      { name: 'sample.pdf', mimeType: 'application/pdf', buffer: pdf },
+    ]);
+    const tray = a.page.getByRole('list', { name: 'Files to send' });
+    await expect(tray.locator('.upload-item')).toHaveCount(2);
+    await expect(tray.locator('.upload-item.upload-ready')).toHaveCount(2, { timeout: 20_000 });
+    await composer(a.page).fill('Here are the files');
+    await composer(a.page).press('Enter');
+    await expect(tray).toBeHidden();
+    const mine = a.page.locator('.msg.mine').last();
+    await expect(mine.locator('.msg-text')).toHaveText('Here are the files');
+    await expect(mine.getByRole('img', { name: 'gradient.png' })).toBeVisible({ timeout: 20_000 });
+    await expect(mine.locator('.file-card-name')).toHaveText('sample.pdf');
+    await expect(mine.locator('.msg-status')).toHaveText(/Sent|Read/, { timeout: 15_000 });
+
+    // Bob: the thumbnail is the on-device one (at most 320 px), shown from a blob: URL after verification.
+    await expect(row(b.page, a.name)).toBeVisible({ timeout: 20_000 });
+    await row(b.page, a.name).click();
+    const theirs = b.page.locator('.msg.theirs').last();
+    const thumb = theirs.getByRole('img', { name: 'gradient.png' });
+    await expect(thumb).toBeVisible({ timeout: 20_000 });
+    expect(await thumb.getAttribute('src')).toMatch(/^blob:/);
+    const size = await thumb.evaluate((img: HTMLImageElement) => ({ w: img.naturalWidth, h: img.naturalHeight }));
+    expect(size).toEqual({ w: 320, h: 200 });
+    await expect(theirs.locator('.file-card-name')).toHaveText('sample.pdf');
+    await expect(theirs.locator('.file-card-size')).toHaveText(`${pdf.length} B`);
+
+    // The lightbox shows the full image (verified), keeps focus inside, and Escape closes it.
+    await theirs.getByRole('button', { name: 'Open image gradient.png' }).click();
+    const viewer = b.page.getByRole('dialog', { name: 'gradient.png' });
+    await expect(viewer).toBeVisible();
+    const full = viewer.getByRole('img', { name: 'gradient.png' });
+    await expect(full).toBeVisible({ timeout: 20_000 });
+    expect(await full.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(640);
+    await b.page.keyboard.press('Tab');
+    await b.page.keyboard.press('Tab');
+    expect(await viewer.evaluate((d) => d.contains(document.activeElement))).toBe(true);
+    await b.page.keyboard.press('Escape');
+    await expect(viewer).toBeHidden();
+    await expect(theirs.getByRole('button', { name: 'Open image gradient.png' })).toBeFocused();
+
+    // The PDF downloads byte-identical.
+    const [download] = await Promise.all([b.page.waitForEvent('download'), theirs.getByRole('button', { name: 'Download sample.pdf' }).click()]);
+    expect(download.suggestedFilename()).toBe('sample.pdf');
+    const saved = readFileSync(await download.path());
+    expect(sha256(saved)).toBe(sha256(pdf));
+
+    a.watch.expectClean();
+    b.watch.expectClean();
+  });
+
+  test('pasted and dropped files are staged in the composer and can be removed before sending', async () => {
+    await composer(a.page).focus();
+    await composer(a.page).evaluate((el) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['pasted text'], 'pasted.txt', { type: 'text/plain' }));
+      el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    });
+    const tray = a.page.getByRole('list', { name: 'Files to send' });
+    await expect(tray.locator('.upload-name')).toHaveText(['pasted.txt']);
+    await expect(composer(a.page)).toHaveValue(''); // the file did not paste as text
+
+    await a.page.locator('.chat-view').evaluate((el) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['dropped'], 'dropped.txt', { type: 'text/plain' }));
+      for (const type of ['dragenter', 'dragover', 'drop']) el.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await expect(tray.locator('.upload-name')).toHaveText(['pasted.txt', 'dropped.txt']);
+    await expect(a.page.locator('.chat-view')).not.toHaveClass(/file-drop-active/);
+    await expect(tray.locator('.upload-item.upload-ready')).toHaveCount(2, { timeout: 20_000 });
+
+    await tray.getByRole('button', { name: 'Remove dropped.txt' }).click();
+    await expect(tray.locator('.upload-name')).toHaveText(['pasted.txt']);
+    await a.page.getByRole('button', { name: 'Send message' }).click(); // a file alone, no text
+    await expect(tray).toBeHidden();
+    await expect(b.page.locator('.msg.theirs').last().locator('.file-card-name')).toHaveText('pasted.txt', { timeout: 20_000 });
+    await expect(b.page.locator('.file-card-name', { hasText: 'dropped.txt' })).toHaveCount(0);
+    a.watch.expectClean();
+    b.watch.expectClean();
+  });
+});
