@@ -63,3 +63,146 @@ export function verify(publicKey: Uint8Array, context: Context, message: Uint8Ar
     return false;
   }
 }
+
+// --- Native (WebCrypto) Ed25519, with noble as the fallback and the judge of every refusal ---
+//
+// WebCrypto Ed25519 (OpenSSL in Node, the browser's own elsewhere) checks the cofactorless equation and does
+// not refuse small-order keys, while `verify` above (noble, strict) checks the cofactored equation and does.
+// So the fast path must never decide differently from noble:
+//  - before calling WebCrypto: the public key must decode strictly and not be of small order (checked once
+//    per key with noble, cached), S must be below L and R must be a canonical encoding (y < p);
+//  - after: a native `true` implies noble's `true` (cofactorless implies cofactored, and the checks above are
+//    noble's other conditions); a native `false` is re-checked with noble, so a crafted signature that only
+//    the cofactored equation accepts gets noble's answer. Honest signatures take the native path only.
+// Signing is deterministic (RFC 8032), so both paths produce the same bytes.
+
+type Subtle = SubtleCrypto;
+const ED25519_L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const ED25519_P = 2n ** 255n - 19n;
+const PKCS8_PREFIX = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
+
+let nativeProbe: Promise<Subtle | undefined> | undefined;
+/** Test hook: force the noble path (false), the native path if present (true), or re-detect (undefined). */
+let nativeOverride: boolean | undefined;
+
+function leToBigInt(b: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]!);
+  return n;
+}
+
+/** Feature-detects WebCrypto Ed25519 once (import + sign + verify of a known key). */
+function nativeSubtle(): Promise<Subtle | undefined> {
+  if (nativeOverride === false) return Promise.resolve(undefined);
+  nativeProbe ??= (async () => {
+    const subtle = (globalThis.crypto as Crypto | undefined)?.subtle;
+    if (!subtle) return undefined;
+    try {
+      const seed = new Uint8Array(32).fill(7);
+      const pub = ed25519.getPublicKey(seed);
+      const msg = new Uint8Array([1, 2, 3]);
+      const expected = ed25519.sign(msg, seed);
+      const sk = await subtle.importKey('pkcs8', concatBytes(PKCS8_PREFIX, seed), { name: 'Ed25519' }, false, ['sign']);
+      const got = new Uint8Array(await subtle.sign('Ed25519', sk, msg));
+      const pk = await subtle.importKey('raw', pub, { name: 'Ed25519' }, false, ['verify']);
+      const ok = await subtle.verify('Ed25519', pk, expected, msg);
+      if (!ok || got.length !== 64 || got.some((x, i) => x !== expected[i])) return undefined;
+      return subtle;
+    } catch {
+      return undefined;
+    }
+  })();
+  return nativeProbe;
+}
+
+/** For tests: `false` forces noble, `true`/`undefined` use WebCrypto when the platform has it. */
+export function setNativeSignatures(enabled: boolean | undefined): void {
+  nativeOverride = enabled;
+}
+
+/** Whether async signing/verification uses WebCrypto Ed25519 on this platform. */
+export async function nativeSignaturesAvailable(): Promise<boolean> {
+  return (await nativeSubtle()) !== undefined;
+}
+
+const MAX_CACHED_KEYS = 4096;
+/** Per public key (hex): undefined = refused by noble's strict checks, else the imported key. */
+const verifyKeys = new Map<string, Promise<CryptoKey | undefined>>();
+/** Imported signing keys per seed object (never keyed by the secret's bytes, so no copy of it lingers). */
+const signKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+
+function keyHex(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
+
+function remember<T>(map: Map<string, T>, key: string, make: () => T): T {
+  let v = map.get(key);
+  if (v === undefined) {
+    if (map.size >= MAX_CACHED_KEYS) map.delete(map.keys().next().value as string);
+    v = make();
+    map.set(key, v);
+  }
+  return v;
+}
+
+function strictPublicKeyOk(publicKey: Uint8Array): boolean {
+  try {
+    return !ed25519.Point.fromBytes(publicKey, false).isSmallOrder();
+  } catch {
+    return false;
+  }
+}
+
+/** S < L and R canonically encoded (y < p); whether R is a curve point is part of the native equation. */
+function signatureShapeOk(signature: Uint8Array): boolean {
+  if (leToBigInt(signature.subarray(32)) >= ED25519_L) return false;
+  const r = signature.slice(0, 32);
+  r[31] = r[31]! & 0x7f;
+  return leToBigInt(r) < ED25519_P;
+}
+
+/**
+ * Async `verify`: same answer as `verify` for every input (see above), using WebCrypto Ed25519 when present.
+ * Never rejects.
+ */
+export async function verifyAsync(publicKey: Uint8Array, context: Context, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== SIGN_PUBLIC_BYTES) return false;
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) return false;
+  if (!(message instanceof Uint8Array)) return false;
+  const subtle = await nativeSubtle();
+  if (!subtle) return verify(publicKey, context, message, signature);
+  if (!signatureShapeOk(signature)) return false;
+  try {
+    const pk = publicKey.slice();
+    const key = await remember(verifyKeys, keyHex(pk), () =>
+      strictPublicKeyOk(pk)
+        ? subtle.importKey('raw', pk, { name: 'Ed25519' }, false, ['verify']).catch(() => undefined)
+        : Promise.resolve(undefined),
+    );
+    if (!key) return false;
+    if (await subtle.verify('Ed25519', key, signature, framed(context, message))) return true;
+  } catch {
+    /* fall through to noble */
+  }
+  return verify(publicKey, context, message, signature);
+}
+
+/** Async `sign`: identical bytes, WebCrypto Ed25519 when present. Throws like `sign`. */
+export async function signAsync(secretKey: Uint8Array, context: Context, message: Uint8Array): Promise<Uint8Array> {
+  expectBytes('secretKey', secretKey, SIGN_SECRET_BYTES);
+  expectBytes('message', message);
+  const subtle = await nativeSubtle();
+  if (!subtle) return sign(secretKey, context, message);
+  try {
+    let key = signKeys.get(secretKey);
+    if (!key) {
+      key = subtle.importKey('pkcs8', concatBytes(PKCS8_PREFIX, secretKey), { name: 'Ed25519' }, false, ['sign']);
+      signKeys.set(secretKey, key);
+    }
+    return new Uint8Array(await subtle.sign('Ed25519', await key, framed(context, message)));
+  } catch {
+    return sign(secretKey, context, message);
+  }
+}

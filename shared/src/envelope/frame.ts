@@ -6,7 +6,7 @@
  *
  * Opening a peer's frame never throws: every failure is a `FrameErrorCode`.
  */
-import { aeadDecrypt, aeadEncrypt, CONTEXT, concatBytes, hkdf, lp, randomBytes, sign, verify } from '../crypto/index.ts';
+import { aeadDecrypt, aeadEncrypt, CONTEXT, concatBytes, hkdf, lp, randomBytes, sign, verifyAsync } from '../crypto/index.ts';
 import {
   bytesToUserId,
   deviceIdToBytes,
@@ -158,7 +158,7 @@ export async function verifyAndOpenFrame(
   const { header, headerBytes, ciphertext, signature, signed } = parsed.value;
   const publicKey = await settle(() => resolvers.signerKey(header.userId), undefined);
   if (!publicKey) return { ok: false, code: 'unknown_signer' };
-  if (!verify(publicKey, CONTEXT.frame, signed, signature)) return { ok: false, code: 'bad_signature' };
+  if (!(await verifyAsync(publicKey, CONTEXT.frame, signed, signature))) return { ok: false, code: 'bad_signature' };
   if (!(await settle(() => resolvers.isMember(header.userId, header.epoch), false))) return { ok: false, code: 'not_member' };
   const epochKey = await settle(() => resolvers.epochKey(header.epoch), undefined);
   if (!epochKey) return { ok: false, code: 'unknown_epoch' };
