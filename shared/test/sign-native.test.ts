@@ -16,6 +16,7 @@ import {
   verify,
   verifyAsync,
 } from '../src/crypto/index.ts';
+import { unhex } from './helpers/vectors.ts';
 import { utf8 as utf8ToBytesForTest } from '../src/protocol/encoding.ts';
 
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
@@ -82,7 +83,7 @@ describe('native Ed25519', () => {
     const { scalar, pointBytes } = ed25519.utils.getExtendedPublicKey(seed);
     const Point = ed25519.Point;
     // a point of order 8
-    const T = Point.fromBytes(Uint8Array.from(Buffer.from('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', 'hex')));
+    const T = Point.fromBytes(unhex('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a'));
     expect(T.isSmallOrder()).toBe(true);
     const r = 123456789n;
     const R = Point.BASE.multiply(r).add(T).toBytes();

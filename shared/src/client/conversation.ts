@@ -20,10 +20,12 @@ import {
   SignedMessage,
   SignedOp,
   VerificationCache,
-  identityVerifier,
+  entrySigningBytes,
   innerRoots,
   logStats,
   materialize,
+  parseMessageEntry,
+  parseOpEntry,
   putMessage,
   putOp,
   rolloverDecision,
@@ -37,6 +39,8 @@ import {
   type OpBody,
 } from '../envelope/index.ts';
 import type { CounterStore } from '../envelope/counters.ts';
+import { CONTEXT, verifyAsync } from '../crypto/index.ts';
+import { fromBase64Url } from '../protocol/index.ts';
 import { Conversation as ConversationSchema, docNameFor, type Conversation as ConversationInfo, type Segment } from '../protocol/index.ts';
 import type { AccountKeys } from './account-crypto.ts';
 import { EncryptedDoc } from './encrypted-doc.ts';
@@ -157,7 +161,14 @@ export class Conversation extends Emitter<ConversationEvents> {
   #messages: ConversationMessage[] = [];
   readonly #pending = new Set<string>();
   readonly #outbox = new Map<string, OutboxEntry>();
-  readonly #verifyCache = new VerificationCache();
+  readonly #verifyCache = new VerificationCache(1_000_000);
+  /** Inner entries (view values) whose signature result is in the cache. */
+  #checked = new WeakSet<object>();
+  #viewPass: Promise<void> | undefined;
+  #viewDirty = false;
+  #renderWaiters: Array<() => void> = [];
+  #deliverQueued: Promise<void> | undefined;
+  #lastDeliver = 0;
   #fetching = new Set<string>();
   #renderTimer: ReturnType<typeof setTimeout> | undefined;
   #compactTimer: ReturnType<typeof setTimeout> | undefined;
@@ -234,6 +245,13 @@ export class Conversation extends Emitter<ConversationEvents> {
     return this.#removed;
   }
 
+  /** Whether `docName` (the meta document or the open segment) is synced live here, so its changes arrive without a refresh. */
+  isLiveDoc(docName: string): boolean {
+    if (this.#closed || this.#removed) return false;
+    const doc = docName === this.#meta?.options.name ? this.#meta : docName === this.#openSegment ? this.#segments.get(docName)?.doc : undefined;
+    return doc?.link?.synced === true;
+  }
+
   /** Whether older segments remain unloaded. */
   get hasOlder(): boolean {
     return this.#info.segments.some((s) => !this.#segments.has(s.id));
@@ -295,7 +313,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     if (open) await this.#openSegmentLive(open);
     if (this.ctx.sync.online && this.#info.rotationDue) await this.#rotate().catch(() => undefined);
     if (this.ctx.sync.online) void this.#flushBlobRefs();
-    this.#render();
+    await this.#refreshView(); // first screen: the newest entries verified; the rest continues in the background
   }
 
   #currentOpenSegment(): Segment | undefined {
@@ -362,7 +380,7 @@ export class Conversation extends Emitter<ConversationEvents> {
       doc.detach();
       await doc.save();
     }
-    this.#render();
+    await this.#refreshView();
     return true;
   }
 
@@ -433,7 +451,7 @@ export class Conversation extends Emitter<ConversationEvents> {
       const s = this.#segments.get(open.id);
       if (s) s.seg = open;
     }
-    this.#render();
+    void this.#refreshView();
   }
 
   #recomputeMembership(): void {
@@ -476,19 +494,83 @@ export class Conversation extends Emitter<ConversationEvents> {
     if (this.#renderTimer !== undefined) return;
     this.#renderTimer = setTimeout(() => {
       this.#renderTimer = undefined;
-      this.#render();
+      void this.#refreshView();
     }, 5);
   }
 
-  #render(): void {
-    const cached = this.#verifyCache.wrap(identityVerifier((u) => this.ctx.directory.pinned(u)?.identity));
-    const verify = (userId: string, bytes: Uint8Array, sig: Uint8Array) => {
-      if (!this.ctx.directory.pinned(userId)) {
-        this.#fetchKey(userId);
-        return false;
+  /**
+   * Verifies what the view holds that is not verified yet, newest first, then renders. Resolves at the next
+   * render: the first screen (newest `FIRST_SCREEN` entries) renders before the older ones are verified, in
+   * batches that yield to the event loop ([INNER-6], DESIGN §5); results are cached, so re-renders never
+   * re-verify. One pass runs at a time; changes during a pass start another after it.
+   */
+  #refreshView(): Promise<void> {
+    this.#viewDirty = true;
+    const rendered = new Promise<void>((resolve) => this.#renderWaiters.push(resolve));
+    if (!this.#viewPass) {
+      this.#viewPass = (async () => {
+        try {
+          while (this.#viewDirty && !this.#closed) {
+            this.#viewDirty = false;
+            await this.#verifyPass();
+          }
+        } finally {
+          this.#viewPass = undefined;
+          this.#render(); // also releases waiters if a pass failed or the conversation closed
+        }
+      })();
+    }
+    return rendered;
+  }
+
+  async #verifyPass(): Promise<void> {
+    const FIRST_SCREEN = 200;
+    const BATCH = 256;
+    type Todo = { value: object; author: string; ts: number; id: string; key: Uint8Array; bytes: Uint8Array; sig: Uint8Array };
+    const todo: Todo[] = [];
+    const collect = (value: unknown, e: SignedMessage | SignedOp | undefined) => {
+      if (!e || typeof value !== 'object' || value === null || this.#checked.has(value)) return;
+      const key = this.ctx.directory.pinned(e.author)?.identity;
+      if (!key) {
+        this.#fetchKey(e.author); // verified once the key is pinned (#fetchKey re-renders)
+        return;
       }
-      return cached(userId, bytes, sig);
+      let sig: Uint8Array;
+      try {
+        sig = fromBase64Url(e.sig);
+      } catch {
+        return;
+      }
+      const bytes = entrySigningBytes(this.id, e);
+      if (this.#verifyCache.peek(e.author, bytes, sig) !== undefined) {
+        this.#checked.add(value);
+        return;
+      }
+      todo.push({ value, author: e.author, ts: e.ts, id: e.id, key, bytes, sig });
     };
+    const { messages, ops } = innerRoots(this.#view);
+    for (const value of messages.values()) collect(value, parseMessageEntry(value));
+    for (const value of ops.toArray()) collect(value, parseOpEntry(value));
+    todo.sort((a, b) => b.ts - a.ts || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    let lastRender = Date.now();
+    for (let i = 0; i < todo.length && !this.#closed; ) {
+      const batch = todo.slice(i, (i += i === 0 ? FIRST_SCREEN : BATCH));
+      const results = await Promise.all(batch.map((t) => verifyAsync(t.key, CONTEXT.message, t.bytes, t.sig)));
+      batch.forEach((t, k) => {
+        this.#verifyCache.set(t.author, t.bytes, t.sig, results[k] === true);
+        this.#checked.add(t.value);
+      });
+      if (i === FIRST_SCREEN || Date.now() - lastRender > 1000) {
+        this.#render();
+        lastRender = Date.now();
+      }
+      if (i < todo.length) await new Promise((r) => setTimeout(r, 0));
+    }
+    this.#render();
+  }
+
+  #render(): void {
+    const verify = (userId: string, bytes: Uint8Array, sig: Uint8Array) => this.#verifyCache.peek(userId, bytes, sig) === true;
     const m = materialize(this.#view, { convId: this.id, verify, isMember: (u) => this.#verifiedMember(u) });
     const position = new Map(m.messages.map((x, i) => [x.id, i]));
     const receipts = m.receipts.map((r) => ({ userId: r.userId, pos: position.get(r.msgId) ?? -1 }));
@@ -498,7 +580,10 @@ export class Conversation extends Emitter<ConversationEvents> {
       status: this.#pending.has(x.id) ? 'pending' : 'sent',
       readBy: receipts.filter((r) => r.userId !== x.author && r.pos >= i).map((r) => r.userId),
     }));
+    const waiters = this.#renderWaiters;
+    this.#renderWaiters = [];
     this.emit('change', { messages: this.#messages });
+    for (const w of waiters) w();
   }
 
   // --- presence in awareness (encrypted) ---
@@ -765,8 +850,33 @@ export class Conversation extends Emitter<ConversationEvents> {
     return ops.toArray().some((o) => typeof o === 'object' && o !== null && (o as { sig?: unknown }).sig === e.entry.sig);
   }
 
+  /**
+   * Seals what is waiting into the open segment and lets it go to the server. Coalesced: a call while one
+   * is already queued joins it, and flushes start at least `DELIVER_GAP_MS` apart, so an idle conversation
+   * sends a message at once while a burst becomes a few frames (and stays well under the server's
+   * per-connection message budget).
+   */
   #deliver(): Promise<void> {
-    return this.#serial(async () => {
+    if (this.#deliverQueued) return this.#deliverQueued;
+    const DELIVER_GAP_MS = 25;
+    const run = this.#serial(async () => {
+      const wait = this.#lastDeliver + DELIVER_GAP_MS - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      this.#deliverQueued = undefined;
+      this.#lastDeliver = Date.now();
+      await this.#deliverNow();
+    });
+    this.#deliverQueued = run
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#deliverQueued === guarded) this.#deliverQueued = undefined;
+      });
+    const guarded = this.#deliverQueued;
+    return run;
+  }
+
+  #deliverNow(): Promise<void> {
+    return (async () => {
       const s = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
       if (!s) return;
       const r = await s.doc.flush();
@@ -783,7 +893,7 @@ export class Conversation extends Emitter<ConversationEvents> {
           if (this.#blobRefs.length > 0) void this.#flushBlobRefs();
         });
       await this.#maybeRollover(s);
-    });
+    })();
   }
 
   /** Resolves when every message of mine is acknowledged by the server (or after `timeoutMs`). */

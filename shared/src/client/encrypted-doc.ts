@@ -3,6 +3,11 @@
  * in-memory inner doc, the `EnvelopeBinding` between them, the envelope state persisted sealed in storage
  * (so the persisted envelope is the outbox: Yjs sync is symmetric and re-uploads what the server lacks), and
  * optionally the live link to the server.
+ *
+ * Local persistence is incremental: the full state lives sealed under `env/<name>`, and each save appends only
+ * the envelope updates since the last one (merged, sealed) under `envlog/<name>/<seq>`; after enough appends
+ * (count or bytes) the state is rewritten once and the appended pieces are deleted. Yjs updates are
+ * idempotent, so a crash between the rewrite and the deletes only re-applies what is already there.
  */
 import * as Y from 'yjs';
 import { EnvelopeBinding, type BindingEvent, type FrameResolvers, type LocalAuthor } from '../envelope/index.ts';
@@ -24,6 +29,12 @@ export interface EncryptedDocOptions {
   coalesceMs?: number;
 }
 
+/** Rewrite the full state after this many appended pieces, or this many appended bytes. */
+const COMPACT_PIECES = 64;
+const COMPACT_BYTES = 256 * 1024;
+
+const logPrefix = (name: string) => `envlog/${name}/`;
+
 /** See the module comment. */
 export class EncryptedDoc {
   readonly envelope = new Y.Doc({ gc: true });
@@ -33,6 +44,12 @@ export class EncryptedDoc {
   #saveTimer: ReturnType<typeof setTimeout> | undefined;
   #saving: Promise<void> = Promise.resolve();
   #destroyed = false;
+  /** Envelope updates not yet persisted. */
+  #unsaved: Uint8Array[] = [];
+  /** Appended pieces in storage since the last full write. */
+  #pieces: string[] = [];
+  #pieceBytes = 0;
+  #seq = 0;
 
   private constructor(readonly options: EncryptedDocOptions) {}
 
@@ -45,6 +62,19 @@ export class EncryptedDoc {
         Y.applyUpdate(d.envelope, saved, 'storage');
       } catch {
         // A corrupt local copy is dropped; the server still has the frames.
+      }
+    }
+    for (const piece of await options.store.list(logPrefix(options.name)).catch(() => [] as string[])) {
+      d.#pieces.push(piece);
+      const seq = Number(piece.slice(logPrefix(options.name).length));
+      if (Number.isSafeInteger(seq)) d.#seq = Math.max(d.#seq, seq);
+      const bytes = await options.store.get(piece);
+      if (!bytes) continue;
+      d.#pieceBytes += bytes.length;
+      try {
+        Y.applyUpdate(d.envelope, bytes, 'storage');
+      } catch {
+        // as above
       }
     }
     const binding = new EnvelopeBinding({
@@ -61,8 +91,10 @@ export class EncryptedDoc {
       closed: options.closed ?? false,
     });
     d.binding = binding;
-    d.envelope.on('update', (_u: Uint8Array, origin: unknown) => {
-      if (origin !== 'storage') d.scheduleSave();
+    d.envelope.on('update', (u: Uint8Array, origin: unknown) => {
+      if (origin === 'storage') return;
+      d.#unsaved.push(u);
+      d.scheduleSave();
     });
     await binding.whenIdle();
     return d;
@@ -94,11 +126,36 @@ export class EncryptedDoc {
     }, 50);
   }
 
-  /** Persists the envelope state now. */
+  /** Persists the envelope changes since the last save now (appended; the full state now and then). */
   save(): Promise<void> {
-    const state = Y.encodeStateAsUpdate(this.envelope);
-    this.#saving = this.#saving.then(() => this.options.store.set(`env/${this.options.name}`, state)).catch(() => undefined);
+    this.#saving = this.#saving.then(() => this.#persist()).catch(() => undefined);
     return this.#saving;
+  }
+
+  async #persist(): Promise<void> {
+    const store = this.options.store;
+    const name = this.options.name;
+    if (this.#unsaved.length === 0) return;
+    const updates = this.#unsaved;
+    this.#unsaved = [];
+    try {
+      if (this.#pieces.length + 1 > COMPACT_PIECES || this.#pieceBytes > COMPACT_BYTES) {
+        await store.set(`env/${name}`, Y.encodeStateAsUpdate(this.envelope));
+        const old = this.#pieces;
+        this.#pieces = [];
+        this.#pieceBytes = 0;
+        for (const piece of old) await store.delete(piece);
+        return;
+      }
+      const merged = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
+      const piece = `${logPrefix(name)}${String(++this.#seq).padStart(12, '0')}`;
+      await store.set(piece, merged);
+      this.#pieces.push(piece);
+      this.#pieceBytes += merged.length;
+    } catch (e) {
+      this.#unsaved = [...updates, ...this.#unsaved]; // try again with the next save
+      throw e;
+    }
   }
 
   /** Seals pending local updates and persists; resolves with the binding's result. */

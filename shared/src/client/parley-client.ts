@@ -212,11 +212,25 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       case 'member_added':
       case 'member_removed':
       case 'epoch_changed':
-      case 'keys_needed':
-      case 'conversation_changed': {
+      case 'keys_needed': {
         const open = this.#open.get(notice.convId);
         if (open) await (await open).refresh().catch(() => undefined);
         await this.refreshConversations().catch(() => undefined);
+        break;
+      }
+      case 'conversation_changed': {
+        // A conversation open here that syncs the changed document live already has the change: no REST
+        // round trips (they share the conversation's queue with send()); only the list's activity time moves.
+        const open = this.#open.get(notice.convId);
+        const conv = open ? await open.catch(() => undefined) : undefined;
+        if (conv && !conv.isLiveDoc(notice.docName)) await conv.refresh().catch(() => undefined);
+        const row = this.#list.findIndex((c) => c.id === notice.convId);
+        if (row >= 0 && (conv === undefined || conv.isLiveDoc(notice.docName))) {
+          const info = this.#list[row]!;
+          const now = new Date().toISOString();
+          if (now > info.updatedAt) this.#list = this.#list.map((c, i) => (i === row ? { ...info, updatedAt: now } : c));
+          this.emit('conversations', { conversations: await this.conversations() });
+        } else await this.refreshConversations().catch(() => undefined);
         break;
       }
       default: {

@@ -77,6 +77,8 @@ export function verify(publicKey: Uint8Array, context: Context, message: Uint8Ar
 // Signing is deterministic (RFC 8032), so both paths produce the same bytes.
 
 type Subtle = SubtleCrypto;
+/** WebCrypto's typings want ArrayBuffer-backed views; ours always are. */
+const buf = (b: Uint8Array): BufferSource => b as Uint8Array<ArrayBuffer>;
 const ED25519_L = 2n ** 252n + 27742317777372353535851937790883648493n;
 const ED25519_P = 2n ** 255n - 19n;
 const PKCS8_PREFIX = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
@@ -102,10 +104,10 @@ function nativeSubtle(): Promise<Subtle | undefined> {
       const pub = ed25519.getPublicKey(seed);
       const msg = new Uint8Array([1, 2, 3]);
       const expected = ed25519.sign(msg, seed);
-      const sk = await subtle.importKey('pkcs8', concatBytes(PKCS8_PREFIX, seed), { name: 'Ed25519' }, false, ['sign']);
-      const got = new Uint8Array(await subtle.sign('Ed25519', sk, msg));
-      const pk = await subtle.importKey('raw', pub, { name: 'Ed25519' }, false, ['verify']);
-      const ok = await subtle.verify('Ed25519', pk, expected, msg);
+      const sk = await subtle.importKey('pkcs8', buf(concatBytes(PKCS8_PREFIX, seed)), { name: 'Ed25519' }, false, ['sign']);
+      const got = new Uint8Array(await subtle.sign('Ed25519', sk, buf(msg)));
+      const pk = await subtle.importKey('raw', buf(pub), { name: 'Ed25519' }, false, ['verify']);
+      const ok = await subtle.verify('Ed25519', pk, buf(expected), buf(msg));
       if (!ok || got.length !== 64 || got.some((x, i) => x !== expected[i])) return undefined;
       return subtle;
     } catch {
@@ -178,11 +180,11 @@ export async function verifyAsync(publicKey: Uint8Array, context: Context, messa
     const pk = publicKey.slice();
     const key = await remember(verifyKeys, keyHex(pk), () =>
       strictPublicKeyOk(pk)
-        ? subtle.importKey('raw', pk, { name: 'Ed25519' }, false, ['verify']).catch(() => undefined)
+        ? subtle.importKey('raw', buf(pk), { name: 'Ed25519' }, false, ['verify']).catch(() => undefined)
         : Promise.resolve(undefined),
     );
     if (!key) return false;
-    if (await subtle.verify('Ed25519', key, signature, framed(context, message))) return true;
+    if (await subtle.verify('Ed25519', key, buf(signature.slice()), buf(framed(context, message)))) return true;
   } catch {
     /* fall through to noble */
   }
@@ -198,10 +200,10 @@ export async function signAsync(secretKey: Uint8Array, context: Context, message
   try {
     let key = signKeys.get(secretKey);
     if (!key) {
-      key = subtle.importKey('pkcs8', concatBytes(PKCS8_PREFIX, secretKey), { name: 'Ed25519' }, false, ['sign']);
+      key = subtle.importKey('pkcs8', buf(concatBytes(PKCS8_PREFIX, secretKey)), { name: 'Ed25519' }, false, ['sign']);
       signKeys.set(secretKey, key);
     }
-    return new Uint8Array(await subtle.sign('Ed25519', await key, framed(context, message)));
+    return new Uint8Array(await subtle.sign('Ed25519', await key, buf(framed(context, message))));
   } catch {
     return sign(secretKey, context, message);
   }

@@ -10,7 +10,7 @@
  */
 import * as Y from 'yjs';
 import { z } from 'zod';
-import { CONTEXT, lp, sha256, sign, u64be, verify } from '../crypto/index.ts';
+import { CONTEXT, lp, sign, u64be, verify } from '../crypto/index.ts';
 import { fromBase64Url, toBase64Url, toHex, utf8 } from '../protocol/index.ts';
 import { FileRef } from '../protocol/blobs.ts';
 
@@ -226,32 +226,89 @@ export function identityVerifier(publicKey: (userId: string) => Uint8Array | und
 }
 
 /**
- * Remembers verification results ([INNER-6]) so re-materializing after each change costs hashes, not
- * signature checks. The key is SHA-256 over (userId, signed bytes, signature), not just msgId+sig: a forged
- * entry that reuses a valid signature with other content must not hit the cache. Bounded, oldest evicted.
+ * Remembers verification results ([INNER-6]) so re-materializing after each change costs lookups, not
+ * signature checks. An entry is keyed by (userId, signature) and holds the signed bytes it was checked
+ * over; a hit needs the same bytes too, so a forged entry that reuses a valid signature with other content
+ * never hits the cache. Bounded, oldest evicted.
  */
 export class VerificationCache {
-  private readonly results = new Map<string, boolean>();
+  private readonly results = new Map<string, { bytes: Uint8Array; ok: boolean }>();
   /** Verification calls that missed the cache (for tests and metrics). */
   misses = 0;
   constructor(private readonly max = 100_000) {}
 
+  private static key(userId: string, signature: Uint8Array): string {
+    return `${userId}\u0000${toHex(signature)}`;
+  }
+
+  /** The remembered result for exactly these inputs, or undefined. */
+  peek(userId: string, bytes: Uint8Array, signature: Uint8Array): boolean | undefined {
+    const hit = this.results.get(VerificationCache.key(userId, signature));
+    if (!hit || hit.bytes.length !== bytes.length) return undefined;
+    for (let i = 0; i < bytes.length; i++) if (hit.bytes[i] !== bytes[i]) return undefined;
+    return hit.ok;
+  }
+
+  /** Records a result computed elsewhere (e.g. by an async verifier). */
+  set(userId: string, bytes: Uint8Array, signature: Uint8Array, ok: boolean): void {
+    const key = VerificationCache.key(userId, signature);
+    if (!this.results.has(key) && this.results.size >= this.max) {
+      const oldest = this.results.keys().next();
+      if (!oldest.done) this.results.delete(oldest.value);
+    }
+    this.results.set(key, { bytes: bytes.slice(), ok });
+  }
+
   /** Wraps a `VerifyFn` with this cache. */
   wrap(inner: VerifyFn): VerifyFn {
     return (userId, bytes, signature) => {
-      const key = toHex(sha256(lp(utf8(userId), bytes, signature)));
-      const hit = this.results.get(key);
+      const hit = this.peek(userId, bytes, signature);
       if (hit !== undefined) return hit;
       this.misses++;
       const ok = inner(userId, bytes, signature);
-      if (this.results.size >= this.max) {
-        const oldest = this.results.keys().next();
-        if (!oldest.done) this.results.delete(oldest.value);
-      }
-      this.results.set(key, ok);
+      this.set(userId, bytes, signature, ok);
       return ok;
     };
   }
+}
+
+// Parsing and canonical bytes are pure functions of an entry; Yjs hands out the same value object for an
+// entry every time, so they are memoized per object (re-materializing then costs lookups, not zod + lp).
+const parsedMessages = new WeakMap<object, SignedMessage | null>();
+const parsedOps = new WeakMap<object, SignedOp | null>();
+const signingBytesMemo = new WeakMap<object, { convId: string; bytes: Uint8Array }>();
+
+/** `SignedMessage.safeParse`, memoized per value object; undefined when invalid. */
+export function parseMessageEntry(value: unknown): SignedMessage | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  let r = parsedMessages.get(value);
+  if (r === undefined) {
+    const p = SignedMessage.safeParse(value);
+    r = p.success ? p.data : null;
+    parsedMessages.set(value, r);
+  }
+  return r ?? undefined;
+}
+
+/** `SignedOp.safeParse`, memoized per value object; undefined when invalid. */
+export function parseOpEntry(value: unknown): SignedOp | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  let r = parsedOps.get(value);
+  if (r === undefined) {
+    const p = SignedOp.safeParse(value);
+    r = p.success ? p.data : null;
+    parsedOps.set(value, r);
+  }
+  return r ?? undefined;
+}
+
+/** Signing bytes of a parsed entry (from `parseMessageEntry`/`parseOpEntry`), memoized per entry. */
+export function entrySigningBytes(convId: string, e: SignedMessage | SignedOp): Uint8Array {
+  const hit = signingBytesMemo.get(e);
+  if (hit && hit.convId === convId) return hit.bytes;
+  const bytes = 'target' in e ? opSigningBytes(convId, e) : messageSigningBytes(convId, e);
+  signingBytesMemo.set(e, { convId, bytes });
+  return bytes;
 }
 
 /** A message as rendered. `text` is empty once deleted. */
@@ -314,9 +371,9 @@ export function materialize(doc: Y.Doc, options: MaterializeOptions): Materializ
   const dropped = { malformed: 0, badSignature: 0, unauthorized: 0 };
   const parsed: SignedMessage[] = [];
   for (const [key, value] of messages.entries()) {
-    const r = SignedMessage.safeParse(value);
-    if (!r.success || r.data.id !== key) dropped.malformed++;
-    else parsed.push(r.data);
+    const r = parseMessageEntry(value);
+    if (!r || r.id !== key) dropped.malformed++;
+    else parsed.push(r);
   }
   parsed.sort(byTsThenId);
   const allIds = new Set(parsed.map((m) => m.id));
@@ -325,7 +382,7 @@ export function materialize(doc: Y.Doc, options: MaterializeOptions): Materializ
   const order: MaterializedMessage[] = [];
   for (const m of parsed.slice(windowStart)) {
     const sig = sigBytes(m.sig);
-    if (!sig || !options.verify(m.author, messageSigningBytes(options.convId, m), sig)) {
+    if (!sig || !options.verify(m.author, entrySigningBytes(options.convId, m), sig)) {
       dropped.badSignature++;
       continue;
     }
@@ -348,19 +405,19 @@ export function materialize(doc: Y.Doc, options: MaterializeOptions): Materializ
     order.push(out);
   }
 
-  const parsedOps: SignedOp[] = [];
+  const parsedOpList: SignedOp[] = [];
   for (const value of ops.toArray()) {
-    const r = SignedOp.safeParse(value);
-    if (!r.success) dropped.malformed++;
-    else parsedOps.push(r.data);
+    const r = parseOpEntry(value);
+    if (!r) dropped.malformed++;
+    else parsedOpList.push(r);
   }
-  parsedOps.sort(byTsThenId);
+  parsedOpList.sort(byTsThenId);
   const orphans: SignedOp[] = [];
   const reactions = new Map<string, Map<string, boolean>>(); // msgId -> `${emoji}\u0000${user}` -> on
   const position = new Map(order.map((m, i) => [m.id, i]));
   const receipts = new Map<string, string>();
   const seenOps = new Set<string>();
-  for (const op of parsedOps) {
+  for (const op of parsedOpList) {
     if (seenOps.has(`${op.id}\u0000${op.sig}`)) continue; // the same op pushed twice counts once
     seenOps.add(`${op.id}\u0000${op.sig}`);
     const target = verified.get(op.target);
@@ -369,7 +426,7 @@ export function materialize(doc: Y.Doc, options: MaterializeOptions): Materializ
       continue; // target outside the verified window: handled when the window grows
     }
     const sig = sigBytes(op.sig);
-    if (!sig || !options.verify(op.author, opSigningBytes(options.convId, op), sig)) {
+    if (!sig || !options.verify(op.author, entrySigningBytes(options.convId, op), sig)) {
       dropped.badSignature++;
       continue;
     }
