@@ -42,7 +42,9 @@ export function AttachButton(props: { conv: Conversation; disabled?: boolean }):
         }}
       />
       <button type="button" class="btn btn-icon composer-attach" aria-label="Attach files" disabled={props.disabled} onClick={() => input.click()}>
-        <span aria-hidden="true">📎</span>
+        <svg class="icon" aria-hidden="true" viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+          <path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9" />
+        </svg>
       </button>
     </>
   );

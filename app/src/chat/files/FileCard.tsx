@@ -38,9 +38,10 @@ export function FileCard(props: FileCardProps): JSX.Element {
 
   return (
     <div class="file-card" classList={{ 'file-card-failed': error() !== '' }}>
-      <span class="file-card-icon" aria-hidden="true">
-        📄
-      </span>
+      <svg class="file-card-icon" aria-hidden="true" viewBox="0 0 24 24" width="28" height="28" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round">
+        <path d="M6 2.5h8l4.5 4.5v14.5H6z" />
+        <path d="M14 2.5V7h4.5" />
+      </svg>
       <span class="file-card-text">
         <span class="file-card-name">{props.file.name}</span>
         <span class="file-card-size small muted">{formatBytes(props.file.size)}</span>
