@@ -9,4 +9,8 @@ import './styles.css';
 initTheme();
 void restoreSession();
 const root = document.getElementById('root');
-if (root) render(() => <App />, root);
+if (root) {
+  // Remove the static first-paint markup from index.html; Solid appends rather than replaces.
+  root.textContent = '';
+  render(() => <App />, root);
+}

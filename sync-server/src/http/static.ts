@@ -25,6 +25,47 @@ export const PLACEHOLDER_HTML = `<!doctype html>
 </html>
 `;
 
+/**
+ * Serves `<file>.br` / `<file>.gz` (written by app/scripts/precompress.mjs) when the client accepts that
+ * encoding, with the original's content type. Falls through for anything else.
+ */
+function precompressed(distDir: string, indexFile: string): RequestHandler {
+  const root = path.resolve(distDir);
+  return (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    const accept = String(req.headers['accept-encoding'] ?? '');
+    const encodings: Array<[string, string]> = [];
+    if (/\bbr\b/.test(accept)) encodings.push(['br', '.br']);
+    if (/\bgzip\b/.test(accept)) encodings.push(['gzip', '.gz']);
+    if (encodings.length === 0) return next();
+    let file: string;
+    try {
+      file = path.resolve(root, `.${decodeURIComponent(req.path)}`);
+    } catch {
+      return next();
+    }
+    if (!file.startsWith(`${root}${path.sep}`) && file !== root) return next();
+    if (req.path.endsWith('/')) file = path.join(file, 'index.html');
+    // Client-side routes get the compressed shell, like the uncompressed fallback below.
+    if (!existsSync(file) && path.extname(req.path) === '' && wantsFallback(req)) file = indexFile;
+    for (const [encoding, suffix] of encodings) {
+      if (!existsSync(file + suffix)) continue;
+      const base = path.basename(file);
+      res.setHeader('Content-Encoding', encoding);
+      res.setHeader('Vary', 'Accept-Encoding');
+      res.type(path.extname(file) === '.webmanifest' ? 'application/manifest+json' : path.extname(file));
+      if (file.includes(`${path.sep}assets${path.sep}`)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      else res.setHeader('Cache-Control', 'no-cache');
+      if (base === 'index.html') res.setHeader('Cache-Control', 'no-cache');
+      res.sendFile(file + suffix, (error) => {
+        if (error) next(error);
+      });
+      return;
+    }
+    next();
+  };
+}
+
 function wantsFallback(req: Parameters<RequestHandler>[0]): boolean {
   return (req.method === 'GET' || req.method === 'HEAD') && !RESERVED.test(req.path);
 }
@@ -35,6 +76,7 @@ export function staticApp(distDir: string = DEFAULT_APP_DIST): Router {
   const indexFile = path.join(distDir, 'index.html');
   if (existsSync(indexFile)) {
     router.use((req, res, next) => (RESERVED.test(req.path) ? next('router') : next()));
+    router.use(precompressed(distDir, indexFile));
     router.use(
       express.static(distDir, {
         index: 'index.html',
