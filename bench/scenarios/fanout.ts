@@ -210,7 +210,7 @@ export async function fanout(ctx: Ctx): Promise<ScenarioResult> {
   if (p.rateLimited > 0) notes.push(`The server's per-connection budget (100 messages/s, burst 300) closed the sender's document connection ${p.rateLimited}× (rate-limited); the client re-attached and re-synced.`);
   notes.push(
     `Parley server persist-before-ack latency (its /metrics, last 1,024 updates): p50 ${round(p.store.p50)} ms, p99 ${round(p.store.p99)} ms over ${p.store.count} updates; every update is committed to PostgreSQL (synchronous_commit on) before it is applied and relayed, and Hocuspocus handles one connection's messages in order.`,
-    `Parley sent ${p.sent} messages as ${p.frames} frames (Conversation.send flushes each send at once; several sends land in one frame only when they queue up). Send pipeline (send() call to frame pushed, sign + outbox + seal): p50 ${round(p.pipeline.p50)} ms, p99 ${round(p.pipeline.p99)} ms.`,
+    `Parley sent ${p.sent} messages as ${p.frames} frames (Conversation.send coalesces delivery: the first send of an idle conversation flushes at once, sends that arrive while a flush is queued or running join the next one, flushes start at least 25 ms apart). Send pipeline (send() call to frame pushed, sign + outbox + seal): p50 ${round(p.pipeline.p50)} ms, p99 ${round(p.pipeline.p99)} ms.`,
     `Wire latency is measured on ${p.wireN} member sockets (frame carrying the message arrived); visible latency on ${sizes.full} full clients (frame verified + decrypted, message signature verified, list materialized and the change event fired). All clients share one bench process (client CPU ${round(p.cli, 2)} cores Parley vs ${round(b.cli, 2)} baseline).`,
   );
   return {
