@@ -48,17 +48,17 @@ export function ConversationList(props: ConversationListProps): JSX.Element {
     <div class="conv-pane">
       <div class="conv-toolbar">
         <h1 class="conv-title">Chats</h1>
-        <div class="conv-actions">
-          <button type="button" class="btn btn-ghost btn-small" onClick={props.onSearch}>
-            Search
-          </button>
-          <button type="button" class="btn btn-small" onClick={props.onNewGroup}>
-            New group
-          </button>
-          <button type="button" class="btn btn-primary btn-small" onClick={props.onNewChat}>
-            New chat
-          </button>
-        </div>
+        <button type="button" class="btn btn-ghost btn-small" onClick={props.onSearch}>
+          Search
+        </button>
+      </div>
+      <div class="conv-actions">
+        <button type="button" class="btn btn-primary btn-small" onClick={props.onNewChat}>
+          New chat
+        </button>
+        <button type="button" class="btn btn-small" onClick={props.onNewGroup}>
+          New group
+        </button>
       </div>
       <div class="conv-filter">
         <label for="conv-filter" class="visually-hidden">

@@ -15,6 +15,7 @@ import { RichText } from './linkify.tsx';
 import { preview } from './notifications.ts';
 import { dayLabel, exactTime, messageTime, sameDay } from './time.ts';
 import { Avatar } from './Avatar.tsx';
+import { MessageAttachments } from './files/Attachments.tsx';
 
 const WINDOW = 80;
 const STEP = 40;
@@ -59,6 +60,10 @@ export function MessageList(props: MessageListProps): JSX.Element {
   const [highlight, setHighlight] = createSignal<string | undefined>();
   const [loadingOlder, setLoadingOlder] = createSignal(false);
   let follow = true;
+  /** Opened at the new-messages divider: keep it in place while history streams in, until the user scrolls. */
+  let pinned: string | undefined;
+  /** The newest message is on screen (it may be read). */
+  let newestVisible = false;
   let winFirst: string | undefined;
   let winLast: string | undefined;
   let highlightTimer: ReturnType<typeof setTimeout> | undefined;
@@ -109,6 +114,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
   }
 
   function toLatest(): void {
+    pinned = undefined;
     const len = props.messages.length;
     follow = true;
     setAtBottom(true);
@@ -142,7 +148,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
   function scheduleRead(): void {
     clearTimeout(readTimer);
     readTimer = setTimeout(() => {
-      if (follow && document.visibilityState === 'visible') props.onReadBottom();
+      if ((follow || newestVisible) && document.visibilityState === 'visible') props.onReadBottom();
     }, 300);
   }
 
@@ -151,6 +157,10 @@ export function MessageList(props: MessageListProps): JSX.Element {
     on(
       () => props.messages.length,
       (len, prevLen) => {
+        if (pinned !== undefined && props.index.has(pinned)) {
+          jumpTo(pinned, 'start', false);
+          return;
+        }
         if (follow) {
           const size = Math.min(MAX, Math.max(WINDOW, range().end - range().start));
           setWindow(len - size, len);
@@ -193,10 +203,9 @@ export function MessageList(props: MessageListProps): JSX.Element {
       restoreAnchor(a);
     }
     const bottom = range().end === len && fromBottom < 80;
-    if (bottom !== follow) {
-      follow = bottom;
-      setAtBottom(bottom);
-    }
+    newestVisible = bottom;
+    follow = bottom && pinned === undefined;
+    setAtBottom(bottom);
     if (bottom) {
       setUnseen(0);
       scheduleRead();
@@ -206,8 +215,12 @@ export function MessageList(props: MessageListProps): JSX.Element {
   onMount(() => {
     props.ref?.({ toLatest });
     const first = props.firstUnreadId;
-    if (first && props.index.has(first)) jumpTo(first, 'start', false);
-    else toLatest();
+    if (first && props.index.has(first)) {
+      pinned = first;
+      jumpTo(first, 'start', false);
+    } else toLatest();
+    const unpin = () => (pinned = undefined);
+    for (const type of ['wheel', 'touchstart', 'keydown', 'pointerdown'] as const) scroller.addEventListener(type, unpin, { passive: true });
     const vis = () => {
       if (document.visibilityState === 'visible') scheduleRead();
     };
@@ -225,11 +238,19 @@ export function MessageList(props: MessageListProps): JSX.Element {
     on(
       () => props.jump,
       (j) => {
-        if (j) jumpTo(j.id);
+        if (!j) return;
+        pinned = undefined;
+        jumpTo(j.id);
       },
       { defer: true },
     ),
   );
+
+  // Delivery state is shown on my newest message (and on any still sending), not on every bubble.
+  const lastMineIdx = createMemo(() => {
+    for (let i = props.messages.length - 1; i >= 0; i--) if (props.messages[i]?.mine && !props.messages[i]?.deleted) return i;
+    return -1;
+  });
 
   const names = (ids: readonly string[]) => ids.map((u) => props.nameOf(u)).join(', ');
 
@@ -358,6 +379,9 @@ export function MessageList(props: MessageListProps): JSX.Element {
                             <RichText text={m.text} />
                           </p>
                         </Show>
+                        <Show when={!m.deleted && m.attachments.length > 0}>
+                          <MessageAttachments conv={props.conv} attachments={m.attachments} />
+                        </Show>
                         <span class="msg-meta">
                           <Show when={m.edited && !m.deleted}>
                             <span class="msg-edited">edited</span>
@@ -367,7 +391,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
                               {messageTime(m.ts, props.now)}
                             </time>
                           </Show>
-                          <Show when={m.mine && !m.deleted}>
+                          <Show when={m.mine && !m.deleted && (m.status === 'pending' || idx() === lastMineIdx())}>
                             <span
                               class="msg-status"
                               classList={{ pending: m.status === 'pending', read: m.readBy.length > 0 }}

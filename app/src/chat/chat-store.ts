@@ -231,7 +231,22 @@ export class ChatStore {
     if (c.removed) this.#setRemoved(new Set([...this.removed(), c.id]));
     this.hooks.onMessages?.(c.id, c.messages);
     this.#scheduleRows();
+    this.#backfill(c);
   }
+
+  /**
+   * Loads older segments in the background, one at a time across all conversations, so on-device search
+   * covers the whole history (segments are cached sealed after the first fetch, so this is cheap later).
+   */
+  #backfill(c: Conversation): void {
+    this.#backfillChain = this.#backfillChain.then(async () => {
+      while (!this.#disposed && c.hasOlder && !c.removed) {
+        await new Promise((r) => setTimeout(r, 250));
+        if (this.#disposed || !(await c.loadOlder().catch(() => false))) break;
+      }
+    });
+  }
+  #backfillChain: Promise<void> = Promise.resolve();
 
   #detectIncoming(c: Conversation, messages: readonly ConversationMessage[]): void {
     const since = this.#lastTs.get(c.id) ?? this.startedAt;
