@@ -23,6 +23,7 @@ import { MemoryStorage, ParleyClient, derivePasswordKeys, parseRecoveryKey, type
 import { fromBase64Url, KDF_MIN, PreloginResponse, utf8 } from '@parley/shared/protocol';
 import { loadConfig } from '../sync-server/src/config.ts';
 import { startServer } from '../sync-server/src/server.ts';
+import { DEFAULT_RATE_LIMITS, scaleRateLimits } from '../sync-server/src/auth/rate-limit.ts';
 import { dumpPostgres, dumpRedis, scan, tapRedis, type Finding, type Haystack, type Needle } from './audit-scan.ts';
 
 /** Options of one audit run. */
@@ -81,14 +82,8 @@ export async function runPrivacyAudit(options: AuditOptions = {}): Promise<Audit
   const tap = options.redisUrl ? await tapRedis(options.redisUrl) : null;
   const server = await startServer(loadConfig(env, dataDir), {
     logSink: (line) => logs.push(line),
-    rateLimits: {
-      auth: { capacity: 1000, refillPerSecond: 100 },
-      register: { capacity: 1000, refillPerSecond: 100 },
-      recovery: { capacity: 1000, refillPerSecond: 100 },
-      loginFailures: { capacity: 1000, refillPerSecond: 100 },
-      recoveryFailures: { capacity: 1000, refillPerSecond: 100 },
-      trustedPairSeconds: 3600,
-    },
+    // Many registrations from one IP in a few seconds: raise the account budgets for this rig.
+    rateLimits: scaleRateLimits(DEFAULT_RATE_LIMITS, 1000),
   });
   const canaries = {
     groupName: canary(),
@@ -142,15 +137,11 @@ export async function runPrivacyAudit(options: AuditOptions = {}): Promise<Audit
     conversations.push(direct);
     await direct.send(canaries.direct);
 
-    const withProfile = alice!.client as unknown as { setProfile?: (p: { displayName?: string; status?: string }) => Promise<void> };
-    if (typeof withProfile.setProfile === 'function') {
-      print('audit: profile');
-      await withProfile.setProfile({ displayName: canaries.displayName, status: canaries.status });
-    } else {
-      print('audit: profiles not available in this client core; skipping profile canaries');
-      delete (canaries as Partial<typeof canaries>).displayName;
-      delete (canaries as Partial<typeof canaries>).status;
-    }
+    print('audit: profile (display name and status), read by a contact');
+    const aliceId = alice!.client.context.userId;
+    await alice!.client.setProfile({ displayName: canaries.displayName, status: canaries.status });
+    await bob!.client.profile(aliceId);
+    await until(() => bob!.client.cachedProfile(aliceId)?.displayName === canaries.displayName, 20_000, 'bob to read alice\u2019s profile');
 
     print('audit: removing carol (key rotation), then a message she must not get');
     await group.removeMember(carol!.client.context.userId);
