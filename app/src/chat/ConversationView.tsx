@@ -71,15 +71,19 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
   const index = createMemo(() => new Map(state.list.map((m, i) => [m.id, i])));
 
   // The new-messages divider: the first unread message from others when the conversation was opened.
+  // When more messages are unread than are loaded yet (older segments load lazily, and only the newest
+  // ones are verified before the first screen), the divider goes above the oldest loaded unread one.
   const firstUnreadId = (() => {
     let n = c.unread;
     if (n <= 0) return undefined;
+    let oldest: string | undefined;
     for (let i = c.messages.length - 1; i >= 0; i--) {
       const m = c.messages[i];
       if (!m || m.mine || m.deleted) continue;
+      oldest = m.id;
       if (--n === 0) return m.id;
     }
-    return undefined;
+    return oldest;
   })();
 
   const [mode, setMode] = createSignal<ComposerMode>({ kind: 'new' });
