@@ -22,10 +22,12 @@ export function colourClass(key: string): string {
 }
 
 /** Decorative avatar (the name is always next to it as text). */
-export function Avatar(props: { name: string; colourKey?: string; online?: boolean; size?: 'sm' | 'md' | 'lg'; group?: boolean }): JSX.Element {
+export function Avatar(props: { name: string; colourKey?: string; online?: boolean; size?: 'sm' | 'md' | 'lg'; group?: boolean; src?: string | undefined }): JSX.Element {
   return (
     <span class={`avatar avatar-${props.size ?? 'md'} ${colourClass(props.colourKey ?? props.name)}`} aria-hidden="true">
-      <span class="avatar-initials">{props.group && props.name === '' ? '#' : initials(props.name)}</span>
+      <Show when={props.src} fallback={<span class="avatar-initials">{props.group && props.name === '' ? '#' : initials(props.name)}</span>}>
+        {(src) => <img class="avatar-img" src={src()} alt="" decoding="async" />}
+      </Show>
       <Show when={props.online}>
         <span class="presence-dot" />
       </Show>

@@ -28,6 +28,7 @@ import { ChatStore } from './chat-store.ts';
 import { ConversationList } from './ConversationList.tsx';
 import { ConversationView } from './ConversationView.tsx';
 import { ContactDialog, GroupInfoDialog, NewChatDialog, NewGroupDialog } from './dialogs.tsx';
+import { ProfileDialog } from './ProfileDialog.tsx';
 import { notifyIncoming, showUnread } from './notifications.ts';
 import { useNow } from './time.ts';
 import { SearchPanel } from '../search/SearchPanel.tsx';
@@ -43,7 +44,8 @@ type Dialog =
   | { kind: 'new-chat' }
   | { kind: 'new-group' }
   | { kind: 'group'; conv: Conversation }
-  | { kind: 'contact'; userId: string };
+  | { kind: 'contact'; userId: string }
+  | { kind: 'profile' };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -135,6 +137,7 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
               onNewChat={() => setDialog({ kind: 'new-chat' })}
               onNewGroup={() => setDialog({ kind: 'new-group' })}
               onSearch={() => setPane('search')}
+              onProfile={() => setDialog({ kind: 'profile' })}
             />
           </Match>
           <Match when={pane() === 'search'}>
@@ -219,6 +222,9 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
                   onContact={(userId) => setDialog({ kind: 'contact', userId })}
                 />
               )}
+            </Match>
+            <Match when={d.kind === 'profile'}>
+              <ProfileDialog store={store} onClose={() => setDialog(null)} />
             </Match>
             <Match when={d.kind === 'contact' && d}>
               {(c) => <ContactDialog store={store} userId={(c() as { userId: string }).userId} onClose={() => setDialog(null)} />}

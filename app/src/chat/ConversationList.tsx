@@ -18,6 +18,7 @@ export interface ConversationListProps {
   onNewChat: () => void;
   onNewGroup: () => void;
   onSearch: () => void;
+  onProfile: () => void;
 }
 
 /** Folds case and accents so "jose" finds "José". */
@@ -29,17 +30,19 @@ export function fold(s: string): string {
 export function ConversationList(props: ConversationListProps): JSX.Element {
   const s = props.store;
   const [filter, setFilter] = createSignal('');
+  /** A direct chat shows the contact's display name (from their encrypted profile), else the username. */
+  const titleOf = (r: ChatRow) => (r.kind === 'direct' ? s.profileOf(r.peerId)?.displayName || r.title : r.title);
   const rows = createMemo(() => {
     const q = fold(filter().trim());
     const all = s.rows();
     if (!q) return all;
-    return all.filter((r) => fold(r.title).includes(q) || fold(r.lastMessage?.text ?? '').includes(q));
+    return all.filter((r) => fold(titleOf(r)).includes(q) || fold(r.title).includes(q) || fold(r.lastMessage?.text ?? '').includes(q));
   });
 
   const previewOf = (r: ChatRow) => {
     const m = r.lastMessage;
     if (!m) return r.kind === 'group' ? `${r.members.length} members` : 'No messages yet';
-    const who = m.author === s.me.userId ? 'You: ' : r.kind === 'group' ? `${s.nameOf(m.author)}: ` : '';
+    const who = m.author === s.me.userId ? 'You: ' : r.kind === 'group' ? `${s.displayNameOf(m.author)}: ` : '';
     return who + preview(m.text, 80);
   };
   const activityTs = (r: ChatRow) => r.lastMessage?.ts ?? Date.parse(r.updatedAt);
@@ -48,6 +51,9 @@ export function ConversationList(props: ConversationListProps): JSX.Element {
     <div class="conv-pane">
       <div class="conv-toolbar">
         <h1 class="conv-title">Chats</h1>
+        <button type="button" class="btn btn-ghost btn-small" onClick={props.onProfile}>
+          Profile
+        </button>
         <button type="button" class="btn btn-ghost btn-small" onClick={props.onSearch}>
           Search
         </button>
@@ -116,10 +122,10 @@ export function ConversationList(props: ConversationListProps): JSX.Element {
                     data-conv-id={r.id}
                     onClick={() => props.onOpen(r.id)}
                   >
-                    <Avatar name={r.title} colourKey={r.peerId ?? r.id} online={online()} group={r.kind === 'group'} />
+                    <Avatar name={titleOf(r)} colourKey={r.peerId ?? r.id} online={online()} group={r.kind === 'group'} src={r.kind === 'direct' ? s.avatarUrl(r.peerId) : undefined} />
                     <span class="conv-text">
                       <span class="conv-line">
-                        <span class="conv-name">{r.title}</span>
+                        <span class="conv-name">{titleOf(r)}</span>
                         <time class="conv-time" datetime={new Date(activityTs(r)).toISOString()}>
                           {listTime(activityTs(r), props.now)}
                         </time>

@@ -98,7 +98,7 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
     return {
       kind,
       peerId,
-      title: c.name ?? (kind === 'group' ? 'Unnamed group' : 'Direct chat'),
+      title: (kind === 'direct' ? s.profileOf(peerId)?.displayName : undefined) || (c.name ?? (kind === 'group' ? 'Unnamed group' : 'Direct chat')),
       memberCount: c.membership.created ? c.membership.members.size : c.info.members.length,
       unverified: c.unverifiedMembers,
     };
@@ -107,7 +107,7 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
   const typingText = () => {
     const ids = s.typing[c.id] ?? [];
     if (ids.length === 0) return '';
-    const names = ids.map((u) => s.nameOf(u));
+    const names = ids.map((u) => s.displayNameOf(u));
     if (names.length === 1) return `${names[0]} is typing…`;
     if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
     return 'Several people are typing…';
@@ -130,7 +130,13 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
             else props.onInfo(c);
           }}
         >
-          <Avatar name={meta().title} colourKey={meta().peerId ?? c.id} online={meta().kind === 'direct' && s.isOnline(meta().peerId)} group={meta().kind === 'group'} />
+          <Avatar
+            name={meta().title}
+            colourKey={meta().peerId ?? c.id}
+            online={meta().kind === 'direct' && s.isOnline(meta().peerId)}
+            group={meta().kind === 'group'}
+            src={meta().kind === 'direct' ? s.avatarUrl(meta().peerId) : undefined}
+          />
           <span class="chat-peer-text">
             <span class="chat-title">{meta().title}</span>
             <span class="chat-subtitle">
@@ -182,7 +188,7 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
         kind={meta().kind}
         label={`Messages with ${meta().title}`}
         now={props.now}
-        nameOf={(u) => s.nameOf(u)}
+        nameOf={(u) => s.displayNameOf(u)}
         firstUnreadId={firstUnreadId}
         jump={props.jump}
         onReply={(m) => setMode({ kind: 'reply', to: m })}

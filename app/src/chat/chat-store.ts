@@ -13,6 +13,8 @@ import {
   type Conversation,
   type ConversationMessage,
   type ConversationSummary,
+  type Profile,
+  type ProfileUpdate,
 } from '@parley/shared/client';
 import type { SignedIn } from '../session.ts';
 import { IdbStorage } from './idb-storage.ts';
@@ -62,6 +64,13 @@ export class ChatStore {
   #rowsTimer: ReturnType<typeof setTimeout> | undefined;
   #disposed = false;
   readonly #contacts = new Set<string>();
+  /** Users whose profile was asked for (once each; changes then arrive as `profile` events). */
+  readonly #profileAsked = new Set<string>();
+  /** Object URLs of avatar images, per user (revoked when the avatar changes and on dispose). */
+  readonly #avatarUrls = new Map<string, { bytes: Uint8Array; url: string }>();
+  /** Bumps when some profile changed (read it to make the profile getters reactive). */
+  readonly profileVersion: Accessor<number>;
+  readonly #bumpProfiles: () => void;
 
   readonly state: Accessor<StartState>;
   readonly #setState: (s: StartState) => void;
@@ -103,6 +112,9 @@ export class ChatStore {
     const [members, setMembers] = createSignal(0);
     this.membersVersion = members;
     this.#bumpMembers = () => setMembers((n) => n + 1);
+    const [profiles, setProfiles] = createSignal(0);
+    this.profileVersion = profiles;
+    this.#bumpProfiles = () => setProfiles((n) => n + 1);
   }
 
   #started: Promise<void> | undefined;
@@ -133,6 +145,7 @@ export class ChatStore {
     this.#offs.push(
       this.client.on('conversations', () => this.#scheduleRows()),
       this.client.on('presence', () => this.#bumpPresence()),
+      this.client.on('profile', () => this.#bumpProfiles()),
       this.client.on('key_changed', (e) => {
         this.#setKeyChanged(new Set([...this.keyChanged(), e.userId]));
         this.hooks.onKeyChanged?.(e.username);
@@ -184,6 +197,54 @@ export class ChatStore {
       if (m) return m.username;
     }
     return 'Unknown member';
+  }
+
+  /**
+   * The last known profile of a user (reactive). The first call asks the client for it (in the background);
+   * it stays live afterwards. Undefined while unknown or unreadable.
+   */
+  profileOf(userId: string | undefined): Profile | undefined {
+    this.profileVersion();
+    if (!userId) return undefined;
+    if (!this.#profileAsked.has(userId)) {
+      this.#profileAsked.add(userId);
+      void this.whenStarted()
+        .then(() => (this.#disposed ? undefined : this.client.profile(userId)))
+        .then(() => this.#bumpProfiles())
+        .catch(() => undefined);
+    }
+    return this.client.cachedProfile(userId);
+  }
+
+  /** A user's display name from their profile, else their username (reactive). */
+  displayNameOf(userId: string): string {
+    return this.profileOf(userId)?.displayName || this.nameOf(userId);
+  }
+
+  /** An object URL of a user's avatar image, or undefined (reactive; the store revokes it when it changes). */
+  avatarUrl(userId: string | undefined): string | undefined {
+    if (!userId) return undefined;
+    const avatar = this.profileOf(userId)?.avatar;
+    const held = this.#avatarUrls.get(userId);
+    if (held && held.bytes === avatar?.bytes) return held.url;
+    if (held) {
+      // Revoke a little later: an <img> may still be showing it until the new URL renders.
+      const old = held.url;
+      setTimeout(() => URL.revokeObjectURL(old), 1000);
+      this.#avatarUrls.delete(userId);
+    }
+    if (!avatar || this.#disposed) return undefined;
+    const url = URL.createObjectURL(new Blob([avatar.bytes as Uint8Array<ArrayBuffer>], { type: avatar.mime }));
+    this.#avatarUrls.set(userId, { bytes: avatar.bytes, url });
+    return url;
+  }
+
+  /** Changes my profile; bumps the profile getters. */
+  async setProfile(update: ProfileUpdate): Promise<Profile> {
+    await this.whenStarted();
+    const p = await this.client.setProfile(update);
+    this.#bumpProfiles();
+    return p;
   }
 
   /** An open handle, if this conversation is open already. */
@@ -346,6 +407,8 @@ export class ChatStore {
     this.#disposed = true;
     if (this.#rowsTimer !== undefined) clearTimeout(this.#rowsTimer);
     for (const off of this.#offs.splice(0)) off();
+    for (const { url } of this.#avatarUrls.values()) URL.revokeObjectURL(url);
+    this.#avatarUrls.clear();
     try {
       await this.client.stop();
     } finally {

@@ -9,6 +9,7 @@ import type { ChatStore } from './chat-store.ts';
 import { chatErrorText } from './notifications.ts';
 import { Avatar } from './Avatar.tsx';
 import { toast } from '../ui/toasts.tsx';
+import { qrDataUrl } from './qr.ts';
 
 /** A modal dialog that opens on mount and calls `onClose` when dismissed. */
 export function Modal(props: { title: string; onClose: () => void; children: JSX.Element; wide?: boolean }): JSX.Element {
@@ -310,26 +311,42 @@ export function safetyGroups(n: string): string[] {
   return n.match(/\d{5}/g) ?? [];
 }
 
-/** Contact info: username, presence, the safety number, and a loud warning when their key changed. */
+/**
+ * Contact info: display name and status (their encrypted profile), username, presence, the safety number
+ * (text groups and a QR code), and a loud warning when their key changed.
+ */
 export function ContactDialog(props: { store: ChatStore; userId: string; onClose: () => void }): JSX.Element {
   const s = props.store;
-  const name = () => s.nameOf(props.userId);
+  const username = () => s.nameOf(props.userId);
+  const profile = () => s.profileOf(props.userId);
+  const name = () => profile()?.displayName || username();
   const changed = () => s.keyChanged().has(props.userId);
   const [number, setNumber] = createSignal<string[] | undefined>();
+  const [qr, setQr] = createSignal<string | undefined>();
   const [error, setError] = createSignal('');
   onMount(() => {
     void s.client.directory
       .get(props.userId)
-      .then(() => setNumber(safetyGroups(s.client.directory.safetyNumber(props.userId))))
+      .then(() => {
+        const digits = s.client.directory.safetyNumber(props.userId);
+        setNumber(safetyGroups(digits));
+        return qrDataUrl(digits).then(setQr, () => undefined); // the text stays the primary way to compare
+      })
       .catch((e: unknown) => setError(chatErrorText(e)));
   });
   return (
     <Modal title={name()} onClose={props.onClose}>
       <div class="contact">
         <div class="contact-head">
-          <Avatar name={name()} colourKey={props.userId} size="lg" online={s.isOnline(props.userId)} />
+          <Avatar name={name()} colourKey={props.userId} size="lg" online={s.isOnline(props.userId)} src={s.avatarUrl(props.userId)} />
           <div>
             <p class="contact-name">{name()}</p>
+            <Show when={name() !== username()}>
+              <p class="muted small contact-username">@{username()}</p>
+            </Show>
+            <Show when={profile()?.status}>
+              {(st) => <p class="contact-status" data-testid="contact-status">{st()}</p>}
+            </Show>
             <p class="muted small">{s.isOnline(props.userId) ? 'Online' : 'Offline'}</p>
           </div>
         </div>
@@ -351,6 +368,14 @@ export function ContactDialog(props: { store: ChatStore; userId: string; onClose
             <p class="safety-number" aria-label={`Safety number: ${groups().join(' ')}`} data-testid="safety-number">
               <For each={groups()}>{(g) => <span class="safety-group">{g}</span>}</For>
             </p>
+          )}
+        </Show>
+        <Show when={qr()}>
+          {(src) => (
+            <figure class="safety-qr">
+              <img src={src()} alt={`QR code of the safety number ${number()?.join(' ') ?? ''}`} width="200" height="200" data-testid="safety-qr" />
+              <figcaption class="muted small">Or scan this code with {name()}’s device.</figcaption>
+            </figure>
           )}
         </Show>
       </div>
