@@ -3,8 +3,22 @@
  * contact) sees the display name in the conversation list and the chat header, the status and picture in
  * the contact-info dialog, and the safety number there both as text groups and as a QR code image.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { registerAndEnter, uniqueUsername, watchPage } from '../support/app.ts';
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Serious or critical axe violations on the page (axe injected over DevTools: the CSP blocks inline scripts). */
+async function axeSerious(p: Page): Promise<string[]> {
+  if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(AXE_SOURCE);
+  return p.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
+  });
+}
 
 interface User {
   name: string;
@@ -73,6 +87,7 @@ test.describe.serial('profiles', () => {
     await dlg.getByLabel('Status').fill('Down the rabbit hole');
     await dlg.locator('#profile-avatar').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: await pngBytes(a.page) });
     await expect(dlg.locator('.avatar-img')).toBeVisible();
+    expect(await axeSerious(a.page)).toEqual([]);
     await dlg.getByRole('button', { name: 'Save' }).click();
     await expect(dlg).toBeHidden({ timeout: 20_000 });
 
@@ -98,6 +113,7 @@ test.describe.serial('profiles', () => {
     expect(await qr.getAttribute('src')).toMatch(/^data:image\/svg\+xml/);
     expect((await qr.getAttribute('alt'))?.replace(/\D/g, '')).toBe(digits);
     expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    expect(await axeSerious(b.page)).toEqual([]);
 
     a.watch.expectClean();
     b.watch.expectClean();

@@ -211,7 +211,10 @@ export class ChatStore {
       void this.whenStarted()
         .then(() => (this.#disposed ? undefined : this.client.profile(userId)))
         .then(() => this.#bumpProfiles())
-        .catch(() => undefined);
+        .catch(() => {
+          // Offline or not readable yet: allow another attempt on a later read.
+          setTimeout(() => this.#profileAsked.delete(userId), 30_000);
+        });
     }
     return this.client.cachedProfile(userId);
   }
@@ -321,7 +324,7 @@ export class ChatStore {
     }
     this.#lastTs.set(c.id, newest);
     const title = this.#title(c.info.kind, c.name);
-    for (const m of fresh) this.hooks.onIncoming?.({ convId: c.id, convTitle: title, kind: c.info.kind, sender: this.nameOf(m.author), message: m });
+    for (const m of fresh) this.hooks.onIncoming?.({ convId: c.id, convTitle: title, kind: c.info.kind, sender: this.displayNameOf(m.author), message: m });
   }
 
   #title(kind: 'direct' | 'group', name: string | undefined): string {
