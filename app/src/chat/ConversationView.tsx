@@ -189,6 +189,7 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
         label={`Messages with ${meta().title}`}
         now={props.now}
         nameOf={(u) => s.displayNameOf(u)}
+        avatarOf={(u) => s.avatarUrl(u)}
         firstUnreadId={firstUnreadId}
         jump={props.jump}
         onReply={(m) => setMode({ kind: 'reply', to: m })}

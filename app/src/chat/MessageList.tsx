@@ -36,6 +36,8 @@ export interface MessageListProps {
   label: string;
   now: number;
   nameOf: (userId: string) => string;
+  /** An avatar image URL for a user (their profile picture), if any. */
+  avatarOf?: (userId: string) => string | undefined;
   /** First unread message when the conversation was opened (divider), frozen for this view. */
   firstUnreadId: string | undefined;
   /** A message to scroll to and highlight (search results, reply quotes); `seq` repeats a jump. */
@@ -339,7 +341,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
                     <Show when={props.kind === 'group' && !m.mine}>
                       <span class="msg-avatar">
                         <Show when={firstOfRun()}>
-                          <Avatar name={props.nameOf(m.author)} colourKey={m.author} size="sm" />
+                          <Avatar name={props.nameOf(m.author)} colourKey={m.author} size="sm" src={props.avatarOf?.(m.author)} />
                         </Show>
                       </span>
                     </Show>
