@@ -135,7 +135,9 @@ export function MessageList(props: MessageListProps): JSX.Element {
     setWindow(idx - STEP, idx + STEP);
     queueMicrotask(() => {
       const el = itemEl(id);
-      if (!el) return;
+      // Not rendered (yet): still recompute follow/atBottom from the real geometry, or the list would stop
+      // following new messages while it looks scrolled to the bottom.
+      if (!el) return onScroll();
       el.scrollIntoView({ block });
       if (flash) {
         el.focus({ preventScroll: true });
@@ -221,7 +223,11 @@ export function MessageList(props: MessageListProps): JSX.Element {
       pinned = first;
       jumpTo(first, 'start', false);
     } else toLatest();
-    const unpin = () => (pinned = undefined);
+    const unpin = () => {
+      if (pinned === undefined) return;
+      pinned = undefined;
+      queueMicrotask(onScroll); // at the bottom already: follow new messages from now on
+    };
     for (const type of ['wheel', 'touchstart', 'keydown', 'pointerdown'] as const) scroller.addEventListener(type, unpin, { passive: true });
     const vis = () => {
       if (document.visibilityState === 'visible') scheduleRead();
