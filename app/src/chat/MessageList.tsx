@@ -135,9 +135,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
     setWindow(idx - STEP, idx + STEP);
     queueMicrotask(() => {
       const el = itemEl(id);
-      // Not rendered (yet): still recompute follow/atBottom from the real geometry, or the list would stop
-      // following new messages while it looks scrolled to the bottom.
-      if (!el) return onScroll();
+      if (!el) return;
       el.scrollIntoView({ block });
       if (flash) {
         el.focus({ preventScroll: true });
