@@ -69,7 +69,8 @@ export function readRefreshCookie(req: Request): string | null {
   return null;
 }
 
-function bearerToken(req: Request): string | null {
+/** The access token of an `Authorization: Bearer …` header, or null when absent or malformed. */
+export function bearerToken(req: Request): string | null {
   const header = req.headers.authorization;
   if (header === undefined) return null;
   const match = /^Bearer ([A-Za-z0-9_.-]{1,2048})$/.exec(header);

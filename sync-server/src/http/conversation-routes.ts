@@ -27,6 +27,7 @@ import * as service from '../conversations/service.ts';
 import { contactsOf } from '../db/conversations.ts';
 import type { PresenceStore } from '../sync/presence.ts';
 import type { Logger } from '../log.ts';
+import { bearerToken } from './auth-routes.ts';
 import { jsonBody } from './body.ts';
 import { parseRequest } from './validate.ts';
 
@@ -47,13 +48,11 @@ const EpochParam = z.object({ id: z.uuid(), epoch: z.coerce.number().int().min(0
 const UserParam = z.object({ id: z.uuid() }).strict();
 const EmptyBody = z.union([z.undefined(), z.object({}).strict()]);
 
-const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,2048})$/;
-
 /** Middleware-free principal lookup: verifies the bearer token or throws `unauthorized`. */
 export async function requirePrincipal(tokens: TokenService, req: Request): Promise<Principal> {
-  const match = BEARER.exec(req.headers.authorization ?? '');
-  if (!match?.[1]) throw new AppError('unauthorized', 'Missing, invalid or expired access token');
-  return tokens.verifyAccessToken(match[1]);
+  const token = bearerToken(req);
+  if (token === null) throw new AppError('unauthorized', 'Missing, invalid or expired access token');
+  return tokens.verifyAccessToken(token);
 }
 
 function directoryEntry(user: UserRow): UserDirectoryEntry {
