@@ -22,6 +22,7 @@ import { Metrics } from './metrics.ts';
 import { createSyncServer, type SyncLimits, type SyncServer } from './sync/sync-server.ts';
 import { localFanout, redisFanout, type Fanout } from './sync/fanout.ts';
 import { BlobService, gcIntervalMs, startBlobGc } from './blobs/service.ts';
+import { startSessionPruning } from './auth/session-pruning.ts';
 import { PostgresBlobStore } from './blobs/store.ts';
 
 /** Optional knobs for `startServer` (all have production defaults). */
@@ -152,6 +153,7 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
 
     // Started once listening, so a failed start leaves no timer behind.
     const stopBlobGc = startBlobGc(blobs, log, gcIntervalMs(config.blobGraceSeconds));
+    const stopSessionPruning = startSessionPruning(db, log, metrics);
     let closing: Promise<void> | null = null;
     return {
       url,
@@ -165,6 +167,7 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
       close() {
         closing ??= (async () => {
           await stopBlobGc();
+          await stopSessionPruning();
           await sync.destroy();
           await fanout.close();
           await new Promise<void>((resolve, reject) => {

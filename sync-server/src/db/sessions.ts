@@ -50,7 +50,32 @@ export const SESSION_SQL = {
   markTokenUsed: 'UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL',
   dropUnusedTokens: 'DELETE FROM refresh_tokens WHERE session_id = $1 AND used_at IS NULL',
   revokedAmong: 'SELECT id FROM sessions WHERE id = ANY($1::uuid[]) AND revoked_at IS NOT NULL',
+  // Pruning (040_session_pruning): bounded batches, so one pass never holds long locks.
+  pruneTokens: `DELETE FROM refresh_tokens WHERE token_hash IN (
+                  SELECT token_hash FROM refresh_tokens WHERE created_at < $1 ORDER BY created_at LIMIT $2)`,
+  pruneRevokedSessions: `DELETE FROM sessions WHERE id IN (
+                           SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at < $1
+                           ORDER BY revoked_at LIMIT $2)`,
+  pruneIdleSessions: `DELETE FROM sessions WHERE id IN (
+                        SELECT s.id FROM sessions s WHERE s.revoked_at IS NULL AND s.last_used_at < $1
+                          AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.created_at >= $1)
+                        ORDER BY s.last_used_at LIMIT $2)`,
 } as const;
+
+/** What one pruning statement removed. */
+export type PruneTarget = 'tokens' | 'revoked_sessions' | 'idle_sessions';
+
+/**
+ * Deletes up to `limit` rows of one kind older than `before`: refresh tokens created before it, sessions
+ * revoked before it, or live sessions neither used nor given a token since (deleting a session deletes its
+ * tokens).
+ * Returns how many rows went.
+ */
+export async function pruneSessionRows(db: Queryable, target: PruneTarget, before: Date, limit: number): Promise<number> {
+  const sql =
+    target === 'tokens' ? SESSION_SQL.pruneTokens : target === 'revoked_sessions' ? SESSION_SQL.pruneRevokedSessions : SESSION_SQL.pruneIdleSessions;
+  return (await db.query(sql, [before, limit])).rowCount ?? 0;
+}
 
 /** Which of `ids` are revoked (or no longer exist is not reported: ids absent from the table are ignored). */
 export async function revokedAmong(db: Queryable, ids: readonly string[]): Promise<Set<string>> {
