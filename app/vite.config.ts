@@ -1,13 +1,29 @@
-import { defineConfig } from 'vite';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, transformWithOxc, type Plugin } from 'vite';
 import solid from 'vite-plugin-solid';
 import { VitePWA } from 'vite-plugin-pwa';
 
 /** zxcvbn's dictionaries (~0.8 MB gzip) load only on the register/password screens: keep them out of the precache. */
 const isZxcvbn = (ids: readonly string[]) => ids.some((id) => id.includes('@zxcvbn-ts'));
 
+/** Compiles the service worker's notification-click handler (src/sw/notifications.ts) to a classic script. */
+function swNotifications(): Plugin {
+  return {
+    name: 'parley-sw-notifications',
+    apply: 'build',
+    async generateBundle() {
+      const file = fileURLToPath(new URL('./src/sw/notifications.ts', import.meta.url));
+      const out = await transformWithOxc(await readFile(file, 'utf8'), file, { lang: 'ts' });
+      this.emitFile({ type: 'asset', fileName: 'sw-notifications.js', source: out.code });
+    },
+  };
+}
+
 export default defineConfig({
   plugins: [
     solid(),
+    swNotifications(),
     VitePWA({
       registerType: 'prompt',
       injectRegister: null,
@@ -35,6 +51,7 @@ export default defineConfig({
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
         globIgnores: ['**/zxcvbn-*.js'],
+        importScripts: ['sw-notifications.js'],
         navigateFallback: 'index.html',
         navigateFallbackDenylist: [/^\/api\//, /^\/sync/, /^\/metrics/, /^\/(healthz|readyz)/],
         runtimeCaching: [

@@ -29,7 +29,7 @@ import { ConversationList } from './ConversationList.tsx';
 import { ConversationView } from './ConversationView.tsx';
 import { ContactDialog, GroupInfoDialog, NewChatDialog, NewGroupDialog } from './dialogs.tsx';
 import { ProfileDialog } from './ProfileDialog.tsx';
-import { notifyIncoming, showUnread } from './notifications.ts';
+import { notifyIncoming, onOpenConversationRequest, showUnread } from './notifications.ts';
 import { useNow } from './time.ts';
 import { SearchPanel } from '../search/SearchPanel.tsx';
 import { createSearch } from '../search/search-client.ts';
@@ -81,6 +81,7 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
   }
 
   store.hooks.onIncoming = (m) => notifyIncoming(m, store.activeId(), (id) => openConv(id));
+  onCleanup(onOpenConversationRequest((id) => openConv(id)));
   store.hooks.onMessages = (convId, messages) => search.update(convId, messages);
   store.hooks.onAddedToGroup = (convId, groupName) => {
     const name = groupName ?? store.handle(convId)?.name;

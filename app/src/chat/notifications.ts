@@ -4,6 +4,7 @@
  * from a click on a visible button (`requestPermission`), never on load.
  */
 import { createSignal, type Accessor } from 'solid-js';
+import { z } from 'zod';
 import { isClientError } from '@parley/shared/client';
 import { errorText } from '../errors.ts';
 import { toast } from '../ui/toasts.tsx';
@@ -47,21 +48,52 @@ export function notifyIncoming(m: IncomingMessage, activeId: string | undefined,
     toast(m.kind === 'direct' ? `New message from ${m.sender}: ${preview(m.message.text, 60)}` : `${m.sender} in ${m.convTitle}: ${preview(m.message.text, 60)}`);
   }
   if (hidden && currentPermission() === 'granted') {
-    try {
-      const n = new Notification(m.kind === 'direct' ? m.sender : `${m.sender} in ${m.convTitle}`, {
-        body,
-        tag: m.convId,
-        icon: '/icon-192.png',
-      });
-      n.onclick = () => {
-        window.focus();
-        open(m.convId);
-        n.close();
-      };
-    } catch {
-      // Some platforms only allow notifications from a service worker; the badge and title still update.
-    }
+    void showSystemNotification(m.kind === 'direct' ? m.sender : `${m.sender} in ${m.convTitle}`, body, m.convId, open);
   }
+}
+
+/**
+ * Shows a system notification: through the service worker when one is registered (the only way on Android
+ * Chrome; its click handler is src/sw/notifications.ts and reaches the page via `onOpenConversationRequest`),
+ * otherwise with the page's `Notification` constructor. Failures are swallowed: the badge and title still
+ * update.
+ */
+async function showSystemNotification(title: string, body: string, convId: string, open: (convId: string) => void): Promise<void> {
+  const options = { body, tag: convId, icon: '/icon-192.png' };
+  try {
+    const registration = await navigator.serviceWorker?.getRegistration();
+    if (registration?.active) {
+      await registration.showNotification(title, { ...options, data: { convId } });
+      return;
+    }
+  } catch {
+    // fall through to the page's constructor
+  }
+  try {
+    const n = new Notification(title, options);
+    n.onclick = () => {
+      window.focus();
+      open(convId);
+      n.close();
+    };
+  } catch {
+    // Some platforms allow notifications only from a service worker, and there is none.
+  }
+}
+
+/** What the service worker posts when a notification is clicked. */
+const OpenConversationRequest = z.object({ type: z.literal('parley/open-conversation'), convId: z.uuid() }).strict();
+
+/** Calls `open` when the service worker relays a notification click; returns a function that stops listening. */
+export function onOpenConversationRequest(open: (convId: string) => void): () => void {
+  const container = navigator.serviceWorker;
+  if (!container) return () => undefined;
+  const listener = (event: MessageEvent) => {
+    const r = OpenConversationRequest.safeParse(event.data);
+    if (r.success) open(r.data.convId);
+  };
+  container.addEventListener('message', listener);
+  return () => container.removeEventListener('message', listener);
 }
 
 /** Shows the total unread count in the title ("(3) Parley") and on the app icon where supported. */
