@@ -6,8 +6,10 @@
  *   profiles, re-checks in `onTokenSync`.
  * - `Limits`: per-connection message budget and size caps in `beforeHandleMessage`.
  * - `AwarenessGuard`: only `{v, epoch, ciphertext}` states, only for client ids the connection owns.
- * - `EnvelopeGuard`: `beforeSync` admits only binary frames into `log`, then appends the update to
- *   PostgreSQL before Hocuspocus applies and acknowledges it (an acknowledged update is durable).
+ * - `EnvelopeGuard`: `beforeSync` admits only binary frames into `log` and returns at once, so Hocuspocus
+ *   applies and relays the update without waiting for PostgreSQL; the append starts right away and the
+ *   connection's acknowledgement (`SyncStatus`) is held until it is committed (`DurableAcks`: an
+ *   acknowledged update is durable, [SYNC-5]/[SYNC-6]).
  * - `Persistence` (@hocuspocus/extension-database): loads the merged rows; its debounced store runs the
  *   key-less structural compaction of the rows.
  * - `Presence`: tells contacts when a user comes online or goes offline, on their inbox channel.
@@ -20,7 +22,6 @@ import { Redis as RedisExtension } from '@hocuspocus/extension-redis';
 import { Redis as IORedis } from 'ioredis';
 import * as decoding from 'lib0/decoding';
 import { WebSocketServer, type WebSocket } from 'ws';
-import * as Y from 'yjs';
 import { CLOSE, docNameFor, type InboxNotice } from '@parley/shared/protocol';
 import type { Database } from '../db/database.ts';
 import { appendUpdate, compactDoc, docStats, loadMerged } from '../db/doc-updates.ts';
@@ -32,6 +33,7 @@ import { TokenBuckets } from '../auth/rate-limit.ts';
 import { authorizeDocument, type DocTarget } from './doc-access.ts';
 import { parseAwarenessUpdate } from './awareness.ts';
 import { checkEnvelopeUpdate } from './envelope-validator.ts';
+import { DurableAcks, rangesOf } from './durable-acks.ts';
 import { SyncRejection } from './errors.ts';
 import { Metrics } from '../metrics.ts';
 import { localPresence, redisPresence, type PresenceStore } from './presence.ts';
@@ -95,6 +97,11 @@ export interface SyncServer {
   closeDocuments(docNames: readonly string[], close: { code: number; reason: string }): void;
   /** Closes (4401) connections whose session was revoked; limited to `userId`'s connections when given. */
   recheckSessions(userId: string | null): Promise<void>;
+  /**
+   * Routes "close these documents" after a failed append to every instance (default: this instance only;
+   * the Redis fan-out sets itself here, see fanout.ts).
+   */
+  setDocumentCloser(close: (docNames: readonly string[], close: { code: number; reason: string }) => void): void;
   /** Routes presence notices (default: this instance only; server.ts sets the cross-instance fan-out). */
   setNotifier(notify: (userId: string, notice: InboxNotice) => void): void;
   /** True when the user has at least one authenticated connection on this instance. */
@@ -227,28 +234,61 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
         log.warn('sync.invalid_update', { userId: ctx.userId, doc: data.documentName, problem, bytes: update.length });
         reject(problem === 'frame_too_large' ? 'TooLarge' : 'InvalidUpdate', problem);
       }
-      if (data.connection.readOnly) return; // not applied, nothing to persist
-      if (ctx.target.kind === 'inbox') reject('InvalidUpdate', 'the inbox is read-only');
-      // Nothing new (a SyncStep2 after reconnect, or a replayed update): applying it is a no-op and its
-      // content is already stored, so do not append it again (a member replaying one update 100x/s would
-      // otherwise grow doc_updates without bound between compactions).
-      if (Y.snapshotContainsUpdate(Y.snapshot(data.document), update)) return;
-      const started = performance.now();
-      try {
-        await appendUpdate(db, data.documentName, update);
-      } catch (error) {
-        metrics.errors.inc({ where: 'store' });
-        log.error('sync.store_failed', { err: error, doc: data.documentName });
-        reject('Unavailable', 'could not persist the update');
+      const ranges = rangesOf(update);
+      if (data.connection.readOnly) {
+        // Not applied. Hocuspocus acknowledges a read-only SyncStep2 with SyncStatus(true) when memory already
+        // holds it: that acknowledgement waits until the memory covering it is durable ([SYNC-6]).
+        if (data.type === 1) durableAcks.expect(data.connection, { kind: 'step2', update, ranges, readOnly: true });
+        return;
       }
-      const ms = performance.now() - started;
-      metrics.updatesStored.inc();
-      metrics.bytesStored.inc({}, update.length);
-      metrics.storeLatency.observe(ms / 1000);
-      log.debug('sync.stored', { doc: data.documentName, bytes: update.length, ms: Math.round(ms) });
-      if (ctx.target.kind === 'segment' || ctx.target.kind === 'meta') conversationChanged(ctx.target.convId, data.documentName);
+      if (ctx.target.kind === 'inbox') reject('InvalidUpdate', 'the inbox is read-only');
+      // Return without waiting for PostgreSQL: Hocuspocus applies and relays the update now; the append starts
+      // when it acknowledges, and the acknowledgement leaves once the append is committed ([SYNC-5]). An update
+      // whose ids are all durable already (a replay, a SyncStep2 after reconnect) is not appended again.
+      const target = ctx.target;
+      const onStored = target.kind === 'segment' || target.kind === 'meta' ? () => conversationChanged(target.convId, data.documentName) : undefined;
+      durableAcks.expect(
+        data.connection,
+        data.type === 1 ? { kind: 'step2', update, ranges, readOnly: false, ...(onStored ? { onStored } : {}) } : { kind: 'update', update, ranges, ...(onStored ? { onStored } : {}) },
+      );
     },
   };
+
+  /** Appends one update; metrics and the debug line (no content) on commit. */
+  const append = async (documentName: string, update: Uint8Array): Promise<void> => {
+    const started = performance.now();
+    await appendUpdate(db, documentName, update);
+    const ms = performance.now() - started;
+    metrics.updatesStored.inc();
+    metrics.bytesStored.inc({}, update.length);
+    metrics.storeLatency.observe(ms / 1000);
+    log.debug('sync.stored', { doc: documentName, bytes: update.length, ms: Math.round(ms) });
+  };
+
+  /**
+   * After a failed append the document's memory holds relayed content that is not durable, and its sender
+   * never gets the acknowledgement. Close the document on every instance (once per second at most), so its
+   * clients reconnect and re-sync: into a reloaded document (they send what it lacks) or into the same memory
+   * (the SyncStep2 rule appends it before acknowledging).
+   */
+  let closeDocsEverywhere: (docNames: readonly string[], close: { code: number; reason: string }) => void = (names, close) => closeDocumentsLocally(names, close);
+  const recentlyClosed = new Map<string, number>();
+  const durableAcks = new DurableAcks({
+    append,
+    onStoreFailure(documentName, error) {
+      metrics.errors.inc({ where: 'store' });
+      log.error('sync.store_failed', { err: error, doc: documentName });
+      const at = recentlyClosed.get(documentName);
+      if (at !== undefined && Date.now() - at < 1000) return;
+      recentlyClosed.set(documentName, Date.now());
+      if (recentlyClosed.size > 1000) for (const [name, t] of recentlyClosed) if (Date.now() - t >= 1000) recentlyClosed.delete(name);
+      closeDocsEverywhere([documentName], CLOSE.Unavailable);
+    },
+    onAckFailure(connection) {
+      // Its count of unacknowledged updates can never reach zero on this session: make it reconnect.
+      connection.close(CLOSE.Unavailable);
+    },
+  });
 
   /**
    * "Conversation changed" notices on members' inboxes (no content: the server only says which document
@@ -282,7 +322,11 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     log.info('sync.compacted', { doc: documentName, rows: r.before, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter });
   };
   const persistence = new DatabaseExtension({
-    fetch: async ({ documentName }) => (await loadMerged(db, documentName))?.update ?? null,
+    fetch: async ({ documentName, document }) => {
+      const stored = (await loadMerged(db, documentName))?.update ?? null;
+      durableAcks.loaded(document, stored); // what is durable is what was loaded, not what memory will hold
+      return stored;
+    },
     store: ({ documentName }) => {
       const p = compactIfNeeded(documentName);
       storing.add(p);
@@ -354,6 +398,14 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     }
   }
 
+  function closeDocumentsLocally(docNames: readonly string[], close: { code: number; reason: string }): void {
+    for (const name of docNames) {
+      const doc = hocuspocus.documents.get(name);
+      if (!doc) continue;
+      for (const c of doc.getConnections()) c.close(close);
+    }
+  }
+
   function connectionsWhere(pred: (ctx: SyncContext, doc: Document) => boolean): Connection<SyncContext>[] {
     const out: Connection<SyncContext>[] = [];
     for (const doc of hocuspocus.documents.values()) {
@@ -403,12 +455,9 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     closeUserConnections(userId, close, convId) {
       for (const c of connectionsWhere((ctx) => ctx.userId === userId && (convId === undefined || ('convId' in ctx.target && ctx.target.convId === convId)))) c.close(close);
     },
-    closeDocuments(docNames, close) {
-      for (const name of docNames) {
-        const doc = hocuspocus.documents.get(name);
-        if (!doc) continue;
-        for (const c of doc.getConnections()) c.close(close);
-      }
+    closeDocuments: closeDocumentsLocally,
+    setDocumentCloser(fn) {
+      closeDocsEverywhere = fn;
     },
     isOnline: (userId) => (online.get(userId) ?? 0) > 0,
     presence,
@@ -426,6 +475,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       const deadline = Date.now() + 5_000;
       while (hocuspocus.getDocumentsCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await Promise.allSettled([...storing]);
+      await durableAcks.settled(); // appends already started finish before the database closes
       redisClient?.disconnect();
       await presence.close();
     },
