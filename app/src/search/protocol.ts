@@ -1,42 +1,51 @@
 /**
  * Messages between the search client (main thread) and the search worker. Everything stays on this device:
  * the worker holds a MiniSearch index of decrypted messages and persists it sealed (AES-GCM under the
- * non-extractable device key) in IndexedDB; nothing is ever sent to the server.
+ * non-extractable device key) in IndexedDB; nothing is ever sent to the server. A worker is another realm,
+ * so each side parses what it receives with these schemas (parse, don't cast).
  */
+import { z } from 'zod';
 
 /** One indexed message. */
-export interface SearchDoc {
-  id: string;
-  convId: string;
-  author: string;
-  ts: number;
-  text: string;
-}
+export const SearchDoc = z
+  .object({ id: z.string(), convId: z.string(), author: z.string(), ts: z.number(), text: z.string() })
+  .strict();
+export type SearchDoc = z.infer<typeof SearchDoc>;
 
 /** A search hit (stored fields plus the matched terms, for highlighting). */
-export interface SearchHit extends SearchDoc {
-  score: number;
-  terms: string[];
-}
+export const SearchHit = z
+  .object({ id: z.string(), convId: z.string(), author: z.string(), ts: z.number(), text: z.string(), score: z.number(), terms: z.array(z.string()) })
+  .strict();
+export type SearchHit = z.infer<typeof SearchHit>;
 
-/** Main thread -> worker. */
-export type ToWorker =
-  | { type: 'init'; userId: string; key: CryptoKey | null }
-  | { type: 'upsert'; docs: SearchDoc[] }
-  | { type: 'remove'; ids: string[] }
-  | { type: 'query'; reqId: number; q: string; convId?: string; author?: string; limit: number }
-  | { type: 'flush' };
+/** Main thread -> worker. `key` is the device's non-extractable AES-GCM key (null: do not persist). */
+export const ToWorker = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('init'), userId: z.string(), key: z.custom<CryptoKey | null>((k) => k === null || (typeof CryptoKey !== 'undefined' && k instanceof CryptoKey)) }).strict(),
+  z.object({ type: z.literal('upsert'), docs: z.array(SearchDoc) }).strict(),
+  z.object({ type: z.literal('remove'), ids: z.array(z.string()) }).strict(),
+  z
+    .object({ type: z.literal('query'), reqId: z.number().int(), q: z.string(), convId: z.string().optional(), author: z.string().optional(), limit: z.number().int().min(0).max(500) })
+    .strict(),
+  z.object({ type: z.literal('flush') }).strict(),
+]);
+export type ToWorker = z.infer<typeof ToWorker>;
 
 /** Worker -> main thread. */
-export type FromWorker =
-  | { type: 'ready'; count: number; restored: boolean }
-  | { type: 'results'; reqId: number; hits: SearchHit[] }
-  | { type: 'saved'; count: number };
+export const FromWorker = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), count: z.number().int(), restored: z.boolean() }).strict(),
+  z.object({ type: z.literal('results'), reqId: z.number().int(), hits: z.array(SearchHit) }).strict(),
+  z.object({ type: z.literal('saved'), count: z.number().int() }).strict(),
+]);
+export type FromWorker = z.infer<typeof FromWorker>;
+
+/** Printable ASCII: nothing to decompose, so folding is only lower-casing. */
+const ASCII = /^[\x20-\x7e]*$/;
 
 /**
  * Folds a term for indexing and querying: Unicode NFD, combining marks (accents) stripped, lower case, so
- * "Café", "cafe" and "CAFÉ" match.
+ * "Café", "cafe" and "CAFÉ" match. ASCII words (most of them) skip the normalization.
  */
 export function foldTerm(term: string): string {
+  if (ASCII.test(term)) return term.toLowerCase();
   return term.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }

@@ -6,13 +6,10 @@
 import { createSignal, type Accessor } from 'solid-js';
 import type { ConversationMessage } from '@parley/shared/client';
 import { deviceKey } from '../keystore.ts';
-import type { FromWorker, SearchDoc, SearchHit, ToWorker } from './protocol.ts';
+import type { SearchFilters } from './engine.ts';
+import { FromWorker, type SearchDoc, type SearchHit, type ToWorker } from './protocol.ts';
 
-/** Search filters. */
-export interface SearchFilters {
-  convId?: string;
-  author?: string;
-}
+export type { SearchFilters };
 
 /** The search handle the chat screens use. */
 export interface Search {
@@ -37,8 +34,10 @@ export function createSearch(userId: string): Search {
   let removals: string[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
 
-  worker.onmessage = (e: MessageEvent<FromWorker>) => {
-    const m = e.data;
+  worker.onmessage = (e: MessageEvent<unknown>) => {
+    const parsed = FromWorker.safeParse(e.data);
+    if (!parsed.success) return;
+    const m = parsed.data;
     if (m.type === 'results') {
       waiting.get(m.reqId)?.(m.hits);
       waiting.delete(m.reqId);

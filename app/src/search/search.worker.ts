@@ -1,32 +1,27 @@
 /// <reference lib="webworker" />
 /**
- * The search worker: a MiniSearch index (prefix, fuzzy and accent-folded matching) over decrypted messages,
- * built on this device. It is persisted as one AES-GCM-sealed record in the `parley-search` IndexedDB
- * database (key: the non-extractable device key handed over at init; AAD binds the account), and loaded back
- * on the next start so history is not re-indexed. Nothing leaves the device.
+ * The search worker: the `MessageIndex` of engine.ts (prefix, typo-tolerant and accent-folded matching)
+ * over decrypted messages, built on this device. It is persisted as one AES-GCM-sealed record in the
+ * `parley-search` IndexedDB database (key: the non-extractable device key handed over at init; AAD binds the
+ * account), and loaded back on the next start so history is not re-fed. Nothing leaves the device.
  */
-import MiniSearch, { type Options } from 'minisearch';
-import { foldTerm, type FromWorker, type SearchDoc, type SearchHit, type ToWorker } from './protocol.ts';
+import '../zod-config.ts';
+import { z } from 'zod';
+import { MessageIndex } from './engine.ts';
+import { ToWorker, type FromWorker, type SearchDoc, type SearchHit } from './protocol.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
 const DB_NAME = 'parley-search';
 const STORE = 'kv';
 const AAD_CONTEXT = 'parley/search-index/v1';
-const FORMAT = 1;
+/** 2: the sealed JSON is engine.ts's `PersistedIndex` (1 was a MiniSearch index; such a record is dropped). */
+const FORMAT = 2;
 
-const OPTIONS: Options<SearchDoc> = {
-  idField: 'id',
-  fields: ['text'],
-  storeFields: ['convId', 'author', 'ts', 'text'],
-  processTerm: (term) => {
-    const t = foldTerm(term);
-    return t.length > 0 ? t : null;
-  },
-  searchOptions: { prefix: true, fuzzy: 0.2, combineWith: 'AND' },
-};
+/** The sealed index as stored in IndexedDB: `PersistedIndex` JSON under AES-GCM. */
+const SealedRecord = z.object({ v: z.literal(FORMAT), iv: z.instanceof(Uint8Array), data: z.instanceof(Uint8Array) }).strict();
 
-let index = new MiniSearch<SearchDoc>(OPTIONS);
+let index = new MessageIndex();
 let userId = '';
 let key: CryptoKey | null = null;
 let saveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -72,12 +67,14 @@ async function load(): Promise<boolean> {
   if (!key) return false;
   const d = await db();
   const rec: unknown = await req(d.transaction(STORE, 'readonly').objectStore(STORE).get(userId));
-  if (!rec || typeof rec !== 'object') return false;
-  const { v, iv, data } = rec as { v?: unknown; iv?: unknown; data?: unknown };
-  if (v !== FORMAT || !(iv instanceof Uint8Array) || !(data instanceof Uint8Array)) return false;
+  const parsed = SealedRecord.safeParse(rec);
+  if (!parsed.success) return false; // absent, or written by something else: start over
+  const { iv, data } = parsed.data;
   try {
     const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: new Uint8Array(iv), additionalData: aad() }, key, new Uint8Array(data));
-    index = await MiniSearch.loadJSONAsync<SearchDoc>(new TextDecoder().decode(plain), OPTIONS);
+    const loaded = MessageIndex.fromJSON(JSON.parse(new TextDecoder().decode(plain)));
+    if (loaded === null) return false;
+    index = loaded;
     return true;
   } catch {
     return false; // another device key, tampering or an old format: start over
@@ -109,10 +106,7 @@ function scheduleSave(): void {
 function upsert(docs: SearchDoc[]): void {
   let changed = false;
   for (const doc of docs) {
-    if (index.has(doc.id)) {
-      if (index.getStoredFields(doc.id)?.text === doc.text) continue;
-      index.discard(doc.id);
-    }
+    if (index.get(doc.id)?.text === doc.text) continue; // unchanged (add would replace it)
     index.add(doc);
     changed = true;
   }
@@ -122,31 +116,19 @@ function upsert(docs: SearchDoc[]): void {
 function remove(ids: string[]): void {
   let changed = false;
   for (const id of ids) {
-    if (!index.has(id)) continue;
-    index.discard(id);
-    changed = true;
+    if (index.remove(id)) changed = true;
   }
   if (changed) scheduleSave();
 }
 
 function query(q: string, limit: number, convId?: string, author?: string): SearchHit[] {
-  if (!q.trim()) return [];
-  const results = index.search(q, {
-    filter: (r) => (convId === undefined || r.convId === convId) && (author === undefined || r.author === author),
-  });
-  return results.slice(0, limit).map((r) => ({
-    id: String(r.id),
-    convId: String(r.convId),
-    author: String(r.author),
-    ts: Number(r.ts),
-    text: String(r.text),
-    score: r.score,
-    terms: r.terms,
-  }));
+  return index.search(q, { ...(convId === undefined ? {} : { convId }), ...(author === undefined ? {} : { author }) }, limit).hits;
 }
 
-self.onmessage = (e: MessageEvent<ToWorker>) => {
-  const m = e.data;
+self.onmessage = (e: MessageEvent<unknown>) => {
+  const parsed = ToWorker.safeParse(e.data);
+  if (!parsed.success) return; // not ours: the search client only sends ToWorker
+  const m = parsed.data;
   if (m.type === 'init') {
     userId = m.userId;
     key = m.key;
