@@ -44,6 +44,8 @@ export interface Config {
   readonly blobGraceSeconds: number;
   /** Multiplies every account rate-limit budget (1 in production; larger for test and benchmark rigs). */
   readonly rateLimitMultiplier: number;
+  /** Directory of the built PWA to serve (absolute); null means the repository's app/dist. */
+  readonly appDir: string | null;
 }
 
 /** One row per environment variable, kept next to the parser so the README can be checked against it. */
@@ -63,6 +65,7 @@ export const CONFIG_DOCS: ReadonlyArray<{ readonly name: string; readonly defaul
   { name: 'BLOB_MAX_BYTES', default: '104857600', description: 'Largest file (bytes, before encryption) one upload may hold; larger uploads are refused with 413 before any byte is stored.' },
   { name: 'BLOB_QUOTA_BYTES', default: '1073741824', description: 'Most encrypted file bytes one user may have stored, uploads in progress included (413 quota_exceeded beyond).' },
   { name: 'RATE_LIMIT_MULTIPLIER', default: '1', description: 'Multiplies every account rate-limit budget (burst and refill). Keep 1 in production; test rigs that register many users from one IP raise it (1..10000).' },
+  { name: 'APP_DIR', default: '(app/dist)', description: 'Directory of the built PWA to serve (index.html, assets, service worker), e.g. a build made in another CI step. Relative paths resolve like DATA_DIR.' },
   { name: 'BLOB_GRACE_SECONDS', default: '86400', description: 'Seconds an upload may stay incomplete, or complete but never attached to a sent message, before garbage collection deletes it (1..2592000).' },
 ];
 
@@ -106,6 +109,7 @@ const EnvSchema = z
     ),
     HOST: optionalText.pipe(z.string().min(1).max(255).regex(/^[A-Za-z0-9.:%-]+$/, 'must be an IP address or hostname').default('127.0.0.1')),
     DATA_DIR: optionalText.pipe(z.string().default('./data')),
+    APP_DIR: optionalText,
     INIT_CWD: optionalText,
     DATABASE_URL: optionalText.pipe(
       z.string().regex(/^postgres(ql)?:\/\/./, 'must be a postgres:// or postgresql:// URL').optional(),
@@ -243,6 +247,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
     blobQuotaBytes: e.BLOB_QUOTA_BYTES,
     blobGraceSeconds: e.BLOB_GRACE_SECONDS,
     rateLimitMultiplier: e.RATE_LIMIT_MULTIPLIER,
+    appDir: e.APP_DIR !== undefined ? resolve(e.APP_DIR) : null,
   };
   return Object.freeze(config);
 }

@@ -122,7 +122,7 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
       tokens,
       limiter,
       secureCookies: cookiesAreSecure(config),
-      ...(opts.appDistDir !== undefined ? { appDistDir: opts.appDistDir } : {}),
+      ...(opts.appDistDir !== undefined ? { appDistDir: opts.appDistDir } : config.appDir !== null ? { appDistDir: config.appDir } : {}),
     });
 
     const server = tlsOptions === null ? http.createServer(app) : https.createServer(tlsOptions, app);

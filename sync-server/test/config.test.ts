@@ -36,14 +36,19 @@ describe('loadConfig', () => {
       blobQuotaBytes: 1_073_741_824,
       blobGraceSeconds: 86_400,
       rateLimitMultiplier: 1,
+      appDir: null,
     });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.allowedOrigins)).toBe(true);
   });
 
   it('resolves relative paths against INIT_CWD (where npm start was typed)', () => {
-    const c = loadConfig({ INIT_CWD: '/home/me/parley', DATA_DIR: './data', TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: '/etc/k.pem' }, '/home/me/parley/sync-server');
+    const c = loadConfig(
+      { INIT_CWD: '/home/me/parley', DATA_DIR: './data', APP_DIR: 'build/app', TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: '/etc/k.pem' },
+      '/home/me/parley/sync-server',
+    );
     expect(c.dataDir).toBe('/home/me/parley/data');
+    expect(c.appDir).toBe('/home/me/parley/build/app');
     expect(c.tls).toEqual({ certFile: '/home/me/parley/c.pem', keyFile: '/etc/k.pem' });
   });
 
