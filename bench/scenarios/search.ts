@@ -67,6 +67,16 @@ export async function search(ctx: Ctx): Promise<ScenarioResult> {
     });
   const timed = run({});
   const filtered = run({ author: 'u1' });
+  // The CPU cost without scheduling noise (the bench shares its cores): each query's best of 5 runs.
+  const best = queries.map(({ q }) => {
+    let min = Infinity;
+    for (let k = 0; k < 5; k++) {
+      const s = performance.now();
+      index.search(q, {}, LIMIT);
+      min = Math.min(min, performance.now() - s);
+    }
+    return min;
+  });
   const scan: number[] = [];
   let scanHits = 0;
   for (const { q } of queries) {
@@ -79,6 +89,7 @@ export async function search(ctx: Ctx): Promise<ScenarioResult> {
   }
   const a = dist(timed.map((t) => t.ms));
   const f = dist(filtered.map((t) => t.ms));
+  const m = dist(best);
   const b = dist(scan);
   const matches = timed.reduce((s, t) => s + t.total, 0);
   return {
@@ -93,7 +104,7 @@ export async function search(ctx: Ctx): Promise<ScenarioResult> {
     notes: [
       `Parley column = the app's engine (app/src/search/engine.ts: MiniSearch's radix tree as the dictionary, own postings, BM25 top-${LIMIT}): every word AND, exact words plus a prefix on the last term; a typo pass (prefixes, 1 edit from 4 letters, 2 from 8, swapped neighbours) only when that finds < 10 hits. Baseline column = linear scan of the lower-cased plaintext (its "build" is the folding pass). Mean matches per query: index ${round(matches / queries.length, 0)}, scan ${round(scanHits / queries.length, 0)}. The app builds the index in a Web Worker, so the build does not block the UI; here it runs on the bench main thread.`,
       slowestNote('Unfiltered', timed),
-      `With a sender filter (a quarter of the messages): p50 ${round(f.p50, 2)} ms, p95 ${round(f.p95, 2)} ms.`,
+      `With a sender filter (a quarter of the messages): p50 ${round(f.p50, 2)} ms, p95 ${round(f.p95, 2)} ms. Best of 5 runs per query (CPU cost without scheduling noise; the table above is one run each): p50 ${round(m.p50, 2)} ms, p95 ${round(m.p95, 2)} ms, max ${round(m.max, 2)} ms.`,
     ],
   };
 }
