@@ -44,7 +44,7 @@ import { fromBase64Url } from '../protocol/index.ts';
 import { Conversation as ConversationSchema, docNameFor, type Conversation as ConversationInfo, type Segment } from '../protocol/index.ts';
 import type { AccountKeys } from './account-crypto.ts';
 import { EncryptedDoc } from './encrypted-doc.ts';
-import { attachFile, detachFile, downloadFile, uploadFile, type DownloadResult, type FileProgress } from './files.ts';
+import { attachFile, detachFile, discardFile, downloadFile, uploadFile, type DownloadResult, type FileProgress } from './files.ts';
 import type { ByteSource } from '../crypto/file-chunks.ts';
 import { ClientError, isClientError } from './errors.ts';
 import { Emitter } from './events.ts';
@@ -717,20 +717,39 @@ export class Conversation extends Emitter<ConversationEvents> {
   async uploadAttachment(upload: AttachmentUpload): Promise<Attachment> {
     const transport = this.ctx.transport;
     const signal = upload.signal;
-    const file = await uploadFile({
-      transport,
-      convId: this.id,
-      name: upload.name,
-      type: upload.type,
-      data: upload.data,
-      ...(upload.size !== undefined ? { size: upload.size } : {}),
-      ...(upload.onProgress ? { onProgress: upload.onProgress } : {}),
-      ...(signal ? { signal } : {}),
-    });
-    const t = upload.thumbnail;
-    if (!t) return { file };
-    const thumb = await uploadFile({ transport, convId: this.id, name: thumbName(upload.name), type: t.type, data: t.data, ...(signal ? { signal } : {}) });
-    return { file, thumb, width: t.width, height: t.height };
+    // Blobs created so far: an attachment that fails or is cancelled can never be sent, so they are
+    // discarded at once (best effort; the server's GC takes whatever this misses).
+    const created: string[] = [];
+    const onBlobCreated = ({ blobId }: { blobId: string }) => void created.push(blobId);
+    try {
+      const file = await uploadFile({
+        transport,
+        convId: this.id,
+        name: upload.name,
+        type: upload.type,
+        data: upload.data,
+        onBlobCreated,
+        ...(upload.size !== undefined ? { size: upload.size } : {}),
+        ...(upload.onProgress ? { onProgress: upload.onProgress } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      const t = upload.thumbnail;
+      if (!t) return { file };
+      const thumb = await uploadFile({ transport, convId: this.id, name: thumbName(upload.name), type: t.type, data: t.data, onBlobCreated, ...(signal ? { signal } : {}) });
+      return { file, thumb, width: t.width, height: t.height };
+    } catch (e) {
+      await Promise.allSettled(created.map((blobId) => discardFile({ transport, blobId })));
+      throw e;
+    }
+  }
+
+  /**
+   * Deletes the uploaded blobs of an attachment that will not be sent (the user removed it from the
+   * composer), freeing the user's quota now. Already-deleted blobs count as done; `conflict` if a sent
+   * message carries it (delete the message instead).
+   */
+  async discardAttachment(attachment: Attachment): Promise<void> {
+    for (const blobId of blobIdsOf([attachment])) await discardFile({ transport: this.ctx.transport, blobId });
   }
 
   /** Uploads one file and sends it as a message (with optional text and reply); resolves with the message id. */

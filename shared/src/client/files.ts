@@ -40,6 +40,7 @@ export const BLOB_ROUTES = {
   attach: (id: string) => `/api/blobs/${encodeURIComponent(id)}/attach`,
   detach: (id: string) => `/api/blobs/${encodeURIComponent(id)}/detach`,
   download: (id: string) => `/api/blobs/${encodeURIComponent(id)}`,
+  discard: (id: string) => `/api/blobs/${encodeURIComponent(id)}`,
 } as const;
 
 /** Progress of an upload or download, in plaintext bytes. */
@@ -259,6 +260,23 @@ export async function detachFile(options: BlobRefOptions): Promise<void> {
   await withRetry(DEFAULT_RETRY, options.signal, () =>
     options.transport.request(NoContent, 'POST', BLOB_ROUTES.detach(options.blobId), { auth: true, body: {}, ...(options.signal ? { signal: options.signal } : {}) }),
   );
+}
+
+/**
+ * Deletes an upload of the caller that was never sent (cancelled midway, or finished but removed from the
+ * composer), freeing its storage and quota now rather than after the server's grace period. Already gone
+ * counts as done. Throws `ClientError('conflict')` when a sent message carries the blob (use `detachFile`),
+ * `network` after the retries.
+ */
+export async function discardFile(options: BlobRefOptions): Promise<void> {
+  try {
+    await withRetry(DEFAULT_RETRY, options.signal, () =>
+      options.transport.request(NoContent, 'DELETE', BLOB_ROUTES.discard(options.blobId), { auth: true, ...(options.signal ? { signal: options.signal } : {}) }),
+    );
+  } catch (e) {
+    if (e instanceof ClientError && e.code === 'not_found') return;
+    throw e;
+  }
 }
 
 /** Why a download was refused: the blob failed verification, or the FileRef itself is malformed. */

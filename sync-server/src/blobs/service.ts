@@ -58,6 +58,9 @@ export const BLOB_SQL = {
   claim: `UPDATE blobs b SET state = 'deleting' WHERE b.id = ANY($1::uuid[])
             AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = b.id) RETURNING b.id`,
   remove: `DELETE FROM blobs WHERE id = $1 AND state = 'deleting'`,
+  /** The owner discards an upload nobody references yet (in progress, or complete but never attached). */
+  markDiscarded: `UPDATE blobs b SET state = 'deleting' WHERE b.id = $1 AND b.attached_at IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob_id = b.id) RETURNING b.id`,
 } as const;
 
 /** Namespace of the per-user quota advisory lock ("blob"). */
@@ -121,6 +124,7 @@ export class BlobService {
   readonly #uploaded: Counter | null;
   readonly #downloaded: Counter | null;
   readonly #collected: Counter | null;
+  readonly #discarded: Counter | null;
 
   constructor(options: BlobServiceOptions) {
     this.#db = options.db;
@@ -131,6 +135,7 @@ export class BlobService {
     this.#uploaded = m?.counter('parley_blob_uploaded_bytes_total', 'Sealed blob bytes received (chunk uploads)') ?? null;
     this.#downloaded = m?.counter('parley_blob_downloaded_bytes_total', 'Sealed blob bytes sent to members') ?? null;
     this.#collected = m?.counter('parley_blob_gc_deleted_total', 'Blobs deleted by garbage collection') ?? null;
+    this.#discarded = m?.counter('parley_blob_discarded_total', 'Unsent uploads deleted at once by their owner (DELETE)') ?? null;
   }
 
   /**
@@ -269,6 +274,27 @@ export class BlobService {
       const left = CountRow.parse((await tx.query(BLOB_SQL.countRefs, [blobId])).rows[0]).n;
       if (left === 0) await tx.query(BLOB_SQL.markDetached, [blobId]);
     });
+  }
+
+  /**
+   * The owner gives up an upload that was never sent: in progress (cancelled) or complete but never
+   * attached (the file was removed from the composer). Its chunks and quota are freed now instead of
+   * after the grace period. Throws `not_found` for anyone but the owner (and unknown ids), `conflict` once
+   * the blob was attached (a sent message carries it: withdraw with `detach`). A chunk upload racing the
+   * discard is undone by `putChunk`; an attach racing it loses (it locks the row and sees `deleting`).
+   */
+  async discard(blobId: string, userId: string): Promise<void> {
+    await this.#db.withTransaction(async (tx) => {
+      const row = (await tx.query(BLOB_SQL.lockForRef, [blobId])).rows[0];
+      const blob = row === undefined ? null : BlobRow.parse(row);
+      if (blob === null || blob.owner_id !== userId || blob.state === 'deleting') throw notFound();
+      const marked = (await tx.query(BLOB_SQL.markDiscarded, [blobId])).rowCount === 1;
+      if (!marked) throw new AppError('conflict', 'The file was sent in a message; withdraw it with detach');
+    });
+    // Marked `deleting` first: if this process dies here, the next GC pass finishes the deletion.
+    await this.store.delete(blobId);
+    await this.#db.query(BLOB_SQL.remove, [blobId]);
+    this.#discarded?.inc();
   }
 
   /**

@@ -121,6 +121,12 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
     }));
   }
 
+  router.delete('/:id', route(async (req, p) => {
+    const { id } = parseRequest(BlobParam, req.params);
+    await blobs.discard(id, p.userId);
+    return { status: 204 };
+  }));
+
   router.get('/:id', route(async (req, p, res) => {
     const { id } = parseRequest(BlobParam, req.params);
     const blob = await blobs.openForDownload(id, p.userId);

@@ -92,10 +92,16 @@ export class UploadQueue {
     }
   }
 
-  /** Cancels an upload in flight, or removes a staged or failed file (an unsent upload is garbage-collected). */
+  /**
+   * Cancels an upload in flight, or removes a staged or failed file. The server deletes what was uploaded
+   * at once (the client core discards a cancelled upload; a finished one is discarded here), so the user's
+   * quota is freed now; if that request fails, the server's garbage collection removes it later.
+   */
   remove(key: string): void {
+    const item = this.items().find((i) => i.key === key);
     this.#controllers.get(key)?.abort(new DOMException('cancelled by the user', 'AbortError'));
     this.#set((list) => list.filter((i) => i.key !== key));
+    if (item?.state === 'ready' && item.attachment) void this.conv.discardAttachment(item.attachment).catch(() => undefined);
   }
 
   /** True while a staged file is still uploading. */
