@@ -6,7 +6,7 @@
  * Correct by induction: Yjs encodes an explicit `parent` only for items without origins; items with an
  * origin inherit their parent from it. If every admitted item is in `log`, every later one is too.
  *
- * Integrity, not just shape: the server stores an update before Yjs applies it, so an update that decodes
+ * Integrity, not just shape: the server stores every update Yjs applies, so an update that decodes
  * but cannot be integrated would poison the document for good (every later load, merge, compaction and
  * SyncStep2 throws). Found by fuzzing (test/sync/envelope-validator.test.ts): an item whose origin or
  * right origin names its OWN client at a clock not below its own (Yjs assumes same-client origins are

@@ -96,7 +96,7 @@ export async function redisFanout(sync: SyncServer, redisUrl: string, log: Logge
       applyLocally(sync, m);
     });
   };
-  // A failed append closes its document on every instance (sync-server.ts, [SYNC-7]): other instances may
+  // A failed append closes its document on every instance (sync-server.ts, [SYNC-9]): other instances may
   // hold the relayed, never-committed content in memory too.
   sync.setDocumentCloser((docNames, close) => publish({ type: 'close_docs', docNames: [...docNames], close }));
   return {

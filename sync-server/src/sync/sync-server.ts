@@ -9,7 +9,7 @@
  * - `EnvelopeGuard`: `beforeSync` admits only binary frames into `log` and returns at once, so Hocuspocus
  *   applies and relays the update without waiting for PostgreSQL; the append starts right away and the
  *   connection's acknowledgement (`SyncStatus`) is held until it is committed (`DurableAcks`: an
- *   acknowledged update is durable, [SYNC-5]/[SYNC-6]).
+ *   acknowledged update is durable, [SYNC-5], [SYNC-8], [SYNC-9]).
  * - `Persistence` (@hocuspocus/extension-database): loads the merged rows; its debounced store runs the
  *   key-less structural compaction of the rows.
  * - `Presence`: tells contacts when a user comes online or goes offline, on their inbox channel.
@@ -237,7 +237,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       const ranges = rangesOf(update);
       if (data.connection.readOnly) {
         // Not applied. Hocuspocus acknowledges a read-only SyncStep2 with SyncStatus(true) when memory already
-        // holds it: that acknowledgement waits until the memory covering it is durable ([SYNC-6]).
+        // holds it: that acknowledgement waits until the memory covering it is durable ([SYNC-8]).
         if (data.type === 1) durableAcks.expect(data.connection, { kind: 'step2', update, ranges, readOnly: true });
         return;
       }
