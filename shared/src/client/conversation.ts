@@ -12,7 +12,9 @@
  * lists without such an op is `unverified`: flagged, never given a key, never rendered.
  *
  * Writes are offline-first: entries are signed, kept in a sealed outbox until their frame is sealed into the
- * open segment (the persisted envelope then carries them to the server on the next sync).
+ * open segment (the persisted envelope then carries them to the server on the next sync). The outbox is one
+ * sealed record per entry (`outbox/<convId>/<entryId>`), written when the entry is added and deleted once its
+ * frame is sealed, so a send costs the same storage work however many entries wait.
  */
 import * as Y from 'yjs';
 import { z } from 'zod';
@@ -29,8 +31,8 @@ import {
   putMessage,
   putOp,
   rolloverDecision,
-  signMessage,
-  signOp,
+  signMessageAsync,
+  signOpAsync,
   type Attachment,
   type CounterGap,
   type FrameResolvers,
@@ -44,6 +46,7 @@ import { fromBase64Url } from '../protocol/index.ts';
 import { Conversation as ConversationSchema, docNameFor, type Conversation as ConversationInfo, type Segment } from '../protocol/index.ts';
 import type { AccountKeys } from './account-crypto.ts';
 import { EncryptedDoc } from './encrypted-doc.ts';
+import { FlushBudget } from './flush-budget.ts';
 import { attachFile, detachFile, discardFile, downloadFile, uploadFile, type DownloadResult, type FileProgress } from './files.ts';
 import type { ByteSource } from '../crypto/file-chunks.ts';
 import { ClientError, isClientError } from './errors.ts';
@@ -112,7 +115,25 @@ const OutboxEntry = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('op'), entry: SignedOp, segment: z.string().max(40) }).strict(),
 ]);
 type OutboxEntry = z.infer<typeof OutboxEntry>;
-const OutboxRecord = z.array(OutboxEntry).max(10_000);
+/** The outbox format before per-entry records: one record `outbox/<convId>` holding every entry (migrated on open). */
+const LegacyOutboxRecord = z.array(OutboxEntry).max(10_000);
+/** Storage writes of outbox records in flight at once (replays and migrations of a large offline outbox). */
+const OUTBOX_IO_BATCH = 64;
+
+/** The counter part of an entry id (`deviceId:counter`), for replaying in write order. */
+function entryCounter(id: string): number {
+  return Number(id.slice(id.indexOf(':') + 1));
+}
+
+const setImmediateLike = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+/** Resolves after the event loop ran what is already queued (I/O and timers), without a fixed delay. */
+function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => (setImmediateLike ? setImmediateLike(resolve) : setTimeout(resolve, 0)));
+}
+
+async function inBatches<T>(items: readonly T[], run: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += OUTBOX_IO_BATCH) await Promise.all(items.slice(i, i + OUTBOX_IO_BATCH).map(run));
+}
 /** Blob references still to tell the server about ([FILE-7]), in order; survives reloads. */
 const BlobRefTask = z.object({ op: z.enum(['attach', 'detach']), blobId: z.uuid(), msgId: z.string().max(64) }).strict();
 type BlobRefTask = z.infer<typeof BlobRefTask>;
@@ -168,7 +189,10 @@ export class Conversation extends Emitter<ConversationEvents> {
   #viewDirty = false;
   #renderWaiters: Array<() => void> = [];
   #deliverQueued: Promise<void> | undefined;
-  #lastDeliver = 0;
+  /** Mirror of the server's per-connection message budget: bursts become fewer frames, never a rate-limit close. */
+  readonly #budget = new FlushBudget();
+  /** Timestamp of my last entry: entries of one device get strictly increasing `ts`, so a burst keeps its order. */
+  #lastTs = 0;
   #fetching = new Set<string>();
   #renderTimer: ReturnType<typeof setTimeout> | undefined;
   #compactTimer: ReturnType<typeof setTimeout> | undefined;
@@ -289,8 +313,7 @@ export class Conversation extends Emitter<ConversationEvents> {
   }
 
   async #start(): Promise<void> {
-    const raw = await this.ctx.store.getJson(`outbox/${this.id}`, OutboxRecord);
-    for (const e of raw ?? []) this.#outbox.set(e.entry.id + e.entry.sig, e);
+    await this.#loadOutbox();
     this.#blobRefs = (await this.ctx.store.getJson(`blobrefs/${this.id}`, BlobRefQueue)) ?? [];
     for (const m of this.#info.members) await this.ctx.directory.observe(m);
     await this.keyring.load();
@@ -343,7 +366,8 @@ export class Conversation extends Emitter<ConversationEvents> {
     doc.onBinding((e) => {
       if (e.type === 'invalid') this.emit('invalid', { segmentId: seg.id, frame: e.frame });
       else if (e.type === 'gaps') this.emit('gaps', { segmentId: seg.id, gaps: e.gaps });
-      else if ((e.type === 'applied' || e.type === 'sealed') && seg.id === this.#openSegment) this.#maybeCompact();
+      if (e.type === 'sealed' && seg.id === this.#openSegment) this.#budget.take(1); // every frame pushed is one sync message
+      if ((e.type === 'applied' || e.type === 'sealed') && seg.id === this.#openSegment) this.#maybeCompact();
     });
     return doc;
   }
@@ -641,8 +665,32 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   // --- writing ---
 
-  async #saveOutbox(): Promise<void> {
-    await this.ctx.store.setJson(`outbox/${this.id}`, [...this.#outbox.values()]);
+  #entryName(entryId: string): string {
+    return `outbox/${this.id}/${entryId}`;
+  }
+
+  /**
+   * Reads the outbox: one record per entry, plus the old single-record format (`outbox/<convId>`), which is
+   * rewritten as per-entry records and then deleted (a crash in between only rewrites the same records).
+   */
+  async #loadOutbox(): Promise<void> {
+    const store = this.ctx.store;
+    const prefix = this.#entryName('');
+    const found = new Map<string, OutboxEntry>();
+    for (const name of await store.list(prefix)) {
+      const e = await store.getJson(name, OutboxEntry);
+      if (e && name === this.#entryName(e.entry.id)) found.set(e.entry.id, e);
+    }
+    const legacyName = `outbox/${this.id}`;
+    const legacy = await store.getJson(legacyName, LegacyOutboxRecord);
+    if (legacy) {
+      const missing = legacy.filter((e) => !found.has(e.entry.id));
+      await inBatches(missing, (e) => store.setJson(this.#entryName(e.entry.id), e));
+      for (const e of missing) found.set(e.entry.id, e);
+      await store.delete(legacyName);
+    }
+    const ordered = [...found.values()].sort((a, b) => entryCounter(a.entry.id) - entryCounter(b.entry.id));
+    for (const e of ordered) this.#outbox.set(e.entry.id, e);
   }
 
   #requireWritable(): { seg: Segment; doc: EncryptedDoc } {
@@ -652,44 +700,63 @@ export class Conversation extends Emitter<ConversationEvents> {
     return s;
   }
 
+  /** Message counters are reserved in blocks by the store: a send rarely waits for a storage write here. */
   async #nextCounter(): Promise<number> {
     return this.ctx.messageCounters.next(`msg/${this.id}`, 1);
+  }
+
+  #nextTs(): number {
+    this.#lastTs = Math.max(Date.now(), this.#lastTs + 1);
+    return this.#lastTs;
+  }
+
+  /**
+   * Puts a signed entry in the outbox (its own sealed record, durable first), then into the open segment's
+   * inner doc, and asks for delivery. From the outbox write to the put nothing awaits, so every outbox
+   * entry naming the open segment is in its inner doc ([#deliverNow] relies on it).
+   */
+  async #enqueue(e: OutboxEntry): Promise<void> {
+    e.segment = this.#requireWritable().doc.options.name;
+    await this.ctx.store.setJson(this.#entryName(e.entry.id), e);
+    const { doc } = this.#requireWritable();
+    e.segment = doc.options.name; // a rollover during the write: the stored name is only a hint for replays
+    this.#outbox.set(e.entry.id, e);
+    if (e.kind === 'msg') {
+      putMessage(doc.inner, e.entry);
+      this.#pending.add(e.entry.id);
+    } else putOp(doc.inner, e.entry);
+    this.#scheduleRender();
+    void this.#deliver();
   }
 
   /**
    * Sends a message; resolves with its id once it is in the local outbox (delivery continues async).
    * `attachments` (from `uploadAttachment`, at most `MAX_ATTACHMENTS`) travel inside the signed, encrypted
    * message ([INNER-7]); once the server has the message, their blobs are attached ([FILE-7]) so garbage
-   * collection keeps them (queued across reloads). Throws `TypeError` for invalid local input.
+   * collection keeps them (queued across reloads). Sends may overlap (a caller need not await one before
+   * the next); their messages keep call order. Throws `TypeError` for invalid local input.
    */
   async send(text: string, options: { replyTo?: string; attachments?: readonly Attachment[] } = {}): Promise<string> {
-    const { doc } = this.#requireWritable();
+    this.#requireWritable();
     for (;;) {
-      const m = signMessage(this.id, this.#author, { counter: await this.#nextCounter(), ts: Date.now(), text, ...options });
+      const counter = await this.#nextCounter();
+      const m = await signMessageAsync(this.id, this.#author, { counter, ts: this.#nextTs(), text, ...options });
       if (innerRoots(this.#view).messages.has(m.id)) continue; // id taken (squatted): next counter
       if (m.attachments) {
         // Queued before the message exists in the outbox: a crash in between leaks a blob, never loses one.
         this.#blobRefs.push(...blobIdsOf(m.attachments).map((blobId) => ({ op: 'attach' as const, blobId, msgId: m.id })));
         await this.#saveBlobRefs();
       }
-      this.#outbox.set(m.id + m.sig, { kind: 'msg', entry: m, segment: doc.options.name });
-      await this.#saveOutbox();
-      putMessage(doc.inner, m);
-      this.#pending.add(m.id);
-      this.#scheduleRender();
-      void this.#deliver();
+      await this.#enqueue({ kind: 'msg', entry: m, segment: '' });
       return m.id;
     }
   }
 
   async #op(target: string, op: OpBody): Promise<void> {
-    const { doc } = this.#requireWritable();
-    const o = signOp(this.id, this.#author, { counter: await this.#nextCounter(), ts: Date.now(), target, op });
-    this.#outbox.set(o.id + o.sig, { kind: 'op', entry: o, segment: doc.options.name });
-    await this.#saveOutbox();
-    putOp(doc.inner, o);
-    this.#scheduleRender();
-    void this.#deliver();
+    this.#requireWritable();
+    const counter = await this.#nextCounter();
+    const o = await signOpAsync(this.id, this.#author, { counter, ts: this.#nextTs(), target, op });
+    await this.#enqueue({ kind: 'op', entry: o, segment: '' });
   }
 
   /** Replaces the text of one of my messages. */
@@ -773,9 +840,7 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   /** A message is on the server once it left both the outbox and the pending (unacknowledged) set. */
   #onServer(msgId: string): boolean {
-    if (this.#pending.has(msgId)) return false;
-    for (const e of this.#outbox.values()) if (e.kind === 'msg' && e.entry.id === msgId) return false;
-    return true;
+    return !this.#pending.has(msgId) && this.#outbox.get(msgId)?.kind !== 'msg';
   }
 
   /**
@@ -847,72 +912,92 @@ export class Conversation extends Emitter<ConversationEvents> {
     return this.#messages.slice(last + 1).filter((m) => !m.mine && !m.deleted).length;
   }
 
-  /** Puts outbox entries that are not yet in the open segment into it. */
+  /**
+   * Puts outbox entries that are not yet in the open segment into it (after a start, or a rollover: the
+   * closed segment's unsealed updates were dropped). Entries already there (sealed before a crash, not yet
+   * removed from the outbox) stay pending until the next delivery confirms them.
+   */
   async #replayOutbox(): Promise<void> {
     const s = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
     if (!s || this.#outbox.size === 0) return;
+    const name = s.doc.options.name;
+    const { messages, ops } = innerRoots(s.doc.inner);
+    let opSigs: Set<unknown> | undefined;
+    const inDoc = (e: OutboxEntry) => {
+      if (e.kind === 'msg') return messages.has(e.entry.id);
+      opSigs ??= new Set(ops.toArray().map((o) => (typeof o === 'object' && o !== null ? (o as { sig?: unknown }).sig : undefined)));
+      return opSigs.has(e.entry.sig);
+    };
+    const moved: OutboxEntry[] = [];
     for (const e of this.#outbox.values()) {
-      if (e.segment === s.doc.options.name && this.#inDoc(s.doc.inner, e)) continue;
-      if (e.kind === 'msg') {
-        if (!putMessage(s.doc.inner, e.entry) && !this.#inDoc(s.doc.inner, e)) continue;
-        this.#pending.add(e.entry.id);
-      } else putOp(s.doc.inner, e.entry);
-      e.segment = s.doc.options.name;
+      if (!inDoc(e)) {
+        if (e.kind === 'msg') putMessage(s.doc.inner, e.entry);
+        else putOp(s.doc.inner, e.entry);
+      }
+      if (e.kind === 'msg') this.#pending.add(e.entry.id);
+      if (e.segment !== name) {
+        e.segment = name;
+        moved.push(e);
+      }
     }
-    await this.#saveOutbox();
+    await inBatches(moved, (e) => this.ctx.store.setJson(this.#entryName(e.entry.id), e));
     void this.#deliver();
   }
 
-  #inDoc(doc: Y.Doc, e: OutboxEntry): boolean {
-    const { messages, ops } = innerRoots(doc);
-    if (e.kind === 'msg') return messages.has(e.entry.id);
-    return ops.toArray().some((o) => typeof o === 'object' && o !== null && (o as { sig?: unknown }).sig === e.entry.sig);
-  }
-
   /**
-   * Seals what is waiting into the open segment and lets it go to the server. Coalesced: a call while one
-   * is already queued joins it, and flushes start at least `DELIVER_GAP_MS` apart, so an idle conversation
-   * sends a message at once while a burst becomes a few frames (and stays well under the server's
-   * per-connection message budget).
+   * Seals what is waiting into the open segment and lets it go to the server. No fixed delay: with no flush
+   * running, a message goes at once; calls made while one runs join the next flush (natural batching, as
+   * sealing is async). Flushes also wait for the client-side budget (`FlushBudget`), so a sustained fast
+   * sender batches more per frame instead of outrunning the server's per-connection message budget.
    */
   #deliver(): Promise<void> {
     if (this.#deliverQueued) return this.#deliverQueued;
-    const DELIVER_GAP_MS = 25;
     const run = this.#serial(async () => {
-      const wait = this.#lastDeliver + DELIVER_GAP_MS - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // One macrotask first: signatures and storage writes of concurrent sends that already finished land in
+      // this flush instead of each getting a frame of its own (sealing itself never yields to them).
+      await nextMacrotask();
+      for (let wait = this.#budget.delay(); wait > 0 && !this.#closed; wait = this.#budget.delay()) await new Promise((r) => setTimeout(r, wait));
       this.#deliverQueued = undefined;
-      this.#lastDeliver = Date.now();
       await this.#deliverNow();
     });
-    this.#deliverQueued = run
+    const guarded: Promise<void> = run
       .catch(() => undefined)
       .finally(() => {
         if (this.#deliverQueued === guarded) this.#deliverQueued = undefined;
       });
-    const guarded = this.#deliverQueued;
+    this.#deliverQueued = guarded;
     return run;
   }
 
-  #deliverNow(): Promise<void> {
-    return (async () => {
-      const s = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
-      if (!s) return;
-      const r = await s.doc.flush();
-      if (!r.ok) return; // closed (a new segment will take the outbox) or no key yet (retried on refresh)
-      const sealed = [...this.#outbox.entries()].filter(([, e]) => e.segment === s.doc.options.name && this.#inDoc(s.doc.inner, e));
-      for (const [k] of sealed) this.#outbox.delete(k);
-      await this.#saveOutbox();
-      const ids = sealed.filter(([, e]) => e.kind === 'msg').map(([, e]) => e.entry.id);
-      const link = s.doc.link;
-      if (link)
-        void link.whenAcked().then(() => {
-          for (const id of ids) this.#pending.delete(id);
-          this.#scheduleRender();
-          if (this.#blobRefs.length > 0) void this.#flushBlobRefs();
-        });
-      await this.#maybeRollover(s);
-    })();
+  /**
+   * One flush: every outbox entry naming the open segment is in its inner doc (see `#enqueue`), so once the
+   * flush (seal + local save) succeeds those entries are in the persisted envelope and leave the outbox; their
+   * messages turn `sent` when the server acknowledges.
+   */
+  async #deliverNow(): Promise<void> {
+    const s = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
+    if (!s) return;
+    const name = s.doc.options.name;
+    const batch = [...this.#outbox.values()].filter((e) => e.segment === name);
+    const r = await s.doc.flush();
+    if (!r.ok) return; // closed (a new segment will take the outbox) or no key yet (retried on refresh)
+    const ids: string[] = [];
+    const sealed: string[] = [];
+    for (const e of batch) {
+      if (this.#outbox.get(e.entry.id) !== e || e.segment !== name) continue;
+      this.#outbox.delete(e.entry.id);
+      sealed.push(e.entry.id);
+      if (e.kind === 'msg') ids.push(e.entry.id);
+    }
+    await inBatches(sealed, (id) => this.ctx.store.delete(this.#entryName(id)));
+    const link = s.doc.link;
+    if (link && ids.length > 0)
+      void link.whenAcked().then(() => {
+        for (const id of ids) this.#pending.delete(id);
+        this.#scheduleRender();
+        if (this.#blobRefs.length > 0) void this.#flushBlobRefs();
+      });
+    await this.#maybeRollover(s);
   }
 
   /** Resolves when every message of mine is acknowledged by the server (or after `timeoutMs`). */

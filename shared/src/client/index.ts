@@ -21,3 +21,4 @@ export * from './awareness-crypto.ts';
 export * from './profile-keys.ts';
 export * from './profile.ts';
 export * from './files.ts';
+export * from './flush-budget.ts';

@@ -129,7 +129,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       userId: session.userId,
       deviceId: toHex(device),
       counters: new StoredCounters(store, 'ctr/'),
-      messageCounters: new StoredCounters(store, 'mctr/'),
+      messageCounters: new StoredCounters(store, 'mctr/', 64),
     };
     this.#profiles = new ProfileManager(this.#ctx, (e) => this.emit('profile', e));
     await this.#profiles.load();

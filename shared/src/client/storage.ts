@@ -180,29 +180,57 @@ export class SealedStore {
 }
 
 /**
- * A `CounterStore` ([FRAME-7]) over a `SealedStore`: the answer is written before it is returned, and calls
- * are serialised so two concurrent `next` calls never hand out the same counter.
+ * A `CounterStore` ([FRAME-7]) over a `SealedStore`: calls are serialised so two concurrent `next` calls never
+ * hand out the same counter, and a counter is covered by a durable record before it is returned.
+ *
+ * With `reserve` = 1 (the default, and what frame counters use: a gap in a device's FRAME counters reads as a
+ * withheld frame) every answer is written before it is returned. With `reserve` = n > 1 the store writes a
+ * ceiling n - 1 above the answer once per n calls and hands out the counters below it from memory: a crash
+ * then skips the unused rest of the block, and never reuses a counter. Message ids use this (they only need
+ * to be unique per device; nothing reads their gaps).
  */
 export class StoredCounters implements CounterStore {
-  readonly #cache = new Map<string, number>();
+  /** Last counter handed out and the durable ceiling, per id. */
+  readonly #cache = new Map<string, { last: number; ceiling: number }>();
   #chain: Promise<unknown> = Promise.resolve();
+  readonly #reserve: number;
   constructor(
     private readonly store: SealedStore,
     private readonly namespace = 'ctr/',
-  ) {}
+    reserve = 1,
+  ) {
+    if (!Number.isSafeInteger(reserve) || reserve < 1) throw new RangeError('reserve must be a positive integer');
+    this.#reserve = reserve;
+  }
   /** See `CounterStore.next`. */
   next(segmentId: string, atLeast: number): Promise<number> {
-    const run = this.#chain.then(async () => {
-      let last = this.#cache.get(segmentId);
-      if (last === undefined) {
-        const raw = await this.store.get(this.namespace + segmentId);
-        last = raw && raw.length === 8 ? new DataView(raw.buffer, raw.byteOffset).getFloat64(0) : 0;
+    const cached = this.#cache.get(segmentId);
+    if (cached) {
+      const value = Math.max(cached.last + 1, atLeast);
+      if (value <= cached.ceiling) {
+        // Inside the durable block: no write, and nothing queued can hand out this value (the chain only
+        // ever raises `last` through this same synchronous step or after writing a higher ceiling).
+        cached.last = value;
+        return this.#chain.then(() => value);
       }
-      const value = Math.max(last + 1, atLeast);
-      const bytes = new Uint8Array(8);
-      new DataView(bytes.buffer).setFloat64(0, value);
-      await this.store.set(this.namespace + segmentId, bytes);
-      this.#cache.set(segmentId, value);
+    }
+    const run = this.#chain.then(async () => {
+      let c = this.#cache.get(segmentId);
+      if (!c) {
+        const raw = await this.store.get(this.namespace + segmentId);
+        const stored = raw && raw.length === 8 ? new DataView(raw.buffer, raw.byteOffset).getFloat64(0) : 0;
+        c = { last: stored, ceiling: stored };
+      }
+      const value = Math.max(c.last + 1, atLeast);
+      if (value > c.ceiling) {
+        const ceiling = value + this.#reserve - 1;
+        const bytes = new Uint8Array(8);
+        new DataView(bytes.buffer).setFloat64(0, ceiling);
+        await this.store.set(this.namespace + segmentId, bytes);
+        c.ceiling = ceiling;
+      }
+      c.last = value;
+      this.#cache.set(segmentId, c);
       return value;
     });
     this.#chain = run.catch(() => undefined);

@@ -10,7 +10,7 @@
  */
 import * as Y from 'yjs';
 import { z } from 'zod';
-import { CONTEXT, lp, sign, u64be, verify } from '../crypto/index.ts';
+import { CONTEXT, lp, sign, signAsync, u64be, verify } from '../crypto/index.ts';
 import { fromBase64Url, toBase64Url, toHex, utf8 } from '../protocol/index.ts';
 import { FileRef } from '../protocol/blobs.ts';
 
@@ -153,13 +153,25 @@ export interface InnerAuthor {
   signingKey: Uint8Array;
 }
 
-/** Signs a new message. Throws `TypeError` on invalid local input (it would never verify for peers). */
-export function signMessage(
-  convId: string,
-  author: InnerAuthor,
-  fields: { counter: number; ts: number; text: string; replyTo?: string; attachments?: readonly Attachment[] },
-): SignedMessage {
-  const unsigned = {
+/** Fields of a new message (see `signMessage`). */
+export interface MessageFields {
+  counter: number;
+  ts: number;
+  text: string;
+  replyTo?: string;
+  attachments?: readonly Attachment[];
+}
+
+/** Fields of a new op (see `signOp`). */
+export interface OpFields {
+  counter: number;
+  ts: number;
+  target: string;
+  op: OpBody;
+}
+
+function unsignedMessage(author: InnerAuthor, fields: MessageFields): Omit<SignedMessage, 'sig' | 'v'> {
+  return {
     id: msgId(author.deviceId, fields.counter),
     author: author.userId,
     ts: fields.ts,
@@ -168,18 +180,41 @@ export function signMessage(
     // An empty list is the same as none: omitted, so the message signs the pre-attachment bytes.
     ...(fields.attachments !== undefined && fields.attachments.length > 0 ? { attachments: fields.attachments.map(copyAttachment) } : {}),
   };
+}
+
+function unsignedOp(author: InnerAuthor, fields: OpFields): Omit<SignedOp, 'sig' | 'v'> {
+  return { id: msgId(author.deviceId, fields.counter), author: author.userId, ts: fields.ts, target: fields.target, op: fields.op };
+}
+
+/** Signs a new message. Throws `TypeError` on invalid local input (it would never verify for peers). */
+export function signMessage(convId: string, author: InnerAuthor, fields: MessageFields): SignedMessage {
+  const unsigned = unsignedMessage(author, fields);
   const sig = toBase64Url(sign(author.signingKey, CONTEXT.message, messageSigningBytes(convId, unsigned)));
   return checked(SignedMessage, { v: 1, ...unsigned, sig });
 }
 
+/**
+ * `signMessage` with the platform's native Ed25519 (WebCrypto, noble where it is missing): the same bytes
+ * (Ed25519 is deterministic), without blocking the thread for a noble signature. Rejects with `TypeError`
+ * on invalid local input.
+ */
+export async function signMessageAsync(convId: string, author: InnerAuthor, fields: MessageFields): Promise<SignedMessage> {
+  const unsigned = unsignedMessage(author, fields);
+  const sig = toBase64Url(await signAsync(author.signingKey, CONTEXT.message, messageSigningBytes(convId, unsigned)));
+  return checked(SignedMessage, { v: 1, ...unsigned, sig });
+}
+
 /** Signs a new op. Throws `TypeError` on invalid local input. */
-export function signOp(
-  convId: string,
-  author: InnerAuthor,
-  fields: { counter: number; ts: number; target: string; op: OpBody },
-): SignedOp {
-  const unsigned = { id: msgId(author.deviceId, fields.counter), author: author.userId, ts: fields.ts, target: fields.target, op: fields.op };
+export function signOp(convId: string, author: InnerAuthor, fields: OpFields): SignedOp {
+  const unsigned = unsignedOp(author, fields);
   const sig = toBase64Url(sign(author.signingKey, CONTEXT.message, opSigningBytes(convId, unsigned)));
+  return checked(SignedOp, { v: 1, ...unsigned, sig });
+}
+
+/** `signOp` with native Ed25519 where present (see `signMessageAsync`); the same bytes. Rejects with `TypeError` on invalid local input. */
+export async function signOpAsync(convId: string, author: InnerAuthor, fields: OpFields): Promise<SignedOp> {
+  const unsigned = unsignedOp(author, fields);
+  const sig = toBase64Url(await signAsync(author.signingKey, CONTEXT.message, opSigningBytes(convId, unsigned)));
   return checked(SignedOp, { v: 1, ...unsigned, sig });
 }
 
