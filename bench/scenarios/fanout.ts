@@ -96,6 +96,10 @@ export async function fanout(ctx: Ctx): Promise<ScenarioResult> {
     const frameOf = new Map<string, string>(); // msgId -> frame key
     const pushedAt = new Map<string, number>(); // frame key -> push time
     let unassigned: string[] = [];
+    // A frame pushed before the send() that put its message in resolved (the client may seal and push before
+    // send() returns) is claimed by the first send CALLED before that push, when it resolves; without this, such a
+    // message was matched to the NEXT frame (late) and the last ones to none at all ("lost").
+    let unclaimed: Array<{ key: string; at: number }> = [];
     let rateLimited = 0;
     senderLink.provider.on('close', ({ event }: { event: { reason?: string } }) => {
       if ((event?.reason ?? '').startsWith('rate-limited')) rateLimited++;
@@ -107,6 +111,7 @@ export async function fanout(ctx: Ctx): Promise<ScenarioResult> {
         const k = frameKey(f);
         if (!k) continue;
         pushedAt.set(k, t);
+        if (unassigned.length === 0) unclaimed.push({ key: k, at: t });
         for (const id of unassigned) frameOf.set(id, k);
         unassigned = [];
       }
@@ -120,7 +125,11 @@ export async function fanout(ctx: Ctx): Promise<ScenarioResult> {
       const call = now();
       const id = await conv.send(makeText(r, vocab, i));
       calls.set(id, call);
-      unassigned.push(id);
+      const early = unclaimed.findIndex((f) => f.at >= call);
+      if (early >= 0) {
+        frameOf.set(id, unclaimed[early]!.key);
+        unclaimed = unclaimed.slice(early + 1);
+      } else unassigned.push(id);
     });
     const sendWall = (now() - t0) / 1000;
     const ids = [...calls.keys()];
