@@ -63,6 +63,36 @@ describe('durable id ranges', () => {
     expect(r.covers(8, 0, 0)).toBe(true);
   });
 
+  it('ClockRanges agrees with a brute-force set on random adds (seeded)', () => {
+    let seed = 20261125;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const failures: string[] = [];
+    for (let round = 0; round < 200; round++) {
+      const r = new ClockRanges();
+      const set = new Set<number>();
+      for (let i = 0; i < 12; i++) {
+        const clock = next(60);
+        const len = 1 + next(8);
+        r.add(1, clock, len);
+        for (let k = clock; k < clock + len; k++) set.add(k);
+        for (let q = 0; q < 20; q++) {
+          const c = next(70);
+          const l = 1 + next(10);
+          let all = true;
+          for (let k = c; k < c + l; k++) all &&= set.has(k);
+          if (r.covers(1, c, l) !== all) failures.push(`round ${round} of seed 20261125: covers [${c}, ${c + l})`);
+        }
+        let prefix = 0;
+        while (set.has(prefix)) prefix++;
+        if (r.prefix(1) !== prefix) failures.push(`round ${round} of seed 20261125: prefix`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('DurableState: an update is covered once recorded; a later update of the same client, or a deletion, is not', () => {
     const doc = new Y.Doc();
     const log = doc.getArray<Uint8Array>('log');
