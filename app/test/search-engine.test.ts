@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MessageIndex, planQuery, terms, transpositions, typoBudget, TYPO_FALLBACK_BELOW } from '../src/search/engine.ts';
+import { MAX_QUERY_TERMS, MessageIndex, planQuery, terms, transpositions, typoBudget, TYPO_FALLBACK_BELOW } from '../src/search/engine.ts';
 import type { SearchDoc } from '../src/search/protocol.ts';
 
 const ANN = 'user-ann';
@@ -148,6 +148,10 @@ describe('query planning', () => {
     ]);
     expect(planQuery('ab')!.typo).toBeNull();
     expect(planQuery('  ')).toBeNull();
+    // A two-letter earlier word stays whole even in the typo pass; at most MAX_QUERY_TERMS distinct words.
+    expect(planQuery('ka lo')!.typo).toBeNull();
+    expect(planQuery('kal lo')!.typo!.map((t) => t.prefix)).toEqual([true, true]);
+    expect(planQuery('one two three four five six seven eight nine ten one')!.exact.map((t) => t.term)).toHaveLength(MAX_QUERY_TERMS);
   });
 });
 

@@ -17,10 +17,13 @@
  *    typed, also matches as a prefix once it has `MIN_PREFIX_LENGTH` letters (unless the query ends with a
  *    space: then it is finished too).
  * 2. Typo pass, only when the exact pass finds fewer than `TYPO_FALLBACK_BELOW` hits (or fewer than the
- *    limit, if that is smaller). Every term of `MIN_PREFIX_LENGTH`+ letters matches as a prefix, and every
- *    term of `MIN_TYPO_LENGTH`+ letters also within `typoBudget(term)` edits (Levenshtein), or with two
+ *    limit, if that is smaller). Every term matches as a prefix (earlier terms from
+ *    `MIN_EARLIER_PREFIX_LENGTH` letters, the last from `MIN_PREFIX_LENGTH`), and every term of
+ *    `MIN_TYPO_LENGTH`+ letters also within `typoBudget(term)` edits (Levenshtein), or with two
  *    neighbouring letters swapped ("nior" finds "noir"). Its results replace the exact pass's (they include
  *    them, and exact matches still rank first).
+ *
+ * Only the first `MAX_QUERY_TERMS` distinct words of a query are used (a pasted paragraph is not a search).
  *
  * Filters (conversation, sender) are checked when a message first becomes a candidate, so filtered-out
  * messages cost one comparison.
@@ -31,6 +34,10 @@ import { foldTerm, type SearchDoc, type SearchHit } from './protocol.ts';
 
 /** A term shorter than this (in UTF-16 units, after folding) never matches as a prefix. */
 export const MIN_PREFIX_LENGTH = 2;
+/** In the typo pass, an earlier (finished) term matches as a prefix only from this length: "ka" has thousands of completions. */
+export const MIN_EARLIER_PREFIX_LENGTH = 3;
+/** Words of a query beyond this many (distinct) are ignored. */
+export const MAX_QUERY_TERMS = 8;
 /** A term shorter than this gets no typo tolerance: 1–3 letter words have too many neighbours to be useful. */
 export const MIN_TYPO_LENGTH = 4;
 /** A term at least this long may be two edits away; shorter (but ≥ `MIN_TYPO_LENGTH`) ones one edit. */
@@ -87,12 +94,12 @@ export interface QueryPlan {
 
 /** Plans `q` (see the module comment); null when it has no searchable word. */
 export function planQuery(q: string): QueryPlan | null {
-  const words = [...new Set(terms(q))];
+  const words = [...new Set(terms(q))].slice(0, MAX_QUERY_TERMS);
   if (words.length === 0) return null;
   const typing = !/\s$/u.test(q);
   const last = words.length - 1;
   const exact = words.map((term, i) => ({ term, prefix: typing && i === last && term.length >= MIN_PREFIX_LENGTH, typos: 0 }));
-  const typo = words.map((term) => ({ term, prefix: term.length >= MIN_PREFIX_LENGTH, typos: typoBudget(term) }));
+  const typo = words.map((term, i) => ({ term, prefix: term.length >= (i === last ? MIN_PREFIX_LENGTH : MIN_EARLIER_PREFIX_LENGTH), typos: typoBudget(term) }));
   const widened = typo.some((t, i) => t.typos > 0 || t.prefix !== exact[i]!.prefix);
   return { exact, typo: widened ? typo : null };
 }
@@ -335,6 +342,7 @@ export class MessageIndex {
       // word; it gets at most the idf of the exact word (when that word is in the dictionary).
       const exact = perTerm[i]!.ex.find((e) => e.weight === 1);
       const cap = exact ? idfOf(exact.posting) : Infinity;
+      let advanced = 0;
       for (const { word, posting, weight } of perTerm[i]!.ex) {
         words.add(word);
         const idf = Math.min(idfOf(posting), cap);
@@ -350,10 +358,12 @@ export class MessageIndex {
           score[d] = score[d]! + weight * idf * ((tf * (BM25_K + 1)) / norm);
           if (s === i) {
             stage[d] = i + 1;
+            advanced++;
             if (i === 0) touched.push(d);
           }
         }
       }
+      if (advanced === 0) break; // no message matches every term so far: the rest cannot add any
     }
     const need = perTerm.length;
     // A min-heap of the best `limit` (by score, then newest) among full matches that pass the filters.
