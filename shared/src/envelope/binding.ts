@@ -7,6 +7,8 @@
  * - Every frame observed in `log` (including the initial content of a persisted envelope) is verified,
  *   opened, checked for clientID ownership and applied to the inner doc with origin `REMOTE_ORIGIN`.
  *   Invalid frames are recorded and skipped; they never stop other frames from applying.
+ * - Before an `update` frame is applied, the entries it carries that name its signer are reported (`vouched`,
+ *   [INNER-8]): the frame signature vouches for them, so readers need not verify their own signatures.
  * - Frames whose epoch key is missing wait in `pending` until `retryPending()`.
  * - `compact()` replaces covered frames with one snapshot frame in one envelope transaction; frames deleted by
  *   someone else without a covering snapshot in the same transaction are pushed back (repair rule).
@@ -29,6 +31,7 @@ import {
 } from './frame.ts';
 import { DeviceCounters, type CounterGap, type CounterStore } from './counters.ts';
 import { ClientOwnership } from './ownership.ts';
+import { authoredValues } from './inner.ts';
 import { logStats, shouldCompact, type CompactThresholds } from './segments.ts';
 
 /** Origin of inner-doc transactions that came from frames: never sealed again. */
@@ -77,6 +80,12 @@ export interface InvalidFrame {
 /** Everything a binding reports. */
 export type BindingEvent =
   | { type: 'applied'; userId: string; deviceId: string; counter: number; kind: 'update' | 'snapshot' }
+  /**
+   * [INNER-8]: an `update` frame signed by `userId` is about to be applied; `values` are the inner entry
+   * objects it carries that name `userId` as author (its signature vouches for exactly these contents).
+   * Never emitted for snapshots.
+   */
+  | { type: 'vouched'; userId: string; values: object[] }
   | { type: 'invalid'; frame: InvalidFrame }
   | { type: 'pending'; epoch: number }
   | { type: 'gaps'; gaps: CounterGap[] }
@@ -432,6 +441,11 @@ export class EnvelopeBinding {
     if (status !== 'new') return this.reject(index, 'replayed', id, who);
     const check = snapshot ? this.ownership.checkSnapshot(snapshot, header.userId) : this.ownership.checkUpdate(update, header.userId);
     if (!check.ok) return this.reject(index, check.code, id, who);
+    if (!snapshot) {
+      // [INNER-8] before applying, so listeners know the vouched contents when the entries appear.
+      const values = authoredValues(check.structs, header.userId);
+      if (values.length > 0) this.emit({ type: 'vouched', userId: header.userId, values });
+    }
     try {
       Y.applyUpdate(this.o.inner, update, REMOTE_ORIGIN);
     } catch {

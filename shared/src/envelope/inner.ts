@@ -1,6 +1,7 @@
 /**
- * The inner chat model ([INNER-*]): what lives inside the decrypted inner Y.Doc, how entries are signed, and a
- * pure `materialize` that turns the doc into the list a UI renders.
+ * The inner chat model ([INNER-*]): what lives inside the decrypted inner Y.Doc, how entries are signed, a
+ * pure `materialize` that turns the doc into the list a UI renders, and `MessageProjection`, its incremental
+ * form. Entries vouched for by their author's frame signature ([INNER-8]) are tracked by `VouchedEntries`.
  *
  *   messages: Y.Map<msgId, SignedMessage>   msgId = `${deviceIdHex}:${counter}`
  *   ops:      Y.Array<SignedOp>             edits, deletions, reactions, read receipts (each targets a msgId)
@@ -387,6 +388,11 @@ function byTsThenId(a: { ts: number; id: string }, b: { ts: number; id: string }
   return a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
+/** Op order ([INNER-5]): (ts, id), then sig, so the order never depends on where Yjs put an op in the array. */
+function byOpOrder(a: SignedOp, b: SignedOp): number {
+  return byTsThenId(a, b) || (a.sig < b.sig ? -1 : a.sig > b.sig ? 1 : 0);
+}
+
 function sigBytes(sig: string): Uint8Array | undefined {
   try {
     return fromBase64Url(sig);
@@ -446,15 +452,13 @@ export function materialize(doc: Y.Doc, options: MaterializeOptions): Materializ
     if (!r) dropped.malformed++;
     else parsedOpList.push(r);
   }
-  parsedOpList.sort(byTsThenId);
+  parsedOpList.sort(byOpOrder);
   const orphans: SignedOp[] = [];
   const reactions = new Map<string, Map<string, boolean>>(); // msgId -> `${emoji}\u0000${user}` -> on
   const position = new Map(order.map((m, i) => [m.id, i]));
   const receipts = new Map<string, string>();
   const seenOps = new Set<string>();
   for (const op of parsedOpList) {
-    if (seenOps.has(`${op.id}\u0000${op.sig}`)) continue; // the same op pushed twice counts once
-    seenOps.add(`${op.id}\u0000${op.sig}`);
     const target = verified.get(op.target);
     if (!target) {
       if (!allIds.has(op.target)) orphans.push(op);
@@ -465,6 +469,11 @@ export function materialize(doc: Y.Doc, options: MaterializeOptions): Materializ
       dropped.badSignature++;
       continue;
     }
+    // The same op pushed twice counts once. Checked after the signature, so a forged copy that reuses an op's
+    // id and sig (with other content) cannot shadow the real one.
+    const dup = `${op.id}\u0000${op.sig}`;
+    if (seenOps.has(dup)) continue;
+    seenOps.add(dup);
     const body = op.op;
     switch (body.type) {
       case 'edit':
@@ -529,4 +538,425 @@ export function materialize(doc: Y.Doc, options: MaterializeOptions): Materializ
     orphans,
     unverified: windowStart,
   };
+}
+
+// --- frame-vouched entries ([INNER-8]) ---
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The entry values (message and op objects) that the structs of ONE inner update carry and that name `signer`
+ * as their author ([INNER-8]). `structs` are `Y.decodeUpdate(update).structs` of an `update` frame signed by
+ * `signer`; the values are the decoded objects exactly as the frame carried them, not yet schema-checked.
+ */
+export function authoredValues(structs: Iterable<unknown>, signer: string): object[] {
+  const out: object[] = [];
+  for (const s of structs) {
+    if (!(s instanceof Y.Item) || !(s.content instanceof Y.ContentAny)) continue;
+    for (const v of s.content.getContent()) if (isRecord(v) && v.author === signer && typeof v.sig === 'string') out.push(v);
+  }
+  return out;
+}
+
+/**
+ * Structural equality of decoded Yjs `ContentAny` values (plain objects, arrays, primitives, bytes): same keys,
+ * same values. `NaN` equals nothing, so such a value is never vouched for and gets verified instead.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+/**
+ * Entries vouched for by a frame signature ([INNER-8]): the values an `update` frame signed by their own
+ * author carried. `take(value)` answers whether a value seen in a (view) doc has exactly the content of one
+ * of them, by comparing content, never Yjs item ids (an id can carry other content in another segment).
+ * A match consumes the statement (a second copy of the same entry is verified on its own).
+ */
+export class VouchedEntries {
+  readonly #byKey = new Map<string, object[]>();
+
+  static #key(v: Record<string, unknown>): string | undefined {
+    return typeof v.author === 'string' && typeof v.sig === 'string' ? `${v.author}\u0000${v.sig}` : undefined;
+  }
+
+  /** Statements not consumed yet. */
+  get size(): number {
+    let n = 0;
+    for (const l of this.#byKey.values()) n += l.length;
+    return n;
+  }
+
+  /** Records values from `authoredValues` (already filtered to the frame's signer). */
+  add(values: Iterable<object>): void {
+    for (const v of values) {
+      const key = isRecord(v) ? VouchedEntries.#key(v) : undefined;
+      if (key === undefined) continue;
+      const list = this.#byKey.get(key);
+      if (list) list.push(v);
+      else this.#byKey.set(key, [v]);
+    }
+  }
+
+  /** Whether `value` equals a vouched entry; a match is consumed. Never throws. */
+  take(value: unknown): boolean {
+    if (!isRecord(value)) return false;
+    const key = VouchedEntries.#key(value);
+    const list = key === undefined ? undefined : this.#byKey.get(key);
+    if (!list) return false;
+    const i = list.findIndex((v) => sameValue(v, value));
+    if (i < 0) return false;
+    if (list.length === 1) this.#byKey.delete(key!);
+    else list.splice(i, 1);
+    return true;
+  }
+}
+
+// --- incremental projection ---
+
+/** Options of `MessageProjection`. */
+export interface ProjectionOptions {
+  /**
+   * Whether the entry stored as `value` counts as signed by its author (its signature verified, or vouched
+   * for by a frame, [INNER-8]). Consulted when the entry is (re)computed: call `invalidate(value)` when the
+   * answer changes. Plays the part of `verify` in `materialize`.
+   */
+  authentic(value: object): boolean;
+  /** Membership (for messages, reactions and receipts); call `invalidateAll()` when it changes. Default: everyone. */
+  isMember?(userId: string): boolean;
+  /** Called once per new entry value that passes the schema (e.g. to schedule its verification). */
+  onEntry?(value: object, entry: SignedMessage | SignedOp): void;
+}
+
+interface MessageSlot {
+  kind: 'msg';
+  value: object;
+  entry: SignedMessage;
+}
+interface OpSlot {
+  kind: 'op';
+  value: object;
+  entry: SignedOp;
+  copies: number;
+}
+
+function sameMaterialized(a: MaterializedMessage, b: MaterializedMessage): boolean {
+  if (a.id !== b.id || a.author !== b.author || a.ts !== b.ts || a.text !== b.text || a.replyTo !== b.replyTo) return false;
+  if (a.edited !== b.edited || a.deleted !== b.deleted || a.attachments !== b.attachments) return false;
+  if (a.reactions.length !== b.reactions.length) return false;
+  return a.reactions.every((r, i) => {
+    const o = b.reactions[i]!;
+    return r.emoji === o.emoji && r.users.length === o.users.length && r.users.every((u, k) => u === o.users[k]);
+  });
+}
+
+function mergeSorted(a: MaterializedMessage[], b: MaterializedMessage[]): MaterializedMessage[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out = new Array<MaterializedMessage>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = byTsThenId(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
+/**
+ * `materialize` kept up to date incrementally ([INNER-5]): observes the `messages` and `ops` roots of one doc,
+ * and `update()` recomputes only the messages and receipts that changed since the last call (an entry was
+ * added, removed or re-judged by `invalidate`). The result equals `materialize(doc, { verify, isMember })`
+ * where `verify` accepts exactly the entries `authentic` accepts (messages and receipts; drop counts and
+ * orphans are not tracked). Unchanged messages keep their object identity between calls.
+ */
+export class MessageProjection {
+  readonly #messages: Y.Map<unknown>;
+  readonly #ops: Y.Array<unknown>;
+  readonly #o: ProjectionOptions;
+  /** Valid message entries by map key (= id). */
+  readonly #msgs = new Map<string, MessageSlot>();
+  readonly #slots = new WeakMap<object, MessageSlot | OpSlot>();
+  /** Ops by target id (reads included). */
+  readonly #opsOn = new Map<string, Set<OpSlot>>();
+  /** Read ops by author. */
+  readonly #readsBy = new Map<string, Set<OpSlot>>();
+  /** Messages in the list, by id. */
+  readonly #shown = new Map<string, MaterializedMessage>();
+  #order: MaterializedMessage[] = [];
+  readonly #receipts = new Map<string, string>();
+  #receiptList: Array<{ userId: string; msgId: string }> = [];
+  readonly #dirtyMsgs = new Set<string>();
+  readonly #dirtyUsers = new Set<string>();
+  #all = false;
+  #version = 0;
+  readonly #onMessages = (e: Y.YMapEvent<unknown>) => {
+    for (const key of e.keysChanged) this.#setMessage(key);
+  };
+  readonly #onOps = (e: Y.YArrayEvent<unknown>) => {
+    for (const item of e.changes.deleted) for (const v of item.content.getContent()) this.#removeOp(v);
+    for (const item of e.changes.added) for (const v of item.content.getContent()) this.#addOp(v);
+  };
+
+  constructor(doc: Y.Doc, options: ProjectionOptions) {
+    const { messages, ops } = innerRoots(doc);
+    this.#messages = messages;
+    this.#ops = ops;
+    this.#o = options;
+    for (const key of messages.keys()) this.#setMessage(key);
+    for (const v of ops.toArray()) this.#addOp(v);
+    messages.observe(this.#onMessages);
+    ops.observe(this.#onOps);
+  }
+
+  /** Stops observing the doc. */
+  destroy(): void {
+    this.#messages.unobserve(this.#onMessages);
+    this.#ops.unobserve(this.#onOps);
+  }
+
+  /** The entry stored as `value` was re-judged (`authentic` changed): it is recomputed at the next `update()`. */
+  invalidate(value: object): void {
+    const slot = this.#slots.get(value);
+    if (!slot) return;
+    if (slot.kind === 'msg') this.#touchMessage(slot.entry.id);
+    else this.#touchOp(slot.entry);
+  }
+
+  /** Everything is recomputed at the next `update()` (membership changed). */
+  invalidateAll(): void {
+    this.#all = true;
+  }
+
+  /** Index of message `id` in the current list, or -1. O(log n). */
+  indexOf(id: string): number {
+    const m = this.#shown.get(id);
+    if (!m) return -1;
+    let lo = 0;
+    let hi = this.#order.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = byTsThenId(this.#order[mid]!, m);
+      if (c === 0) return mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /**
+   * Applies what changed since the last call. `messages` is a new array when the list changed (the same
+   * array otherwise); `receipts` is sorted by userId, as in `materialize`; `version` grows with every change
+   * of either (so callers that call `update` from several places can tell whether they saw it).
+   */
+  update(): { messages: MaterializedMessage[]; receipts: Array<{ userId: string; msgId: string }>; version: number } {
+    if (this.#all) {
+      this.#all = false;
+      for (const id of this.#msgs.keys()) this.#dirtyMsgs.add(id);
+      for (const id of this.#shown.keys()) this.#dirtyMsgs.add(id);
+      for (const u of this.#readsBy.keys()) this.#dirtyUsers.add(u);
+      for (const u of this.#receipts.keys()) this.#dirtyUsers.add(u);
+    }
+    let changed = false;
+    if (this.#dirtyMsgs.size > 0) {
+      const removed = new Set<MaterializedMessage>();
+      const added: MaterializedMessage[] = [];
+      for (const id of this.#dirtyMsgs) {
+        const prev = this.#shown.get(id);
+        const next = this.#compute(id);
+        if (prev && next && sameMaterialized(prev, next)) continue;
+        if (!prev && !next) continue;
+        if (prev) {
+          removed.add(prev);
+          this.#shown.delete(id);
+        }
+        if (next) {
+          added.push(next);
+          this.#shown.set(id, next);
+        }
+        for (const s of this.#opsOn.get(id) ?? []) if (s.entry.op.type === 'read') this.#dirtyUsers.add(s.entry.author);
+      }
+      this.#dirtyMsgs.clear();
+      if (removed.size > 0 || added.length > 0) {
+        added.sort(byTsThenId);
+        const kept = removed.size > 0 ? this.#order.filter((m) => !removed.has(m)) : this.#order;
+        this.#order = mergeSorted(kept, added); // a new array: `added` is not empty, or `kept` was filtered
+        changed = true;
+      }
+    }
+    if (this.#dirtyUsers.size > 0) {
+      let receiptsChanged = false;
+      for (const user of this.#dirtyUsers) {
+        const best = this.#receiptOf(user);
+        if (best === this.#receipts.get(user)) continue;
+        receiptsChanged = true;
+        if (best === undefined) this.#receipts.delete(user);
+        else this.#receipts.set(user, best);
+      }
+      this.#dirtyUsers.clear();
+      if (receiptsChanged) {
+        this.#receiptList = [...this.#receipts.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([userId, msgId]) => ({ userId, msgId }));
+        changed = true;
+      }
+    }
+    if (changed) this.#version++;
+    return { messages: this.#order, receipts: this.#receiptList, version: this.#version };
+  }
+
+  #isMember(userId: string): boolean {
+    return this.#o.isMember ? this.#o.isMember(userId) : true;
+  }
+
+  #touchMessage(id: string): void {
+    this.#dirtyMsgs.add(id);
+  }
+
+  #touchOp(op: SignedOp): void {
+    if (op.op.type === 'read') this.#dirtyUsers.add(op.author);
+    else this.#dirtyMsgs.add(op.target);
+  }
+
+  #setMessage(key: string): void {
+    const value = this.#messages.get(key);
+    const old = this.#msgs.get(key);
+    if (old?.value === value) return;
+    if (old) this.#msgs.delete(key);
+    const entry = parseMessageEntry(value);
+    if (entry && entry.id === key && typeof value === 'object' && value !== null) {
+      const slot: MessageSlot = { kind: 'msg', value, entry };
+      this.#msgs.set(key, slot);
+      this.#slots.set(value, slot);
+      this.#o.onEntry?.(value, entry);
+    }
+    this.#touchMessage(key);
+  }
+
+  #addOp(value: unknown): void {
+    if (typeof value !== 'object' || value === null) return;
+    const known = this.#slots.get(value);
+    if (known?.kind === 'op') {
+      known.copies++;
+      return;
+    }
+    const entry = parseOpEntry(value);
+    if (!entry) return;
+    const slot: OpSlot = { kind: 'op', value, entry, copies: 1 };
+    this.#slots.set(value, slot);
+    let on = this.#opsOn.get(entry.target);
+    if (!on) this.#opsOn.set(entry.target, (on = new Set()));
+    on.add(slot);
+    if (entry.op.type === 'read') {
+      let reads = this.#readsBy.get(entry.author);
+      if (!reads) this.#readsBy.set(entry.author, (reads = new Set()));
+      reads.add(slot);
+    }
+    this.#touchOp(entry);
+    this.#o.onEntry?.(value, entry);
+  }
+
+  #removeOp(value: unknown): void {
+    if (typeof value !== 'object' || value === null) return;
+    const slot = this.#slots.get(value);
+    if (slot?.kind !== 'op' || --slot.copies > 0) return;
+    this.#slots.delete(value);
+    const { entry } = slot;
+    const on = this.#opsOn.get(entry.target);
+    on?.delete(slot);
+    if (on?.size === 0) this.#opsOn.delete(entry.target);
+    const reads = this.#readsBy.get(entry.author);
+    reads?.delete(slot);
+    if (reads?.size === 0) this.#readsBy.delete(entry.author);
+    this.#touchOp(entry);
+  }
+
+  /** The message as `materialize` would render it, or undefined when it is not in the list. */
+  #compute(id: string): MaterializedMessage | undefined {
+    const slot = this.#msgs.get(id);
+    if (!slot || !this.#o.authentic(slot.value) || !this.#isMember(slot.entry.author)) return undefined;
+    const m = slot.entry;
+    const out: MaterializedMessage = {
+      id: m.id,
+      author: m.author,
+      ts: m.ts,
+      text: m.text,
+      replyTo: m.replyTo,
+      attachments: m.attachments ?? [],
+      edited: false,
+      deleted: false,
+      reactions: [],
+    };
+    const on = this.#opsOn.get(id);
+    if (!on) return out;
+    const ops: SignedOp[] = [];
+    for (const s of on) if (s.entry.op.type !== 'read' && this.#o.authentic(s.value)) ops.push(s.entry);
+    ops.sort(byOpOrder);
+    const reactions = new Map<string, boolean>();
+    for (const op of ops) {
+      const body = op.op;
+      switch (body.type) {
+        case 'edit':
+        case 'delete':
+          if (op.author !== m.author) break;
+          if (body.type === 'delete') {
+            out.deleted = true;
+            out.text = '';
+            out.attachments = [];
+          } else if (!out.deleted) {
+            out.text = body.text;
+            out.edited = true;
+          }
+          break;
+        case 'react':
+          if (this.#isMember(op.author)) reactions.set(`${body.emoji}\u0000${op.author}`, body.on);
+          break;
+        case 'read':
+          break;
+        default: {
+          const never: never = body;
+          throw new TypeError(`unknown op ${String(never)}`);
+        }
+      }
+    }
+    const byEmoji = new Map<string, string[]>();
+    for (const [k, isOn] of reactions) {
+      if (!isOn) continue;
+      const [emoji = '', user = ''] = k.split('\u0000');
+      const users = byEmoji.get(emoji) ?? [];
+      users.push(user);
+      byEmoji.set(emoji, users);
+    }
+    out.reactions = [...byEmoji.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([emoji, users]) => ({ emoji, users: users.sort() }));
+    return out;
+  }
+
+  /** Id of the latest listed message `user` marked read with an authentic receipt, if any. */
+  #receiptOf(user: string): string | undefined {
+    if (!this.#isMember(user)) return undefined;
+    let best: MaterializedMessage | undefined;
+    for (const s of this.#readsBy.get(user) ?? []) {
+      const t = this.#shown.get(s.entry.target);
+      if (!t || (best && byTsThenId(t, best) <= 0) || !this.#o.authentic(s.value)) continue;
+      best = t;
+    }
+    return best?.id;
+  }
 }

@@ -9,8 +9,8 @@ import type { SnapshotPayload } from './frame.ts';
 /** Why an inner update was refused. */
 export type InnerUpdateError = 'invalid_update' | 'foreign_client';
 
-/** Result of checking an inner update: on success, the clientIDs it would newly claim, with their owner. */
-export type OwnershipCheck = { ok: true; claims: Map<number, string> } | { ok: false; code: InnerUpdateError };
+/** Result of checking an inner update: on success, the clientIDs it would newly claim, with their owner, and the decoded structs. */
+export type OwnershipCheck = { ok: true; claims: Map<number, string>; structs: readonly unknown[] } | { ok: false; code: InnerUpdateError };
 
 /** Decodes an update without throwing; undefined when Yjs cannot decode it. */
 export function tryDecodeUpdate(update: Uint8Array): ReturnType<typeof Y.decodeUpdate> | undefined {
@@ -64,7 +64,7 @@ export class ClientOwnership {
       const owner = this.owners.get(client) ?? claims.get(client);
       if (owner !== signer) return { ok: false, code: 'foreign_client' };
     }
-    return { ok: true, claims };
+    return { ok: true, claims, structs: decoded.structs };
   }
 
   /**
@@ -86,6 +86,6 @@ export class ClientOwnership {
       if (this.owners.has(client)) continue;
       claims.set(client, payload.owners.get(client) ?? signer);
     }
-    return { ok: true, claims };
+    return { ok: true, claims, structs: decoded.structs };
   }
 }
