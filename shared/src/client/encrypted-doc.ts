@@ -27,6 +27,11 @@ export interface EncryptedDocOptions {
   store: SealedStore;
   closed?: boolean;
   coalesceMs?: number;
+  /**
+   * Binding events from the start, including those of the frames already in storage, which are processed
+   * during `load` (before a listener added with `onBinding` afterwards could see them).
+   */
+  onBinding?: (e: BindingEvent) => void;
 }
 
 /** Rewrite the full state after this many appended pieces, or this many appended bytes. */
@@ -91,6 +96,7 @@ export class EncryptedDoc {
       closed: options.closed ?? false,
     });
     d.binding = binding;
+    if (options.onBinding) binding.on(options.onBinding); // before the queued initial frames run
     d.envelope.on('update', (u: Uint8Array, origin: unknown) => {
       if (origin === 'storage') return;
       d.#unsaved.push(u);
@@ -115,6 +121,11 @@ export class EncryptedDoc {
   detach(): void {
     this.link?.close();
     this.link = undefined;
+  }
+
+  /** Whether envelope changes are waiting to be persisted (e.g. after a failed save). */
+  get unsaved(): boolean {
+    return this.#unsaved.length > 0;
   }
 
   /** Persists the envelope state soon (coalesced). */
