@@ -58,13 +58,15 @@ export async function search(ctx: Ctx): Promise<ScenarioResult> {
     const q = kind === 0 ? w : kind === 1 ? w.slice(0, Math.max(3, w.length - 2)) : `${w} ${vocab[Math.floor(vocab.length * r())]!.slice(0, 4)}`;
     queries.push({ q, cls: CLASSES[kind]! });
   }
-  for (const { q } of queries.slice(0, 20)) index.search(q, {}, LIMIT); // warm-up
   const run = (filters: { author?: string }): Timed[] =>
     queries.map(({ q, cls }) => {
       const s = performance.now();
       const out = index.search(q, filters, LIMIT);
       return { q, cls, ms: performance.now() - s, pass: out.pass, total: out.total };
     });
+  // The first pass over the queries doubles as the JIT warm-up (the typo pass's code is cold until typo
+  // queries come); it is reported as a note, the table shows the second pass.
+  const cold = dist(run({}).map((t) => t.ms));
   const timed = run({});
   const filtered = run({ author: 'u1' });
   // The CPU cost without scheduling noise (the bench shares its cores): each query's best of 5 runs.
@@ -95,7 +97,7 @@ export async function search(ctx: Ctx): Promise<ScenarioResult> {
   return {
     id: 'e',
     title: 'Search',
-    setup: `${n.toLocaleString('en-US')} messages (${fromHistory ? 'the decrypted history from (d)' : 'the same generated texts as (d)'}), ${queries.length} queries (whole words, prefixes, two-term AND with a prefix), ${LIMIT} hits each, as the app asks`,
+    setup: `${n.toLocaleString('en-US')} messages (${fromHistory ? 'the decrypted history from (d)' : 'the same generated texts as (d)'}), ${queries.length} queries (whole words, prefixes, two-term AND with a prefix), ${LIMIT} hits each, as the app asks; timed on a second pass over the queries (the first warms the JIT)`,
     rows: [
       row('index build', round(buildMs, 0), round(foldMs, 0), 'ms'),
       row('query p50', round(a.p50, 2), round(b.p50, 2), 'ms'),
@@ -104,7 +106,7 @@ export async function search(ctx: Ctx): Promise<ScenarioResult> {
     notes: [
       `Parley column = the app's engine (app/src/search/engine.ts: MiniSearch's radix tree as the dictionary, own postings, BM25 top-${LIMIT}): every word AND, exact words plus a prefix on the last term; a typo pass (prefixes, 1 edit from 4 letters, 2 from 8, swapped neighbours) only when that finds < 10 hits. Baseline column = linear scan of the lower-cased plaintext (its "build" is the folding pass). Mean matches per query: index ${round(matches / queries.length, 0)}, scan ${round(scanHits / queries.length, 0)}. The app builds the index in a Web Worker, so the build does not block the UI; here it runs on the bench main thread.`,
       slowestNote('Unfiltered', timed),
-      `With a sender filter (a quarter of the messages): p50 ${round(f.p50, 2)} ms, p95 ${round(f.p95, 2)} ms. Best of 5 runs per query (CPU cost without scheduling noise; the table above is one run each): p50 ${round(m.p50, 2)} ms, p95 ${round(m.p95, 2)} ms, max ${round(m.max, 2)} ms.`,
+      `First (cold) pass: p50 ${round(cold.p50, 2)} ms, p95 ${round(cold.p95, 2)} ms. With a sender filter (a quarter of the messages): p50 ${round(f.p50, 2)} ms, p95 ${round(f.p95, 2)} ms. Best of 5 runs per query (CPU cost without scheduling noise; the table above is one run each): p50 ${round(m.p50, 2)} ms, p95 ${round(m.p95, 2)} ms, max ${round(m.max, 2)} ms.`,
     ],
   };
 }
