@@ -280,6 +280,9 @@ test.describe.serial('chat', () => {
     await a.page.getByRole('button', { name: 'Search', exact: true }).click();
     const q = a.page.getByLabel('Search messages');
     for (const query of ['cafe noir', 'Cafe Nior', 'fri']) {
+      // Clear the previous hit first, so each query's own result is what is asserted.
+      await q.fill('qxzqxzqxz');
+      await expect(a.page.locator('.search-hit')).toHaveCount(0);
       await q.fill(query);
       await expect(a.page.locator('.search-hit', { hasText: 'Café Noir' })).toBeVisible();
     }
