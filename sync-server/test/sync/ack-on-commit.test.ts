@@ -7,7 +7,8 @@
  * - a failed append is never acknowledged, closes the document's connections, and once the database accepts
  *   writes again the client's re-sync stores the content before it is acknowledged;
  * - content that reached an instance over Redis is not assumed durable: a client failing over to that
- *   instance is acknowledged only after that instance stored it (its origin instance never commits it).
+ *   instance is acknowledged only after that instance stored it (its origin instance never commits it), and
+ *   the origin's failed append closes the document on the other instance too.
  * Plus the id-range bookkeeping (`ClockRanges`, `DurableState`) on real Yjs updates.
  */
 import { randomBytes } from 'node:crypto';
@@ -275,5 +276,9 @@ describe('two instances linked by Redis', () => {
     await a2.acked();
     expect(Date.now() - started).toBeLessThan(6_000); // before instance one's insert even gave up
     expect((await storedFrames(two, seg)).has(hex(frame))).toBe(true);
+
+    // When instance one's insert finally fails, it closes the document on every instance ([SYNC-9]).
+    await waitFor(() => b.closes.includes('unavailable') && a2.closes.includes('unavailable'), 15_000, 'instance two closes the document');
+    expect(one.logs.some((l) => l.includes('"sync.store_failed"'))).toBe(true);
   });
 });
