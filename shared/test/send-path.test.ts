@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPair, randomBytes, setNativeSignatures } from '../src/crypto/index.ts';
-import { signMessage, signMessageAsync, signOp, signOpAsync, type Attachment, type OpBody } from '../src/envelope/index.ts';
+import { sealFrame, sealFrameAsync, signMessage, signMessageAsync, signOp, signOpAsync, type Attachment, type OpBody } from '../src/envelope/index.ts';
 import { MemoryStorage, SealedStore, StoredCounters, deriveLocalKey, type ClientStorage } from '../src/client/index.ts';
 import { FlushBudget } from '../src/client/flush-budget.ts';
 
@@ -49,6 +49,28 @@ describe('async inner signatures', () => {
       const f = messages[0]!;
       expect((await signMessageAsync(CONV, author(), f)).sig).not.toBe(signMessage(CONV, a, f).sig);
       expect((await signMessageAsync(crypto.randomUUID(), a, f)).sig).not.toBe(signMessage(CONV, a, f).sig);
+    });
+  }
+
+  for (const native of [true, false]) {
+    it(`sealFrameAsync gives the same frame bytes as sealFrame (${native ? 'WebCrypto' : 'noble fallback'})`, async () => {
+      setNativeSignatures(native);
+      const a = author();
+      const input = {
+        scope: { convId: CONV, segmentId: 's'.repeat(20) },
+        kind: 'update' as const,
+        epoch: 3,
+        epochKey: randomBytes(32),
+        userId: a.userId,
+        deviceId: a.deviceId,
+        counter: 7,
+        signingKey: a.signingKey,
+        plaintext: randomBytes(300),
+        nonce: randomBytes(24),
+      };
+      const sync = sealFrame(input);
+      expect(await sealFrameAsync(input)).toEqual(sync);
+      expect(await sealFrameAsync({ ...input, counter: 8 })).not.toEqual(sync);
     });
   }
 

@@ -22,7 +22,7 @@ import {
   deviceKey,
   encodeSnapshotPayload,
   FrameTooLargeError,
-  sealFrame,
+  sealFrameAsync,
   verifyAndOpenFrame,
   type Coverage,
   type FrameErrorCode,
@@ -322,7 +322,7 @@ export class EnvelopeBinding {
     if (!epochKey) return { ok: false, code: 'unknown_epoch' };
     const counter = await this.o.counters.next(scope.segmentId, this.counters.maxSeen(self.userId, self.deviceId) + 1);
     try {
-      const frame = sealFrame({ scope, kind, epoch, epochKey, counter, plaintext, ...self, signingKey: self.signingKey });
+      const frame = await sealFrameAsync({ scope, kind, epoch, epochKey, counter, plaintext, ...self, signingKey: self.signingKey });
       return { ok: true, value: { frame, counter } };
     } catch (e) {
       if (e instanceof FrameTooLargeError) return { ok: false, code: 'too_large' };

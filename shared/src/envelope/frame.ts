@@ -6,7 +6,7 @@
  *
  * Opening a peer's frame never throws: every failure is a `FrameErrorCode`.
  */
-import { aeadDecrypt, aeadEncrypt, CONTEXT, concatBytes, hkdf, lp, randomBytes, sign, verifyAsync } from '../crypto/index.ts';
+import { aeadDecrypt, aeadEncrypt, CONTEXT, concatBytes, hkdf, lp, randomBytes, sign, signAsync, verifyAsync } from '../crypto/index.ts';
 import {
   bytesToUserId,
   deviceIdToBytes,
@@ -121,11 +121,8 @@ export class FrameTooLargeError extends Error {
   }
 }
 
-/**
- * Seals one frame ([FRAME-1..4]). Throws `FrameTooLargeError` above `FRAME_MAX_BYTES`, `TypeError` for a
- * malformed header field and `CryptoError` for malformed keys: all local programming errors.
- */
-export function sealFrame(input: SealFrameInput): Uint8Array {
+/** Header and ciphertext of a frame: the bytes its signature covers ([FRAME-1..3]). Throws like `sealFrame`. */
+function frameToSign(input: SealFrameInput): Uint8Array {
   const nonce = input.nonce ?? randomBytes(FRAME_NONCE_BYTES);
   const headerBytes = encodeFrameHeader({
     kind: input.kind,
@@ -139,8 +136,25 @@ export function sealFrame(input: SealFrameInput): Uint8Array {
   if (size > FRAME_MAX_BYTES) throw new FrameTooLargeError(size);
   const key = deriveFrameKey(input.epochKey, input.scope.convId);
   const ciphertext = aeadEncrypt(key, nonce, input.plaintext, frameAad(input.scope, headerBytes));
-  const signed = concatBytes(headerBytes, ciphertext);
+  return concatBytes(headerBytes, ciphertext);
+}
+
+/**
+ * Seals one frame ([FRAME-1..4]). Throws `FrameTooLargeError` above `FRAME_MAX_BYTES`, `TypeError` for a
+ * malformed header field and `CryptoError` for malformed keys: all local programming errors.
+ */
+export function sealFrame(input: SealFrameInput): Uint8Array {
+  const signed = frameToSign(input);
   return concatBytes(signed, sign(input.signingKey, CONTEXT.frame, signed));
+}
+
+/**
+ * `sealFrame` signing with the platform's native Ed25519 where present (`signAsync`: the same signature
+ * bytes, without blocking the thread for a noble signature). Rejects like `sealFrame` throws.
+ */
+export async function sealFrameAsync(input: SealFrameInput): Promise<Uint8Array> {
+  const signed = frameToSign(input);
+  return concatBytes(signed, await signAsync(input.signingKey, CONTEXT.frame, signed));
 }
 
 /**
