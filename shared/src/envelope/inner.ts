@@ -780,26 +780,30 @@ export class MessageProjection {
     if (this.#dirtyMsgs.size > 0) {
       const removed = new Set<MaterializedMessage>();
       const added: MaterializedMessage[] = [];
+      const replaced: Array<[number, MaterializedMessage]> = [];
       for (const id of this.#dirtyMsgs) {
         const prev = this.#shown.get(id);
         const next = this.#compute(id);
         if (prev && next && sameMaterialized(prev, next)) continue;
         if (!prev && !next) continue;
-        if (prev) {
-          removed.add(prev);
-          this.#shown.delete(id);
+        // Same id and ts (an edit, a reaction): same place in the list, replaced without moving anything.
+        const at = prev && next && prev.ts === next.ts ? this.indexOf(id) : -1;
+        if (at >= 0) replaced.push([at, next!]);
+        else {
+          if (prev) removed.add(prev);
+          if (next) added.push(next);
         }
-        if (next) {
-          added.push(next);
-          this.#shown.set(id, next);
-        }
+        if (next) this.#shown.set(id, next);
+        else this.#shown.delete(id);
         for (const s of this.#opsOn.get(id) ?? []) if (s.entry.op.type === 'read') this.#dirtyUsers.add(s.entry.author);
       }
       this.#dirtyMsgs.clear();
-      if (removed.size > 0 || added.length > 0) {
+      if (replaced.length > 0 || removed.size > 0 || added.length > 0) {
+        let order = this.#order.slice();
+        for (const [at, m] of replaced) order[at] = m;
+        if (removed.size > 0) order = order.filter((m) => !removed.has(m));
         added.sort(byTsThenId);
-        const kept = removed.size > 0 ? this.#order.filter((m) => !removed.has(m)) : this.#order;
-        this.#order = mergeSorted(kept, added); // a new array: `added` is not empty, or `kept` was filtered
+        this.#order = mergeSorted(order, added);
         changed = true;
       }
     }
