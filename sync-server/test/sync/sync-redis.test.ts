@@ -1,7 +1,9 @@
 /**
  * Two instances on one PostgreSQL database linked by Redis (DESIGN §6 scale-out): members on different
- * instances see each other's frames, every update is stored exactly once (by the instance that received
- * it), refused input never crosses instances, and membership effects close sockets on the other instance.
+ * instances see each other's frames, every update is stored once (by the instance that received it: an
+ * instance stores a peer's content itself only before acknowledging a SyncStep2 that relied on it, [SYNC-8],
+ * which does not happen here), refused input never crosses instances, and membership effects close sockets on
+ * the other instance.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/accounts.ts';
