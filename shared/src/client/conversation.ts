@@ -198,6 +198,8 @@ export class Conversation extends Emitter<ConversationEvents> {
   readonly #unchecked = new Set<object>();
   readonly #projection: MessageProjection;
   #membershipKey = '';
+  /** What the current `#membership` was computed from (see `#recomputeMembership`). */
+  #membershipInput: { ops: unknown[]; creatorId: string | undefined; keys: Map<string, Uint8Array | undefined> } | undefined;
   /** Rendered message objects by the projection's object, reused while status and readBy stay the same. */
   #decorated = new WeakMap<MaterializedMessage, ConversationMessage>();
   #renderMs = 0;
@@ -563,13 +565,27 @@ export class Conversation extends Emitter<ConversationEvents> {
     if (!this.#meta) return;
     const ops = membershipRoot(this.#meta.inner).toArray();
     const creatorId = this.keyring.creator(0);
-    const identityKey = (u: string) => {
-      const k = this.ctx.directory.pinned(u)?.identity;
-      if (!k) this.#fetchKey(u);
-      return k;
-    };
     const before = this.#membership;
-    this.#membership = computeMembership(ops, { convId: this.id, creatorId, identityKey });
+    const memo = this.#membershipInput;
+    // computeMembership verifies every op's signature (noble, synchronous): skip it when nothing it reads
+    // changed (the same op objects, creator and pinned keys), as on most meta updates during the first screen.
+    const same =
+      memo !== undefined &&
+      memo.creatorId === creatorId &&
+      memo.ops.length === ops.length &&
+      memo.ops.every((o, i) => o === ops[i]) &&
+      [...memo.keys].every(([u, k]) => this.ctx.directory.pinned(u)?.identity === k);
+    if (!same) {
+      const keys = new Map<string, Uint8Array | undefined>();
+      const identityKey = (u: string) => {
+        const k = this.ctx.directory.pinned(u)?.identity;
+        keys.set(u, k);
+        if (!k) this.#fetchKey(u);
+        return k;
+      };
+      this.#membership = computeMembership(ops, { convId: this.id, creatorId, identityKey });
+      this.#membershipInput = { ops, creatorId, keys };
+    }
     const changed =
       before.name !== this.#membership.name || JSON.stringify([...before.members]) !== JSON.stringify([...this.#membership.members]);
     if (changed) this.emit('members', { members: this.#membership.members, name: this.#membership.name });
