@@ -130,6 +130,11 @@ export class SyncConnection {
       retryTimer = setTimeout(() => {
         retryTimer = undefined;
         if (finalClosed || this.#destroyed) return;
+        // The server already dropped this document connection. Leaving it the normal way would send a CLOSE
+        // message for it, which the server queues (no connection for that name) and then applies to the
+        // re-authenticated connection, closing it again ("provider_initiated"). Forget the document locally
+        // first, so detaching sends nothing, then attach again (auth + sync on the same socket).
+        this.socket.configuration.providerMap.delete(provider.effectiveName);
         provider.detach();
         provider.attach();
       }, retryDelay);
