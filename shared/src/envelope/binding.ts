@@ -27,6 +27,8 @@ import {
   type Coverage,
   type FrameErrorCode,
   type FrameResolvers,
+  type OpenedFrame,
+  type OpenResult,
   type FrameScope,
 } from './frame.ts';
 import { DeviceCounters, type CounterGap, type CounterStore } from './counters.ts';
@@ -106,6 +108,9 @@ type FrameRecord =
 
 /** Invalid codes that mean "garbage for everyone", so compaction may delete such frames ([COMPACT-2]). */
 const GARBAGE: ReadonlySet<FrameErrorCode> = new Set(['malformed', 'unsupported_version', 'too_large']);
+
+/** Frames of one batch opened (verified, decrypted) ahead of the one being applied ([BIND-2]). */
+const OPEN_AHEAD = 16;
 
 /** Per-frame overhead: header, tag, signature (snapshot payload headers are small and counted separately). */
 const FRAME_OVERHEAD = 70 + 16 + 64;
@@ -378,8 +383,33 @@ export class EnvelopeBinding {
 
   private async processBatch(inserted: Array<{ frame: unknown; index: number }>, deleted: unknown[]): Promise<void> {
     const coverages: Coverage[] = [];
-    for (const { frame, index } of inserted) {
-      const record = await this.processFrame(frame, index);
+    // [BIND-2] Opening (signature check, decryption) has no effect on the binding, so up to OPEN_AHEAD frames
+    // are opened concurrently (native signature checks run off the thread); the checks that depend on what
+    // was applied before (counters, ownership) and the apply itself still run one frame at a time, in order.
+    const ahead = new Map<number, { id: string; opened: Promise<OpenResult<OpenedFrame>> }>();
+    // One signer-key lookup per user and batch (an unknown signer's frames would otherwise ask the directory at once).
+    const keys = new Map<string, ReturnType<FrameResolvers['signerKey']>>();
+    const base = this.o.resolvers;
+    const resolvers: FrameResolvers = {
+      signerKey: (userId) => {
+        let k = keys.get(userId);
+        if (k === undefined) keys.set(userId, (k = base.signerKey(userId)));
+        return k;
+      },
+      isMember: (userId, epoch) => base.isMember(userId, epoch),
+      epochKey: (epoch) => base.epochKey(epoch),
+    };
+    const open = (i: number) => {
+      const f = inserted[i]?.frame;
+      if (!(f instanceof Uint8Array) || ahead.has(i)) return;
+      const id = frameId(f);
+      if (!this.records.has(id)) ahead.set(i, { id, opened: verifyAndOpenFrame(f, this.o.scope, resolvers) });
+    };
+    for (let i = 0; i < inserted.length; i++) {
+      for (let k = i; k < Math.min(inserted.length, i + OPEN_AHEAD); k++) open(k);
+      const { frame, index } = inserted[i]!;
+      const record = await this.processFrame(frame, index, ahead.get(i));
+      ahead.delete(i);
       if (record?.status === 'applied' && record.coverage) coverages.push(record.coverage);
     }
     if (deleted.length > 0) this.repair(deleted, coverages);
@@ -414,17 +444,21 @@ export class EnvelopeBinding {
     return undefined;
   }
 
-  private async processFrame(frame: unknown, index: number): Promise<FrameRecord | undefined> {
+  private async processFrame(
+    frame: unknown,
+    index: number,
+    pre?: { id: string; opened: Promise<OpenResult<OpenedFrame>> },
+  ): Promise<FrameRecord | undefined> {
     if (!(frame instanceof Uint8Array)) {
       const entry: InvalidFrame = { index, code: 'malformed' };
       this.invalidList.push(entry);
       this.emit({ type: 'invalid', frame: entry });
       return undefined;
     }
-    const id = frameId(frame);
+    const id = pre?.id ?? frameId(frame);
     const known = this.records.get(id);
     if (known) return known; // the same bytes again (duplicate delivery or repair): idempotent
-    const opened = await verifyAndOpenFrame(frame, this.o.scope, this.o.resolvers);
+    const opened = await (pre?.opened ?? verifyAndOpenFrame(frame, this.o.scope, this.o.resolvers));
     if (!opened.ok) {
       if (opened.code === 'unknown_epoch') {
         this.records.set(id, { status: 'pending' });
