@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { SERVER_NODE_FLAGS } from '../sync-server/src/node-flags.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX_CLI = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
@@ -274,7 +275,7 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
         ...(redisUrl === null ? {} : { REDIS_URL: redisUrl }),
         ...opts.env,
       };
-      managed.push(launch(name, process.execPath, [TSX_CLI, SERVER_MAIN], env, opts.onOutput));
+      managed.push(launch(name, process.execPath, [TSX_CLI, ...SERVER_NODE_FLAGS, SERVER_MAIN], env, opts.onOutput));
     });
 
     // Instances first, directly: a crash is reported with its own output instead of as an nginx 502.
