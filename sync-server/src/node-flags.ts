@@ -8,8 +8,9 @@
  *
  * `--max-semi-space-size=8` (MiB): caps V8's young generation. By default V8 grows it to ~100 MiB committed
  * under a burst of allocation (2,000 sockets connecting), and keeps it committed (resident) afterwards, even
- * after full GCs: that was two thirds of the measured RSS per idle connection (docs/operations.md,
- * "Memory"). With 4 MiB semi-spaces the young generation stays at 8 MiB. The cost is more frequent
- * scavenges, and objects that live through two of them are promoted to the old generation sooner.
+ * after full GCs: that was most of the measured RSS per idle connection (docs/operations.md, "Memory").
+ * With 8 MiB semi-spaces the young generation stays at 16 MiB. The cost is more frequent scavenges, and
+ * objects that live through two of them are promoted to the old generation sooner; at 8 MiB no extra GC
+ * time showed in our measurements, at 4 and 2 MiB it did (figures in docs/operations.md).
  */
 export const SERVER_NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=8']);
