@@ -8,12 +8,19 @@ export interface Ctx {
 
 export const now = () => performance.timeOrigin + performance.now();
 
-/** Starts one server of `kind` on a fresh database, runs `fn`, always stops and drops. */
-export async function withServer<T>(kind: 'parley' | 'baseline', fn: (s: ServerProc) => Promise<T>): Promise<T> {
+/**
+ * Starts one server of `kind` on a fresh database, runs `fn`, always stops and drops. `nodeFlags` replaces
+ * the server's default Node flags, `env` adds variables (see `ServerProc.start`).
+ */
+export async function withServer<T>(
+  kind: 'parley' | 'baseline',
+  fn: (s: ServerProc) => Promise<T>,
+  opts: { nodeFlags?: readonly string[]; env?: Record<string, string> } = {},
+): Promise<T> {
   const db = await createDatabase(`bench_${kind}`);
   let server: ServerProc | undefined;
   try {
-    server = await ServerProc.start(kind, db.url);
+    server = await ServerProc.start(kind, db.url, opts);
     return await fn(server);
   } finally {
     await server?.stop().catch(() => undefined);

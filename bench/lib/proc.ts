@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { SERVER_NODE_FLAGS } from '../../sync-server/src/node-flags.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLK_TCK = 100;
@@ -36,16 +37,22 @@ export async function createDatabase(prefix: string): Promise<{ url: string; dro
 export interface MemReport {
   rss: number;
   heapUsed: number;
+  /** Committed V8 heap (all spaces). */
+  heapTotal: number;
   external: number;
   arrayBuffers: number;
   docs: number;
   connections: number;
+  /** Committed and used bytes of each V8 heap space (new_space, old_space, ...). */
+  spaces: Record<string, { committed: number; used: number }>;
+  /** Milliseconds of GC pauses since the process started (young generation, full), and their number. */
+  gc: { minor: number; major: number; count: number };
 }
 
 /** A running server child. */
 export class ServerProc {
   #seq = 0;
-  readonly #waiting = new Map<number, (m: MemReport) => void>();
+  readonly #waiting = new Map<number, (m: unknown) => void>();
   private constructor(
     readonly kind: 'parley' | 'baseline',
     readonly child: ChildProcess,
@@ -53,7 +60,7 @@ export class ServerProc {
     readonly cleanup: () => Promise<void>,
   ) {
     child.on('message', (m: unknown) => {
-      const r = m as MemReport & { id: number };
+      const r = m as { id: number };
       this.#waiting.get(r.id)?.(r);
       this.#waiting.delete(r.id);
     });
@@ -69,7 +76,13 @@ export class ServerProc {
     return `ws://127.0.0.1:${this.port}`;
   }
 
-  static async start(kind: 'parley' | 'baseline', dbUrl: string): Promise<ServerProc> {
+  /**
+   * Starts a server child. The Parley server runs with the flags it ships with (SERVER_NODE_FLAGS, as in
+   * `npm start` and the Docker image); the baseline with Node's defaults, as a plain Hocuspocus server would.
+   * `nodeFlags` overrides either (e.g. to show what Parley's flags do to the baseline); `env` adds variables
+   * (e.g. glibc's MALLOC_* tunables, for experiments).
+   */
+  static async start(kind: 'parley' | 'baseline', dbUrl: string, opts: { nodeFlags?: readonly string[]; env?: Record<string, string> } = {}): Promise<ServerProc> {
     const dataDir = await mkdtemp(path.join(tmpdir(), `bench-${kind}-`));
     const entry = path.join(ROOT, 'bench/servers', kind === 'parley' ? 'parley-server.ts' : 'baseline-server.ts');
     const env: Record<string, string> = {
@@ -81,8 +94,11 @@ export class ServerProc {
       DATA_DIR: dataDir,
       DATABASE_URL: dbUrl,
       LOG_LEVEL: 'warn',
+      ...opts.env,
     };
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const nodeFlags = opts.nodeFlags ?? (kind === 'parley' ? SERVER_NODE_FLAGS : []);
+    // --expose-gc only lets the IPC `mem` command force the two full GCs before a reading.
+    const child = spawn(process.execPath, [...nodeFlags, '--expose-gc', '--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[${kind}-server] ${d.toString().slice(0, 2000)}`));
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${kind} server did not start in 60 s`)), 60_000);
@@ -105,14 +121,23 @@ export class ServerProc {
 
   /** Memory after two full GCs in the child. */
   mem(): Promise<MemReport> {
+    return this.#request<MemReport>({ cmd: 'mem' }, 30_000);
+  }
+
+  /** Writes a heap snapshot of the child (after a full GC) into `dir`; resolves with its path. */
+  async snapshot(dir: string): Promise<string> {
+    return (await this.#request<{ file: string }>({ cmd: 'snapshot', dir }, 300_000)).file;
+  }
+
+  #request<T>(msg: Record<string, unknown>, timeoutMs: number): Promise<T> {
     const id = ++this.#seq;
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('mem report timed out')), 30_000);
+      const t = setTimeout(() => reject(new Error(`${String(msg['cmd'])} request timed out`)), timeoutMs);
       this.#waiting.set(id, (m) => {
         clearTimeout(t);
-        resolve(m);
+        resolve(m as T);
       });
-      this.child.send({ id, cmd: 'mem' });
+      this.child.send({ id, ...msg });
     });
   }
 

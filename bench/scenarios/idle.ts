@@ -4,7 +4,9 @@
  *
  * Parley: N started `ParleyClient`s (socket + inbox channel authenticated with a JWT; the client also
  * loads the key directory and the conversation list over REST), spread over U users, each client its own
- * device. Baseline: N providers, each on its own socket, on U documents.
+ * device. Baseline: N providers, each on its own socket, on U documents, run twice: with Node's defaults
+ * (the baseline column) and with Parley's shipped Node flags (a note), so the effect of the flags is shown
+ * apart from Parley's own code.
  */
 import { docNameFor } from '@parley/shared/protocol';
 import type { ParleyClient } from '@parley/shared/client';
@@ -12,6 +14,7 @@ import { baselineProvider, registerUsers, startClient, type BaselineLink } from 
 import { clientCpu, withServer, type Ctx } from '../lib/context.ts';
 import type { MemReport, ServerProc } from '../lib/proc.ts';
 import { MiB, round, row, type ScenarioResult } from '../lib/result.ts';
+import { SERVER_NODE_FLAGS } from '../../sync-server/src/node-flags.ts';
 import { pool, sleep, waitFor } from '../lib/stats.ts';
 
 interface Measure {
@@ -50,20 +53,30 @@ export async function idle(ctx: Ctx): Promise<ScenarioResult> {
     return { before: b.mem, after: a.mem, rssBefore: b.rss, rssAfter: a.rss, connectS, connections: a.mem.connections, ok };
   });
 
-  const bl = await withServer('baseline', async (server): Promise<Measure> => {
-    const b = await settle(server);
-    const t0 = performance.now();
-    const links: BaselineLink[] = [];
-    for (let i = 0; i < n; i++) links.push(baselineProvider(server.wsUrl, `user-${i % nUsers}`));
-    await Promise.race([Promise.all(links.map((l) => l.synced)), sleep(60_000)]);
-    const connectS = (performance.now() - t0) / 1000;
-    const ok = links.filter((l) => l.provider.synced).length;
-    const a = await settle(server);
-    for (const l of links) l.destroy();
-    return { before: b.mem, after: a.mem, rssBefore: b.rss, rssAfter: a.rss, connectS, connections: a.mem.connections, ok };
-  });
+  const baselineRun = (nodeFlags?: readonly string[]) =>
+    withServer(
+      'baseline',
+      async (server): Promise<Measure> => {
+        const b = await settle(server);
+        const t0 = performance.now();
+        const links: BaselineLink[] = [];
+        for (let i = 0; i < n; i++) links.push(baselineProvider(server.wsUrl, `user-${i % nUsers}`));
+        await Promise.race([Promise.all(links.map((l) => l.synced)), sleep(60_000)]);
+        const connectS = (performance.now() - t0) / 1000;
+        const ok = links.filter((l) => l.provider.synced).length;
+        const a = await settle(server);
+        for (const l of links) l.destroy();
+        return { before: b.mem, after: a.mem, rssBefore: b.rss, rssAfter: a.rss, connectS, connections: a.mem.connections, ok };
+      },
+      nodeFlags === undefined ? {} : { nodeFlags },
+    );
+  const bl = await baselineRun();
+  // For honesty: the same Node flags Parley ships with, applied to the baseline (not its column: the
+  // baseline is plain Hocuspocus with defaults).
+  const blFlags = await baselineRun(SERVER_NODE_FLAGS);
 
   const per = (m: Measure) => (m.after.rss - m.before.rss) / n / 1024;
+  const youngMiB = (m: Measure) => round((m.after.spaces['new_space']?.committed ?? NaN) / MiB, 1);
   const heapPer = (m: Measure) => (m.after.heapUsed + m.after.external - m.before.heapUsed - m.before.external) / n / 1024;
   return {
     id: 'c',
@@ -78,6 +91,8 @@ export async function idle(ctx: Ctx): Promise<ScenarioResult> {
     ],
     notes: [
       `Server-side open connections counted by Hocuspocus at the end: Parley ${p.connections}, baseline ${bl.connections}. RSS (GC'd) before → after: Parley ${round(p.before.rss / MiB)} → ${round(p.after.rss / MiB)} MiB, baseline ${round(bl.before.rss / MiB)} → ${round(bl.after.rss / MiB)} MiB (/proc VmRSS after: ${round(p.rssAfter / MiB)} / ${round(bl.rssAfter / MiB)} MiB).`,
+      `Parley runs with the Node flags it ships with (${SERVER_NODE_FLAGS.join(' ')}; sync-server/src/node-flags.ts, docs/operations.md "Memory"), the baseline with Node's defaults. V8 young generation committed after GC with all connected: Parley ${youngMiB(p)} MiB, baseline ${youngMiB(bl)} MiB. The baseline with Parley's flags: ${round(per(blFlags), 1)} kB RSS and ${round(heapPer(blFlags), 1)} kB heap+external per connection, young generation ${youngMiB(blFlags)} MiB, ${blFlags.ok}/${n} synced.`,
+      'RSS per connection is (after − before) / N. Memory the process freed before the sockets connected (e.g. argon2 buffers from registering the users, still held by malloc) is reused by them without growing RSS, so this row can read below heap+external; heap+external is the steadier figure.',
       'Parley connect time includes each client start (key directory, conversation list over REST, socket, JWT auth of the inbox channel); clients start 25 at a time.',
     ],
   };

@@ -2,7 +2,8 @@
  * Bench entry for the Parley sync server: the same composition root as sync-server/src/main.ts (config from
  * the environment, `startServer`), with one difference: the per-IP account rate limits are relaxed, because
  * every bench client registers and logs in from 127.0.0.1. Sync limits (per-connection message budget,
- * frame and payload caps) stay at their production defaults. Prints `READY <port>` on stdout.
+ * frame and payload caps) stay at their production defaults. bench/lib/proc.ts starts it with the Node flags
+ * production uses (SERVER_NODE_FLAGS, sync-server/src/node-flags.ts). Prints `READY <port>` on stdout.
  */
 import { loadConfig } from '../../sync-server/src/config.ts';
 import { startServer } from '../../sync-server/src/server.ts';
