@@ -709,7 +709,7 @@ export class Conversation extends Emitter<ConversationEvents> {
         this.#verifyCache.set(t.author, t.bytes, t.sig, results[k] === true);
         settle(t.value, results[k] === true);
       });
-      if (i === FIRST_SCREEN || Date.now() - lastRender > 250) {
+      if (i === FIRST_SCREEN || Date.now() - lastRender > Math.max(250, 4 * this.#renderMs)) {
         this.#render();
         lastRender = Date.now();
       }

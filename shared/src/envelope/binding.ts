@@ -66,7 +66,10 @@ export interface EnvelopeBindingOptions {
   counters: CounterStore;
   /** Coalescing window in ms; `Infinity` means "only on flush()". Default `DEFAULT_COALESCE_MS`. */
   coalesceMs?: number;
-  /** Start closed (a read-only segment). */
+  /**
+   * Start closed (a read-only segment). Its inner doc's local updates are then not watched at all (nothing
+   * can be sealed into it, and not listening spares Yjs encoding an update for every applied frame).
+   */
   closed?: boolean;
 }
 
@@ -159,7 +162,7 @@ export class EnvelopeBinding {
     this.o = options;
     this.isClosed = options.closed ?? false;
     this.log = options.envelope.getArray<unknown>(LOG_NAME);
-    options.inner.on('update', this.onInner);
+    if (!this.isClosed) options.inner.on('update', this.onInner);
     this.log.observe(this.onLog);
     const initial = this.log.toArray().map((frame, index) => ({ frame, index }));
     if (initial.length > 0) this.enqueue(() => this.processBatch(initial, []));
