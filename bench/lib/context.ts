@@ -38,10 +38,13 @@ export function clientCpu(): () => number {
   };
 }
 
-/** Frame identity from the public header (userId, deviceId, counter): bytes [6, 46). */
+/**
+ * Frame identity: the last 16 bytes of its Ed25519 signature (the frame's last 64 bytes). Unique per frame,
+ * unlike the header's (userId, deviceId, counter), which repeats in every segment (counters restart).
+ */
 export function frameKey(frame: unknown): string | undefined {
-  if (!(frame instanceof Uint8Array) || frame.length < 46) return undefined;
-  return Buffer.from(frame.subarray(6, 46)).toString('hex');
+  if (!(frame instanceof Uint8Array) || frame.length < 110) return undefined;
+  return Buffer.from(frame.subarray(frame.length - 16)).toString('hex');
 }
 
 /** The Parley server's own "persist before ack" latency (GET /metrics, last 1,024 updates), in ms. */

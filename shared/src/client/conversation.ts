@@ -1189,6 +1189,10 @@ export class Conversation extends Emitter<ConversationEvents> {
   async #maybeRollover(s: { seg: Segment; doc: EncryptedDoc }): Promise<void> {
     const d = rolloverDecision({ segmentEpoch: s.seg.epoch, currentEpoch: this.#info.currentEpoch, segmentBytes: logStats(s.doc.binding.log).bytes });
     if (!d.rollover || d.reason !== 'size_cap' || !this.ctx.sync.online) return;
+    // Close the segment only once the server holds every frame sealed into it: a frame still in flight when
+    // the rollover lands would be refused by the now read-only segment and its messages would wait for a
+    // re-seal into the new one (seconds, measured in bench (a)). Bounded: offline or stuck, roll over anyway.
+    if (s.doc.link) await withTimeout(s.doc.link.whenAcked(), 5_000);
     const res = await this.ctx.transport.request(ConversationResponse, 'POST', `/api/conversations/${this.id}/segments/rollover`, {
       auth: true,
       body: { fromSegmentId: s.seg.id },
