@@ -7,11 +7,15 @@
  * (the token function refreshes the token); `segment-closed`, `removed` and `forbidden` are reported to the
  * owner of the document and never retried. Awareness local state is null before attach, because the server
  * closes a document connection that announces any state but an encrypted one.
+ *
+ * Keepalive ([SYNC-10]): when nothing has arrived for `keepaliveMs`, the connection sends a stateless ping on
+ * one authenticated document; the server's pong keeps both ends' silence timeouts from closing an idle socket
+ * (which otherwise happened every 30 s: a reconnect, re-authentication and re-sync of every document).
  */
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
-import { CLOSE } from '../protocol/index.ts';
+import { CLOSE, KEEPALIVE } from '../protocol/index.ts';
 
 /** Why the server closed a document for good (the owner decides what to do). */
 export type DocCloseReason = 'segment-closed' | 'removed' | 'forbidden';
@@ -74,7 +78,14 @@ export class SyncConnection {
   constructor(
     baseUrl: string,
     private readonly token: () => Promise<string>,
-    options: { WebSocket?: unknown; connect?: boolean } = {},
+    options: {
+      WebSocket?: unknown;
+      connect?: boolean;
+      /** Silence after which a keepalive ping goes out (default 10 s; 0 disables, for tests). */
+      keepaliveMs?: number;
+      /** The provider's own silence timeout before it reconnects (default 30 s; tests shorten it). */
+      silenceTimeoutMs?: number;
+    } = {},
   ) {
     const url = new URL(baseUrl);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -85,8 +96,28 @@ export class SyncConnection {
       delay: 250,
       minDelay: 100,
       maxDelay: 10_000,
+      messageReconnectTimeout: options.silenceTimeoutMs ?? 30_000,
       ...(options.WebSocket ? { WebSocketPolyfill: options.WebSocket } : {}),
     });
+    const keepaliveMs = options.keepaliveMs ?? 10_000;
+    if (keepaliveMs > 0) {
+      this.#keepalive = setInterval(() => this.#ping(keepaliveMs), Math.max(100, Math.floor(keepaliveMs / 2)));
+      (this.#keepalive as { unref?: () => void }).unref?.();
+    }
+  }
+
+  #keepalive: ReturnType<typeof setInterval> | undefined;
+
+  /** Sends a keepalive ping when the socket is open and has been silent for `silentMs` ([SYNC-10]). */
+  #ping(silentMs: number): void {
+    if (this.#destroyed || this.socket.status !== 'connected') return;
+    const last = this.socket.lastMessageReceived; // ms (lib0's getUnixTime is Date.now); 0 before the first
+    if (last !== 0 && Date.now() - last < silentMs) return;
+    for (const l of this.#links.values())
+      if (l.provider.isAuthenticated) {
+        l.provider.sendStateless(KEEPALIVE.ping);
+        return;
+      }
   }
 
   /** Whether the socket is meant to be connected. */
@@ -162,7 +193,9 @@ export class SyncConnection {
       options.onUnsynced?.(number);
       wake();
     });
-    provider.on('stateless', ({ payload }: { payload: string }) => options.onStateless?.(payload));
+    provider.on('stateless', ({ payload }: { payload: string }) => {
+      if (payload !== KEEPALIVE.pong) options.onStateless?.(payload);
+    });
     awareness.on('change', () => options.onAwareness?.(awareness));
     const wait = (pred: () => boolean) =>
       new Promise<void>((resolve) => {
@@ -204,6 +237,7 @@ export class SyncConnection {
   /** Closes every document and the socket. */
   destroy(): void {
     this.#destroyed = true;
+    if (this.#keepalive !== undefined) clearInterval(this.#keepalive);
     for (const l of [...this.#links.values()]) l.close();
     this.socket.destroy();
   }

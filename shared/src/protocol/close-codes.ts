@@ -24,3 +24,11 @@ export const CLOSE = {
 } as const;
 
 export type CloseName = keyof typeof CLOSE;
+
+/**
+ * Keepalive ([SYNC-10]). Parley clients publish no awareness while idle, so nothing would cross an idle
+ * socket and both ends' silence timeouts (the provider's 30 s, the server's 60 s) would close it. A client
+ * whose socket has been silent for a while sends `PING` as a stateless message on one of its documents; the
+ * server answers that connection with `PONG` and forwards neither.
+ */
+export const KEEPALIVE = { ping: 'parley/ping', pong: 'parley/pong' } as const;

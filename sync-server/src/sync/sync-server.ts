@@ -22,7 +22,7 @@ import { Redis as RedisExtension } from '@hocuspocus/extension-redis';
 import { Redis as IORedis } from 'ioredis';
 import * as decoding from 'lib0/decoding';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE, docNameFor, type InboxNotice } from '@parley/shared/protocol';
+import { CLOSE, docNameFor, KEEPALIVE, type InboxNotice } from '@parley/shared/protocol';
 import type { Database } from '../db/database.ts';
 import { appendUpdate, compactDoc, docStats, loadMerged } from '../db/doc-updates.ts';
 import { contactsOf, memberIds, touchConversation } from '../db/conversations.ts';
@@ -335,7 +335,16 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     },
   });
 
-  const extensions: Extension[] = [auth, limitsExtension, envelopeGuard, persistence];
+  /** Answers a client's keepalive ping on that connection only ([SYNC-10]); other stateless payloads are ignored. */
+  const keepalive: Extension = {
+    extensionName: 'Keepalive',
+    priority: 170,
+    async onStateless({ payload, connection }) {
+      if (payload === KEEPALIVE.ping) connection.sendStateless(KEEPALIVE.pong);
+    },
+  };
+
+  const extensions: Extension[] = [auth, limitsExtension, envelopeGuard, keepalive, persistence];
   let redisClient: IORedis | null = null;
   if (options.redis) {
     redisClient = new IORedis(options.redis.url, { maxRetriesPerRequest: 3 });
