@@ -118,11 +118,19 @@ function toBytes(data: WebSocket.RawData): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** Request headers Hocuspocus may keep; nothing else (no Cookie, no Authorization) stays in long-lived memory. */
+const KEPT_HEADERS = ['host', 'origin', 'user-agent'] as const;
+
+/**
+ * The web `Request` Hocuspocus keeps for the socket's lifetime: the path and a few harmless headers only. No
+ * hook reads request headers (authentication is in-band), so copying all of them would keep the refresh
+ * cookie and every other header alive in memory for as long as the socket is open.
+ */
 function webRequest(request: IncomingMessage): Request {
   const headers = new Headers();
-  for (const [name, value] of Object.entries(request.headers)) {
+  for (const name of KEPT_HEADERS) {
+    const value = request.headers[name];
     if (typeof value === 'string') headers.set(name, value);
-    else if (Array.isArray(value)) for (const v of value) headers.append(name, v);
   }
   return new Request(`http://localhost${request.url ?? '/'}`, { headers });
 }
@@ -434,6 +442,17 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   }, 5 * 60_000);
   recheck.unref();
 
+  /**
+   * Hands an accepted socket to Hocuspocus. A function of its own so the socket's listeners close over the
+   * slim `Request` only, not the upgrade's `IncomingMessage` (which would stay reachable for the socket's life).
+   */
+  function wire(ws: WebSocket, req: Request): void {
+    const connection = hocuspocus.handleConnection(ws, req);
+    ws.on('message', (data) => connection.handleMessage(toBytes(data)));
+    ws.on('close', (code, reason) => connection.handleClose({ code, reason: reason.toString() }));
+    ws.on('error', (error) => log.warn('sync.socket_error', { error: error.message }));
+  }
+
   return {
     hocuspocus,
     handleUpgrade(request, socket, head) {
@@ -443,12 +462,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
         socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"origin_not_allowed","message":"Origin not allowed"}}');
         return true;
       }
-      wss.handleUpgrade(request, socket, head, (ws) => {
-        const connection = hocuspocus.handleConnection(ws, webRequest(request));
-        ws.on('message', (data) => connection.handleMessage(toBytes(data)));
-        ws.on('close', (code, reason) => connection.handleClose({ code, reason: reason.toString() }));
-        ws.on('error', (error) => log.warn('sync.socket_error', { error: error.message }));
-      });
+      wss.handleUpgrade(request, socket, head, (ws) => wire(ws, webRequest(request)));
       return true;
     },
     notify,
