@@ -63,65 +63,68 @@ export function renderMarkdown(x: ReportInput): string {
 
 export const FINDINGS = `## Why the targets are missed, and what would fix them
 
-What changed since the previous run (shared/src/client, shared/src/envelope, shared/src/crypto):
-signatures are checked with WebCrypto Ed25519 (\`verifyAsync\`, noble's strict pre-checks; a native "no" is
-re-checked by noble, so answers equal noble's), frames are verified with it; \`Conversation\` verifies the
-newest 200 entries before the first screen and the rest in yielding batches of 256, caching results (zod
-parsing and signing bytes are memoized per entry), so a re-render never re-verifies; the envelope is
-persisted incrementally (sealed update pieces, full rewrite after 64 pieces or 256 KiB); delivery is
-coalesced (immediate when idle, flushes ≥ 25 ms apart); an open conversation that syncs the changed
-document live no longer refetches itself or the list over REST on \`conversation_changed\`.
+Met in the run above: (c) idle memory, (d) first screen at 10,000 and 100,000 messages, (e) search p95. Missed:
+(a) fan-out latency and (d) full history. What changed since the previous run, and what is left:
 
-1. **(a)/(b) Sending is now bounded by the per-send cost in the bench process, not by frames.** A burst
-   now becomes few frames (see the frame count in (a)), but \`send()\` still (i) signs with noble
-   (\`signMessage\` is synchronous; \`signAsync\` exists but \`signMessage\` is not yet switched), (ii) persists the
-   message counter, and (iii) re-seals the *whole* outbox JSON per send (\`#saveOutbox\`). While a flush runs,
-   the outbox grows, so (iii) is O(outbox) per send; the sequential sender in (a) therefore does not reach
-   200 msg/s (74.5 msg/s, was 21) and the messages wait in the outbox, which is what the wire/visible latency
-   rows measure (p50 10 s, was 89 s). 3,000 messages left as 17 frames (was 287): frames of ~180 messages.
-   4,437 of 147,000 deliveries were still missing 15 s after the last send (0 before, when the sender was
-   slower); not investigated in this run: check whether such large coalesced frames hit a server frame or
-   payload cap or a reconnect, and cap the messages per flush. Next:
-   one sealed key per outbox entry (append/delete instead of rewrite), \`signAsync\` in \`send\`, and batching
-   the counter writes. The (b) latency rows are negative at p50: arrivals are matched to message ids that
-   are only known once send() resolves (see bench/scenarios/rooms.ts), so with coalesced frames the match
-   is off; treat the (b) latency rows of this run as not meaningful (0 lost) until the bench records
-   per-message arrival by id.
-2. **(d) Full history is bounded by client verification and by re-materializing the whole list.** The first
-   screen no longer depends on history length. Full history still verifies every message (WebCrypto
-   ≈ 0.1-0.2 ms each with promise overhead, on the same 2 cores as the server) and each render re-projects
-   the whole view (\`materialize\` sorts and rebuilds all messages) at least once per loaded segment, so the
-   100,000-message history is still incomplete after 180 s (75,900 vs 60,900 before). An incremental render (apply only new
-   entries) and verifying in a worker would close most of the remaining gap to the baseline, which does no
+1. **(a) Fan-out.** Server: relay on receipt, acknowledge on commit ([SYNC-5], [SYNC-8], [SYNC-9] in
+   docs/protocol.md): the PostgreSQL commit is off the delivery path (the relay rows: p50 within a few ms of
+   the baseline). Client: \`send()\` signs with native Ed25519, writes one sealed outbox record per message and
+   reserves message counters in blocks, so the sender now keeps up with 200 msg/s (was 74.5 msg/s, p50 10 s,
+   4,437 deliveries missing; now nothing is lost). What remains is the client's flush budget (20 frames,
+   then 20 per second, mirroring the server's per-connection message budget): at 200 msg/s about ten
+   messages share a frame, and a message waits for its frame's slot (p50 ≈ 25-35 ms). Sending every message
+   in its own frame as soon as it is signed would close most of the p50 gap, but here every frame costs each
+   of the 3 full clients a verification, decryption and render and each of the 46 member sockets a Yjs apply,
+   all in the one bench process on the 2 cores the server also uses; with a looser budget (100, then 50/s) the
+   sender fell to ~30 msg/s. Running the receivers out of process (or on other machines) would show whether
+   the budget can be raised. p99 comes from the segment rollover the conversation passes at 1 MiB: the
+   sender waits until the old segment's frames are acknowledged, closes it over REST and opens the new one,
+   and the messages sent meanwhile wait (this run: p99 ≈ 0.6 s; 2.6 s before the client waited for the acks,
+   when in-flight frames were refused by the closed segment). Opening the next segment before the cap is
+   reached would remove that pause.
+2. **(d) Full history** is 4-6× the baseline (was 45× at 10,000; 100,000 now completes, was incomplete after
+   180 s). Entries vouched for by their author's own update frame are not verified again ([INNER-8]); the
+   view is projected incrementally (\`MessageProjection\`); frames of a batch are opened concurrently. Left:
+   snapshot content is still verified entry by entry (a snapshot can carry another member's forgery, so
+   snapshots never vouch; a new snapshot payload version that marks the compactor's own entries would let
+   them), every segment is applied to Yjs twice (its own doc, then the view doc), and the baseline does no
    cryptography at all.
-3. **Server side (unchanged here).** Every update is committed to PostgreSQL before it is applied and relayed
-   and Hocuspocus handles one connection's messages in order, so the per-frame cost is ≈ 8 ms of commit
-   latency; fewer, larger frames (item 1) are what keep a busy sender within the 100 messages/s budget.
-4. **(c) Idle memory per connection** is a server property and was not touched by this change.
-5. **(e) Search** was not touched (MiniSearch p95 above 5 ms on 100,000 messages).
+3. **(c)** The server ships with \`--max-semi-space-size=8\` (V8's young generation grew to ~100 MiB after the
+   connect burst and stayed committed); the RSS row can read below heap+external because sockets reuse memory
+   malloc kept from the users' argon2 registrations (see the note under (c)); heap+external per connection is
+   the steadier figure, and both are under 32 kB. Since this run, idle clients also stop reconnecting every
+   30 s (keepalive, [SYNC-10]).
+4. **(e)** The app's engine keeps only the top 50 hits per query instead of building and sorting one result
+   object per match, and runs the typo pass only when exact and prefix matching find fewer than 10.
 `;
 
-const METHOD = `## Method
+export const METHOD = `## Method
 
 - **Run**: \`npm run bench\` (full sizes, about 10-15 minutes on 2 cores), \`npm run bench -- --quick\` (smoke sizes,
   about 2 minutes), \`npm run bench -- --scenario a,c\` to pick scenarios, \`--no-write\` to only print,
   \`--out FILE\` to write elsewhere. Every loop is bounded in count and time; a 40-minute guard ends the run.
 - **Servers**: Parley runs \`bench/servers/parley-server.ts\`: the composition root of \`sync-server/src/main.ts\`
   (\`loadConfig(env)\` + \`startServer\`), with only the per-IP *account* rate limits opened (every bench user
-  registers from 127.0.0.1). Sync limits (per-connection message budget, frame and payload caps), JWT checks,
-  envelope validation, persistence and compaction are the production ones. The baseline is
-  \`bench/servers/baseline-server.ts\`. Both are started with \`--expose-gc\` so memory is read after a full GC
-  (over IPC), next to the \`/proc\` RSS.
+  registers from 127.0.0.1), and with the Node flags the server ships with (\`SERVER_NODE_FLAGS\` in
+  \`sync-server/src/node-flags.ts\`: \`--max-semi-space-size=8\`, as in \`npm start\`, the Dockerfile and the
+  topology). Sync limits (per-connection message budget, frame and payload caps), JWT checks, envelope
+  validation, persistence (relay on receipt, acknowledge on commit) and compaction are the production ones.
+  The baseline is \`bench/servers/baseline-server.ts\` with Node's default flags. Both are started with
+  \`--expose-gc\` so memory is read after a full GC (over IPC), next to the \`/proc\` RSS.
 - **Accounts**: real registrations through \`AccountClient.register\` with argon2id at the protocol minimum
   (m = 19 MiB, t = 2), 4 at a time. Extra devices of one user share the signed-in \`AccountClient\` (own device
   id and storage each), so thousands of sockets do not need thousands of argon2 runs.
 - **Clients**: all clients run in the bench process, on the same 2 cores as the server. Client CPU is
-  reported; where simulating many decrypting devices would saturate the box (each received frame costs a
-  device one Ed25519 verification, ~1.6 ms with noble on this CPU), most members are real authenticated
-  member sockets that receive every frame without decrypting, and a few are full clients (see (a), (b)).
+  reported; where simulating many decrypting devices would saturate the box, most members are real
+  authenticated member sockets that receive every frame without decrypting, and a few are full clients (see
+  (a), (b)).
 - **Latency** is measured from the \`send()\` call to arrival (wire) or to the message appearing in the
-  \`Conversation\` \`change\` event (visible: frame verified and decrypted, message signature verified, list
-  materialized). Baseline latency is from the \`push\` to the receiver's \`Y.Array\` observer.
+  \`Conversation\` \`change\` event (visible: frame verified and decrypted, message signature verified or
+  vouched for by its author's frame, list projected). Which frame carried which message is found exactly
+  after the run (off the timed path): every frame the sender pushed is opened with the sender's keys and
+  each message is timed to the first frame that carries it and reached members. Member sockets follow a
+  segment rollover. Baseline latency is from the \`push\` to the receiver's \`Y.Array\` observer. The relay
+  rows of (a) time only frame pushed → member socket, which leaves out the client send pipeline.
 - **History (d)**: one writer device of the conversation's creator produces the history through the envelope
   layer of the client core: \`signMessage\` per message (real Ed25519 signatures), 50 messages per frame
   (\`EnvelopeBinding.flush\`, sealed and signed frames), compaction into a snapshot frame whenever the
@@ -133,7 +136,12 @@ const METHOD = `## Method
   \`MemoryStorage\`: first screen = \`client.open(convId)\` resolving with the newest messages in
   \`conversation.messages\` (the open segment only); full history = \`loadAll()\` until every message is
   materialized. Baseline: a new provider until \`synced\` and the array read into a list.
-- **Search (e)**: MiniSearch (prefix + fuzzy 0.2, accent folding via \`processTerm\`) over the decrypted texts of
-  (d)'s history, built in the bench process (the app builds it in a Web Worker). The baseline is a linear
-  lower-cased substring scan over the same plaintext, i.e. what a device without an index does.
+- **Search (e)**: the app's search engine itself (\`app/src/search/engine.ts\`, the module the search worker
+  runs): MiniSearch's radix tree as the term dictionary with its own postings and BM25 top-k, exact words
+  plus a prefix on the last word, a typo pass (1 edit from 4 letters, 2 from 8, swapped neighbours) only
+  when the exact pass finds fewer than 10, accent folding. Built in the bench process (the app builds it in
+  a Web Worker, so the build does not block the UI) over the decrypted texts of (d)'s history. Query
+  latency is timed on a second pass over the queries (a first, cold-JIT pass is reported as a note). The
+  baseline is a linear lower-cased substring scan over the same plaintext, i.e. what a device without an
+  index does.
 `;
