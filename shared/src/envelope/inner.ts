@@ -401,6 +401,36 @@ function sigBytes(sig: string): Uint8Array | undefined {
   }
 }
 
+/** A verified message as listed before any op applies (shared by `materialize` and `MessageProjection`). */
+function baseMessage(m: SignedMessage): MaterializedMessage {
+  return { id: m.id, author: m.author, ts: m.ts, text: m.text, replyTo: m.replyTo, attachments: m.attachments ?? [], edited: false, deleted: false, reactions: [] };
+}
+
+/** Applies an author's edit or delete (the caller checked the author): a delete is final, edits after it are ignored. */
+function applyContentOp(target: MaterializedMessage, body: { type: 'delete' } | { type: 'edit'; text: string }): void {
+  if (body.type === 'delete') {
+    target.deleted = true;
+    target.text = '';
+    target.attachments = [];
+  } else if (!target.deleted) {
+    target.text = body.text;
+    target.edited = true;
+  }
+}
+
+/** Reactions as listed: `${emoji}\u0000${user}` -> on, grouped by emoji (sorted), users sorted. */
+function reactionList(state: ReadonlyMap<string, boolean>): MaterializedMessage['reactions'] {
+  const byEmoji = new Map<string, string[]>();
+  for (const [k, on] of state) {
+    if (!on) continue;
+    const [emoji = '', user = ''] = k.split('\u0000');
+    const users = byEmoji.get(emoji) ?? [];
+    users.push(user);
+    byEmoji.set(emoji, users);
+  }
+  return [...byEmoji.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([emoji, users]) => ({ emoji, users: users.sort() }));
+}
+
 /**
  * Pure projection of an inner doc ([INNER-5]): messages ordered by (ts, id) with authorized ops applied.
  * Only the author may edit or delete a message; any member may react and send receipts. Entries that fail
@@ -431,17 +461,7 @@ export function materialize(doc: Y.Doc, options: MaterializeOptions): Materializ
       dropped.unauthorized++;
       continue;
     }
-    const out: MaterializedMessage = {
-      id: m.id,
-      author: m.author,
-      ts: m.ts,
-      text: m.text,
-      replyTo: m.replyTo,
-      attachments: m.attachments ?? [],
-      edited: false,
-      deleted: false,
-      reactions: [],
-    };
+    const out = baseMessage(m);
     verified.set(m.id, out);
     order.push(out);
   }
@@ -482,14 +502,7 @@ export function materialize(doc: Y.Doc, options: MaterializeOptions): Materializ
           dropped.unauthorized++;
           break;
         }
-        if (body.type === 'delete') {
-          target.deleted = true;
-          target.text = '';
-          target.attachments = [];
-        } else if (!target.deleted) {
-          target.text = body.text;
-          target.edited = true;
-        }
+        applyContentOp(target, body);
         break;
       case 'react': {
         if (!isMember(op.author)) {
@@ -517,19 +530,8 @@ export function materialize(doc: Y.Doc, options: MaterializeOptions): Materializ
     }
   }
   for (const [id, m] of reactions) {
-    const byEmoji = new Map<string, string[]>();
-    for (const [k, on] of m) {
-      if (!on) continue;
-      const [emoji = '', user = ''] = k.split('\u0000');
-      const users = byEmoji.get(emoji) ?? [];
-      users.push(user);
-      byEmoji.set(emoji, users);
-    }
     const target = verified.get(id);
-    if (!target) continue;
-    target.reactions = [...byEmoji.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([emoji, users]) => ({ emoji, users: users.sort() }));
+    if (target) target.reactions = reactionList(m);
   }
   return {
     messages: order,
@@ -897,17 +899,7 @@ export class MessageProjection {
     const slot = this.#msgs.get(id);
     if (!slot || !this.#o.authentic(slot.value) || !this.#isMember(slot.entry.author)) return undefined;
     const m = slot.entry;
-    const out: MaterializedMessage = {
-      id: m.id,
-      author: m.author,
-      ts: m.ts,
-      text: m.text,
-      replyTo: m.replyTo,
-      attachments: m.attachments ?? [],
-      edited: false,
-      deleted: false,
-      reactions: [],
-    };
+    const out = baseMessage(m);
     const on = this.#opsOn.get(id);
     if (!on) return out;
     const ops: SignedOp[] = [];
@@ -920,14 +912,7 @@ export class MessageProjection {
         case 'edit':
         case 'delete':
           if (op.author !== m.author) break;
-          if (body.type === 'delete') {
-            out.deleted = true;
-            out.text = '';
-            out.attachments = [];
-          } else if (!out.deleted) {
-            out.text = body.text;
-            out.edited = true;
-          }
+          applyContentOp(out, body);
           break;
         case 'react':
           if (this.#isMember(op.author)) reactions.set(`${body.emoji}\u0000${op.author}`, body.on);
@@ -940,15 +925,7 @@ export class MessageProjection {
         }
       }
     }
-    const byEmoji = new Map<string, string[]>();
-    for (const [k, isOn] of reactions) {
-      if (!isOn) continue;
-      const [emoji = '', user = ''] = k.split('\u0000');
-      const users = byEmoji.get(emoji) ?? [];
-      users.push(user);
-      byEmoji.set(emoji, users);
-    }
-    out.reactions = [...byEmoji.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([emoji, users]) => ({ emoji, users: users.sort() }));
+    out.reactions = reactionList(reactions);
     return out;
   }
 

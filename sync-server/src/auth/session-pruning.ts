@@ -15,6 +15,7 @@ import type { Database } from '../db/database.ts';
 import { pruneSessionRows, type PruneTarget } from '../db/sessions.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { runPeriodically } from '../periodic.ts';
 import { REFRESH_TOKEN_TTL_SECONDS } from './accounts.ts';
 
 /** Rows deleted by one pass, per kind. */
@@ -39,10 +40,7 @@ export async function pruneSessions(db: Database, now: number, batch = 500): Pro
 /** How often the server prunes (hourly; the cutoff is 30 days, so the exact moment does not matter). */
 export const SESSION_PRUNE_INTERVAL_MS = 3600_000;
 
-/**
- * Runs `pruneSessions` every `intervalMs` on an unref'd timer (the first pass one interval after start);
- * passes never overlap. Returns a stop function that waits for a pass in progress.
- */
+/** Runs `pruneSessions` every `intervalMs` in the background (see `runPeriodically`); returns its stop function. */
 export function startSessionPruning(
   db: Database,
   log: Logger,
@@ -51,22 +49,9 @@ export function startSessionPruning(
   now: () => number = Date.now,
 ): () => Promise<void> {
   const pruned = metrics?.counter('parley_account_rows_pruned_total', 'Expired refresh tokens and dead sessions deleted, by kind') ?? null;
-  let running: Promise<unknown> | null = null;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = pruneSessions(db, now())
-      .then((r) => {
-        for (const target of TARGETS) if (r[target] > 0) pruned?.inc({ kind: target }, r[target]);
-        if (r.tokens + r.revoked_sessions + r.idle_sessions > 0) log.info('account rows pruned', r);
-      })
-      .catch((error: unknown) => log.warn('session pruning failed', { err: error }))
-      .finally(() => {
-        running = null;
-      });
-  }, intervalMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return runPeriodically('session pruning', intervalMs, log, async () => {
+    const r = await pruneSessions(db, now());
+    for (const target of TARGETS) if (r[target] > 0) pruned?.inc({ kind: target }, r[target]);
+    if (r.tokens + r.revoked_sessions + r.idle_sessions > 0) log.info('account rows pruned', r);
+  });
 }

@@ -16,6 +16,7 @@ import { getMembership } from '../db/conversations.ts';
 import type { Logger } from '../log.ts';
 import type { Counter, Metrics } from '../metrics.ts';
 import type { BlobStore } from './store.ts';
+import { runPeriodically } from '../periodic.ts';
 
 /** Limits from the configuration. */
 export interface BlobLimits {
@@ -356,26 +357,9 @@ export class BlobService {
   }
 }
 
-/**
- * Runs `collectGarbage` every `intervalMs` on an unref'd timer (it never keeps the process alive); passes
- * never overlap. Returns a stop function that waits for a pass in progress.
- */
+/** Runs `collectGarbage` every `intervalMs` in the background (see `runPeriodically`); returns its stop function. */
 export function startBlobGc(service: BlobService, log: Logger, intervalMs: number): () => Promise<void> {
-  let running: Promise<unknown> | null = null;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = service
-      .collectGarbage()
-      .catch((error: unknown) => log.warn('blob gc failed', { err: error }))
-      .finally(() => {
-        running = null;
-      });
-  }, intervalMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return runPeriodically('blob gc', intervalMs, log, () => service.collectGarbage());
 }
 
 /** GC interval for a grace period: half of it, between 1 s and 10 min. */
