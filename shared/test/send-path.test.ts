@@ -9,6 +9,7 @@ import { generateSigningKeyPair, randomBytes, setNativeSignatures } from '../src
 import { sealFrame, sealFrameAsync, signMessage, signMessageAsync, signOp, signOpAsync, type Attachment, type OpBody } from '../src/envelope/index.ts';
 import { MemoryStorage, SealedStore, StoredCounters, deriveLocalKey, type ClientStorage } from '../src/client/index.ts';
 import { FlushBudget } from '../src/client/flush-budget.ts';
+import { CrashableStorage } from './helpers/crashable-storage.ts';
 
 const CONV = '0b7c6c52-8a3e-4a4c-9f55-2f1d1c7f3a10';
 
@@ -83,26 +84,6 @@ describe('async inner signatures', () => {
   });
 });
 
-/** A storage that stops persisting at `crash()`: what a killed process leaves on disk. */
-class CrashableStorage implements ClientStorage {
-  crashed = false;
-  constructor(readonly inner: ClientStorage) {}
-  crash(): void {
-    this.crashed = true;
-  }
-  get(key: string) {
-    return this.inner.get(key);
-  }
-  async set(key: string, value: Uint8Array) {
-    if (!this.crashed) await this.inner.set(key, value);
-  }
-  async delete(key: string) {
-    if (!this.crashed) await this.inner.delete(key);
-  }
-  list(prefix: string) {
-    return this.inner.list(prefix);
-  }
-}
 
 describe('StoredCounters', () => {
   const user = crypto.randomUUID();

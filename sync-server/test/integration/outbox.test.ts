@@ -15,27 +15,8 @@ import { BINDING_ORIGIN, signMessage } from '@parley/shared/envelope';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { KDF, PASSWORD, newUser, texts, until, type TestUser } from './conversations-helpers.ts';
 import { uniqueName } from '../helpers/accounts.ts';
+import { CrashableStorage } from '../../../shared/test/helpers/crashable-storage.ts';
 
-/** A storage that stops persisting at `crash()`; reads still see what reached it. */
-class CrashableStorage implements ClientStorage {
-  crashed = false;
-  constructor(readonly inner: ClientStorage) {}
-  crash(): void {
-    this.crashed = true;
-  }
-  get(key: string) {
-    return this.inner.get(key);
-  }
-  async set(key: string, value: Uint8Array) {
-    if (!this.crashed) await this.inner.set(key, value);
-  }
-  async delete(key: string) {
-    if (!this.crashed) await this.inner.delete(key);
-  }
-  list(prefix: string) {
-    return this.inner.list(prefix);
-  }
-}
 
 const counterOf = (id: string) => Number(id.slice(id.indexOf(':') + 1));
 
