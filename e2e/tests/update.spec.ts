@@ -34,13 +34,16 @@ function deployNewVersion(marker: string): void {
   rmSync(`${sw}.gz`, { force: true });
 }
 
+/** Whether the active, controlling worker is the deployed one; false while the page is reloading. */
 const activeScriptHasMarker = (page: Page, marker: string) =>
-  page.evaluate(async (m) => {
-    const reg = await navigator.serviceWorker.getRegistration();
-    const url = reg?.active?.scriptURL;
-    if (!url) return false;
-    return (await (await fetch(url, { cache: 'no-store' })).text()).includes(m) && navigator.serviceWorker.controller?.scriptURL === url;
-  }, marker);
+  page
+    .evaluate(async (m) => {
+      const reg = await navigator.serviceWorker.getRegistration();
+      const url = reg?.active?.scriptURL;
+      if (!url) return false;
+      return (await (await fetch(url, { cache: 'no-store' })).text()).includes(m) && navigator.serviceWorker.controller?.scriptURL === url;
+    }, marker)
+    .catch(() => false); // "Execution context was destroyed": the Reload navigation is under way; poll again
 
 test('a new deploy is offered with a prompt; Later keeps the page, Reload switches to the new version', async ({ page }) => {
   const watch = watchPage(page);

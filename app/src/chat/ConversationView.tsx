@@ -73,7 +73,9 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
   // The new-messages divider: the first unread message from others when the conversation was opened.
   // When more messages are unread than are loaded yet (older segments load lazily, and only the newest
   // ones are verified before the first screen), the divider goes above the oldest loaded unread one.
-  const firstUnreadId = (() => {
+  // Decided once, from the first non-empty list: a conversation whose newest segment was still syncing
+  // when this view mounted delivers its first screen in a later change event.
+  const unreadDivider = (): string | undefined => {
     let n = c.unread;
     if (n <= 0) return undefined;
     let oldest: string | undefined;
@@ -84,7 +86,16 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
       if (--n === 0) return m.id;
     }
     return oldest;
-  })();
+  };
+  const [firstUnreadId, setFirstUnreadId] = createSignal<string | undefined>(unreadDivider());
+  if (c.messages.length === 0) {
+    const stop = c.on('change', ({ messages }) => {
+      if (messages.length === 0) return;
+      stop();
+      setFirstUnreadId(unreadDivider());
+    });
+    onCleanup(stop);
+  }
 
   const [mode, setMode] = createSignal<ComposerMode>({ kind: 'new' });
   let composer: { focus: () => void } | undefined;
@@ -190,7 +201,7 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
         now={props.now}
         nameOf={(u) => s.displayNameOf(u)}
         avatarOf={(u) => s.avatarUrl(u)}
-        firstUnreadId={firstUnreadId}
+        firstUnreadId={firstUnreadId()}
         jump={props.jump}
         onReply={(m) => setMode({ kind: 'reply', to: m })}
         onEdit={(m) => setMode({ kind: 'edit', of: m })}

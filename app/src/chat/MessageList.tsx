@@ -214,6 +214,21 @@ export function MessageList(props: MessageListProps): JSX.Element {
     }
   }
 
+  // The divider may be decided after the list mounted (the first screen arrived in a later change event):
+  // open at it then, unless the reader has already scrolled or typed.
+  let interacted = false;
+  createEffect(
+    on(
+      () => props.firstUnreadId,
+      (first, prev) => {
+        if (!first || prev !== undefined || interacted || !props.index.has(first)) return;
+        pinned = first;
+        jumpTo(first, 'start', false);
+      },
+      { defer: true },
+    ),
+  );
+
   onMount(() => {
     props.ref?.({ toLatest });
     const first = props.firstUnreadId;
@@ -222,6 +237,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
       jumpTo(first, 'start', false);
     } else toLatest();
     const unpin = () => {
+      interacted = true;
       if (pinned === undefined) return;
       pinned = undefined;
       queueMicrotask(onScroll); // at the bottom already: follow new messages from now on
