@@ -435,6 +435,8 @@ function reactionList(state: ReadonlyMap<string, boolean>): MaterializedMessage[
  * Pure projection of an inner doc ([INNER-5]): messages ordered by (ts, id) with authorized ops applied.
  * Only the author may edit or delete a message; any member may react and send receipts. Entries that fail
  * the schema, the signature or the policy are dropped and counted. Never throws for doc content.
+ * The client renders through `MessageProjection` (incremental); this whole-document projection is its
+ * reference — the property test checks that both agree after every step — and serves one-off readers.
  */
 export function materialize(doc: Y.Doc, options: MaterializeOptions): Materialized {
   const { messages, ops } = innerRoots(doc);
