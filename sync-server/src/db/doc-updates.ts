@@ -12,7 +12,9 @@ export const DOC_UPDATE_SQL = {
   load: 'SELECT seq, update FROM doc_updates WHERE doc = $1 ORDER BY seq',
   count: 'SELECT count(*)::int AS n, coalesce(sum(octet_length(update)), 0)::bigint AS bytes FROM doc_updates WHERE doc = $1',
   lock: 'SELECT pg_advisory_xact_lock(hashtext($1))',
-  deleteUpTo: 'DELETE FROM doc_updates WHERE doc = $1 AND seq <= $2',
+  // Exactly the rows the compaction read: with appends in flight, a row whose seq was taken earlier can
+  // commit after the read, and a range delete (seq <= max) would remove it unmerged.
+  deleteRead: 'DELETE FROM doc_updates WHERE doc = $1 AND seq = ANY($2::bigint[])',
   insertAt: 'INSERT INTO doc_updates (doc, seq, update) VALUES ($1, $2, $3)',
   deleteDoc: 'DELETE FROM doc_updates WHERE doc = $1',
 } as const;
@@ -41,7 +43,8 @@ export async function docStats(db: Queryable, doc: string): Promise<{ rows: numb
 /**
  * Server-side structural compaction: under a per-document advisory lock, loads the rows into a GC-enabled
  * Y.Doc (which frees the content of frames that peers deleted at compaction), and replaces them with one
- * row at the highest seq. Rows appended concurrently (higher seq) are untouched; merging is idempotent.
+ * row at the highest seq read. Only the rows read are deleted: an append committed meanwhile stays (whatever its
+ * seq), and merging is idempotent.
  * Computed from the rows, never from an instance's in-memory document. Returns the rows replaced.
  */
 export async function compactDoc(db: Database, doc: string): Promise<{ before: number; bytesBefore: number; bytesAfter: number }> {
@@ -63,7 +66,7 @@ export async function compactDoc(db: Database, doc: string): Promise<{ before: n
     const merged = Y.encodeStateAsUpdate(ydoc);
     ydoc.destroy();
     const maxSeq = rows[rows.length - 1]!.seq;
-    await tx.query(DOC_UPDATE_SQL.deleteUpTo, [doc, maxSeq]);
+    await tx.query(DOC_UPDATE_SQL.deleteRead, [doc, rows.map((r) => r.seq)]);
     await tx.query(DOC_UPDATE_SQL.insertAt, [doc, maxSeq, Buffer.from(merged)]);
     return { before: rows.length, bytesBefore, bytesAfter: merged.length };
   });
