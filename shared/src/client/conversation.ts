@@ -51,6 +51,7 @@ import { Conversation as ConversationSchema, docNameFor, type Conversation as Co
 import type { AccountKeys } from './account-crypto.ts';
 import { EncryptedDoc } from './encrypted-doc.ts';
 import { FlushBudget } from './flush-budget.ts';
+import { MessageDecorator, type ConversationMessage, type DeliveryState } from './decorate.ts';
 import { attachFile, detachFile, discardFile, downloadFile, uploadFile, type DownloadResult, type FileProgress } from './files.ts';
 import type { ByteSource } from '../crypto/file-chunks.ts';
 import { ClientError, isClientError } from './errors.ts';
@@ -79,17 +80,7 @@ export interface ClientContext {
   messageCounters: CounterStore;
 }
 
-/** Delivery of one of my messages: `pending` until the server acknowledged the frame holding it. */
-export type DeliveryState = 'pending' | 'sent';
-
-/** A rendered message with delivery and read state. */
-export interface ConversationMessage extends MaterializedMessage {
-  mine: boolean;
-  /** Delivery of my own messages (`sent` for everyone else's). */
-  status: DeliveryState;
-  /** Other verified members whose read receipt is at or after this message. */
-  readBy: string[];
-}
+export type { ConversationMessage, DeliveryState } from './decorate.ts';
 
 /** Events of a conversation. */
 export interface ConversationEvents {
@@ -201,7 +192,7 @@ export class Conversation extends Emitter<ConversationEvents> {
   /** What the current `#membership` was computed from (see `#recomputeMembership`). */
   #membershipInput: { ops: unknown[]; creatorId: string | undefined; keys: Map<string, Uint8Array | undefined> } | undefined;
   /** Rendered message objects by the projection's object, reused while status and readBy stay the same. */
-  #decorated = new WeakMap<MaterializedMessage, ConversationMessage>();
+  readonly #decorator: MessageDecorator;
   #renderMs = 0;
   /** Older segments being fetched ahead of `loadOlder` (see `#prefetch`). */
   readonly #prefetched = new Map<string, Promise<EncryptedDoc>>();
@@ -238,6 +229,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.keyring = new Keyring(info.id, { transport: ctx.transport, store: ctx.store, directory: ctx.directory, keys: ctx.keys, userId: ctx.userId });
     this.#membership = computeMembership([], { convId: info.id, creatorId: undefined, identityKey: () => undefined });
     this.#author = { userId: ctx.userId, deviceId: ctx.deviceId, signingKey: ctx.keys.identity.secretKey };
+    this.#decorator = new MessageDecorator(ctx.userId);
     this.#resolvers = {
       signerKey: async (userId) => ctx.directory.pinned(userId)?.identity ?? (await ctx.directory.get(userId)).identity,
       isMember: (userId) => this.#knownMember(userId),
@@ -728,63 +720,30 @@ export class Conversation extends Emitter<ConversationEvents> {
   }
 
   #renderedVersion = -1;
-  #renderedPending = '';
 
   /**
-   * Publishes the list: the projection applies only what changed since the last render; the rendered objects
-   * are rebuilt only when their message, delivery state or readers changed. Emits `change` every time.
+   * Publishes the list: the projection applies only what changed since the last render, and the decorator
+   * rebuilds rendered objects only from the first position whose message, delivery state or readers changed.
+   * Emits `change` every time.
    */
   #render(): void {
     const t0 = performance.now();
     this.#syncMembership();
     const { messages, receipts, version } = this.#projection.update();
-    const pending = [...this.#pending].sort().join(',');
-    if (version !== this.#renderedVersion || pending !== this.#renderedPending) {
+    if (version !== this.#renderedVersion || this.#decorator.pendingChanged(this.#pending)) {
       this.#renderedVersion = version;
-      this.#renderedPending = pending;
-      this.#messages = this.#decorate(messages, receipts);
+      const marks = new Map<string, number>();
+      for (const r of receipts) {
+        const pos = this.#projection.indexOf(r.msgId);
+        if (pos >= 0) marks.set(r.userId, pos);
+      }
+      this.#messages = this.#decorator.decorate(messages, marks, this.#pending, (id) => this.#projection.indexOf(id));
     }
     this.#renderMs = performance.now() - t0;
     const waiters = this.#renderWaiters;
     this.#renderWaiters = [];
     this.emit('change', { messages: this.#messages });
     for (const w of waiters) w();
-  }
-
-  /**
-   * Adds `mine`, `status` and `readBy` (verified members other than the author whose receipt is at or after
-   * the message, by userId) in one pass from the newest message down: O(n + receipts²), not O(n·receipts).
-   */
-  #decorate(list: readonly MaterializedMessage[], receipts: ReadonlyArray<{ userId: string; msgId: string }>): ConversationMessage[] {
-    const me = this.ctx.userId;
-    const marks = receipts
-      .map((r) => ({ userId: r.userId, pos: this.#projection.indexOf(r.msgId) }))
-      .filter((r) => r.pos >= 0)
-      .sort((a, b) => b.pos - a.pos);
-    const out = new Array<ConversationMessage>(list.length);
-    let active: string[] = [];
-    let byAuthor = new Map<string, string[]>();
-    let k = 0;
-    for (let i = list.length - 1; i >= 0; i--) {
-      if (k < marks.length && marks[k]!.pos >= i) {
-        while (k < marks.length && marks[k]!.pos >= i) active.push(marks[k++]!.userId);
-        active = active.sort((a, b) => (a < b ? -1 : 1));
-        byAuthor = new Map();
-      }
-      const x = list[i]!;
-      let readBy = byAuthor.get(x.author);
-      if (!readBy) byAuthor.set(x.author, (readBy = active.filter((u) => u !== x.author)));
-      const status: DeliveryState = this.#pending.has(x.id) ? 'pending' : 'sent';
-      const prev = this.#decorated.get(x);
-      if (prev && prev.status === status && prev.readBy.length === readBy.length && prev.readBy.every((u, j) => u === readBy[j])) {
-        out[i] = prev;
-        continue;
-      }
-      const m: ConversationMessage = { ...x, mine: x.author === me, status, readBy };
-      this.#decorated.set(x, m);
-      out[i] = m;
-    }
-    return out;
   }
 
   // --- presence in awareness (encrypted) ---
@@ -1306,3 +1265,4 @@ export class Conversation extends Emitter<ConversationEvents> {
     for (const d of this.#prefetchDocs) if (!this.#segments.has(d.options.name)) await d.destroy();
   }
 }
+

@@ -677,9 +677,18 @@ function mergeSorted(a: MaterializedMessage[], b: MaterializedMessage[]): Materi
   if (b.length === 0) return a;
   if (a.length === 0) return b;
   const out = new Array<MaterializedMessage>(a.length + b.length);
+  // `a` up to where b[0] goes is copied without comparing (appends: all of it).
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (byTsThenId(a[mid]!, b[0]!) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
   let i = 0;
   let j = 0;
   let k = 0;
+  for (; i < lo; i++) out[k++] = a[i]!;
   while (i < a.length && j < b.length) out[k++] = byTsThenId(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
   while (i < a.length) out[k++] = a[i++]!;
   while (j < b.length) out[k++] = b[j++]!;
@@ -803,7 +812,7 @@ export class MessageProjection {
       }
       this.#dirtyMsgs.clear();
       if (replaced.length > 0 || removed.size > 0 || added.length > 0) {
-        let order = this.#order.slice();
+        let order = replaced.length > 0 ? this.#order.slice() : this.#order;
         for (const [at, m] of replaced) order[at] = m;
         if (removed.size > 0) order = order.filter((m) => !removed.has(m));
         added.sort(byTsThenId);

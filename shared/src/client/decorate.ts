@@ -1,0 +1,127 @@
+/**
+ * The rendered message list: each materialized message with `mine`, its delivery `status` and `readBy` (the
+ * other members whose read receipt is at or after it). `MessageDecorator` keeps the previous result and
+ * recomputes only from the first position that can differ, so a steady stream of new messages re-decorates
+ * the newest few instead of the whole history on every render; `decorateAll` is the reference it must equal.
+ */
+import type { MaterializedMessage } from '../envelope/index.ts';
+
+/** Delivery of one of my messages: `pending` until the server acknowledged the frame holding it. */
+export type DeliveryState = 'pending' | 'sent';
+
+/** A rendered message with delivery and read state. */
+export interface ConversationMessage extends MaterializedMessage {
+  mine: boolean;
+  /** Delivery of my own messages (`sent` for everyone else's). */
+  status: DeliveryState;
+  /** Other verified members whose read receipt is at or after this message. */
+  readBy: string[];
+}
+
+/**
+ * `marks`: userId → index in `list` of that user's latest receipt. One pass from the newest message down:
+ * O(n + receipts²), not O(n·receipts). Positions below `from` are left empty (the caller fills them).
+ */
+function decorateRange(
+  me: string,
+  list: readonly MaterializedMessage[],
+  marks: ReadonlyMap<string, number>,
+  pending: ReadonlySet<string>,
+  from: number,
+  out: ConversationMessage[],
+  reuse: (x: MaterializedMessage, status: DeliveryState, readBy: string[]) => ConversationMessage | undefined,
+): void {
+  const order = [...marks].map(([userId, pos]) => ({ userId, pos })).sort((a, b) => b.pos - a.pos);
+  let active: string[] = [];
+  let byAuthor = new Map<string, string[]>();
+  let k = 0;
+  for (let i = list.length - 1; i >= from; i--) {
+    if (k < order.length && order[k]!.pos >= i) {
+      while (k < order.length && order[k]!.pos >= i) active.push(order[k++]!.userId);
+      active = active.sort((a, b) => (a < b ? -1 : 1));
+      byAuthor = new Map();
+    }
+    const x = list[i]!;
+    let readBy = byAuthor.get(x.author);
+    if (!readBy) byAuthor.set(x.author, (readBy = active.filter((u) => u !== x.author)));
+    const status: DeliveryState = pending.has(x.id) ? 'pending' : 'sent';
+    out[i] = reuse(x, status, readBy) ?? { ...x, mine: x.author === me, status, readBy };
+  }
+}
+
+/** The whole list decorated from scratch (the reference `MessageDecorator` equals). */
+export function decorateAll(
+  me: string,
+  list: readonly MaterializedMessage[],
+  marks: ReadonlyMap<string, number>,
+  pending: ReadonlySet<string>,
+): ConversationMessage[] {
+  const out = new Array<ConversationMessage>(list.length);
+  decorateRange(me, list, marks, pending, 0, out, () => undefined);
+  return out;
+}
+
+/** See the module comment. One per conversation view. */
+export class MessageDecorator {
+  #prev: { list: readonly MaterializedMessage[]; out: ConversationMessage[]; marks: Map<string, number>; pending: Set<string> } | undefined;
+  /** Rendered objects by their message, reused while status and readers are the same (stable identities). */
+  readonly #cache = new WeakMap<MaterializedMessage, ConversationMessage>();
+
+  constructor(readonly me: string) {}
+
+  /** Whether `pending` differs from what the last `decorate` saw (a render is due even if the list is the same). */
+  pendingChanged(pending: ReadonlySet<string>): boolean {
+    const prev = this.#prev?.pending;
+    if (!prev || prev.size !== pending.size) return true;
+    for (const id of pending) if (!prev.has(id)) return true;
+    return false;
+  }
+
+  /**
+   * Equals `decorateAll(me, list, marks, pending)`. Messages below the first position that can differ from
+   * the previous result are the previous objects: a position differs when its message object changed, when a
+   * receipt moved past it (message i lists u iff u's mark is at or after i, so a mark moving from a to b changes
+   * (min, max]; one appearing or disappearing changes everything up to it), or when its delivery state flipped.
+   */
+  decorate(
+    list: readonly MaterializedMessage[],
+    marks: Map<string, number>,
+    pending: ReadonlySet<string>,
+    /** Position of a message id in `list` (-1 when absent), e.g. `MessageProjection.indexOf`. */
+    find?: (id: string) => number,
+  ): ConversationMessage[] {
+    const prev = this.#prev;
+    const indexOf = (id: string) => {
+      const at = find ? find(id) : list.findLastIndex((m) => m.id === id);
+      return at < 0 ? list.length : at;
+    };
+    let from = 0;
+    if (prev) {
+      from = Math.min(list.length, prev.list.length);
+      for (let i = 0; i < from; i++)
+        if (list[i] !== prev.list[i]) {
+          from = i;
+          break;
+        }
+      for (const [u, pos] of marks) {
+        const was = prev.marks.get(u);
+        if (was === undefined) from = 0;
+        else if (was !== pos) from = Math.min(from, Math.min(was, pos) + 1);
+      }
+      for (const u of prev.marks.keys()) if (!marks.has(u)) from = 0;
+      // Pending messages are my newest ones: found from the end.
+      for (const id of pending) if (!prev.pending.has(id)) from = Math.min(from, indexOf(id));
+      for (const id of prev.pending) if (!pending.has(id)) from = Math.min(from, indexOf(id));
+    }
+    const out = new Array<ConversationMessage>(list.length);
+    for (let i = 0; i < from; i++) out[i] = prev!.out[i]!;
+    decorateRange(this.me, list, marks, pending, from, out, (x, status, readBy) => {
+      const was = this.#cache.get(x);
+      if (was && was.status === status && was.readBy.length === readBy.length && was.readBy.every((u, j) => u === readBy[j])) return was;
+      return undefined;
+    });
+    for (let i = from; i < list.length; i++) this.#cache.set(list[i]!, out[i]!);
+    this.#prev = { list, out, marks: new Map(marks), pending: new Set(pending) };
+    return out;
+  }
+}
