@@ -47,7 +47,7 @@ import {
 import type { CounterStore } from '../envelope/counters.ts';
 import { CONTEXT, verifyAsync } from '../crypto/index.ts';
 import { fromBase64Url } from '../protocol/index.ts';
-import { Conversation as ConversationSchema, docNameFor, type Conversation as ConversationInfo, type Segment } from '../protocol/index.ts';
+import { Conversation as ConversationSchema, docNameFor, type Conversation as ConversationInfo, type KeyWrapsResponse, type Segment } from '../protocol/index.ts';
 import type { AccountKeys } from './account-crypto.ts';
 import { EncryptedDoc } from './encrypted-doc.ts';
 import { FlushBudget } from './flush-budget.ts';
@@ -506,8 +506,8 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.emit('removed', {});
   }
 
-  async #refreshKeys(): Promise<void> {
-    const r = await this.keyring.refresh((u, epoch) => this.#knownMember(u) || u === this.keyring.creator(epoch));
+  async #refreshKeys(fetched?: KeyWrapsResponse): Promise<void> {
+    const r = await this.keyring.refresh((u, epoch) => this.#knownMember(u) || u === this.keyring.creator(epoch), fetched);
     for (const p of r.problems) this.emit('key_problem', p);
     await this.#meta?.binding.retryPending();
     for (const s of this.#segments.values()) await s.doc.binding.retryPending();
@@ -524,24 +524,33 @@ export class Conversation extends Emitter<ConversationEvents> {
    * Refetches the record and keys, follows a new open segment, rotates when due, delivers missing wraps.
    * A 404 means this user is no longer a member: live state is dropped.
    */
-  refresh(): Promise<void> {
+  async refresh(): Promise<void> {
+    if (this.#closed) return;
+    // The round trips run outside the conversation's queue, so sends keep flowing meanwhile; only applying
+    // the answers is queued. Keys after the record: they cover every epoch the record names.
+    let info: ConversationInfo;
+    let keys: KeyWrapsResponse;
+    try {
+      info = (await this.ctx.transport.request(ConversationResponse, 'GET', `/api/conversations/${this.id}`, { auth: true })).conversation;
+      keys = await this.keyring.fetch();
+    } catch (e) {
+      if (isClientError(e, 'not_found')) await this.#serial(() => this.#dropLive());
+      throw e;
+    }
     return this.#serial(async () => {
       if (this.#closed) return;
-      let info: ConversationInfo;
-      try {
-        info = (await this.ctx.transport.request(ConversationResponse, 'GET', `/api/conversations/${this.id}`, { auth: true })).conversation;
-      } catch (e) {
-        if (isClientError(e, 'not_found')) await this.#dropLive();
-        throw e;
-      }
-      await this.#apply(info);
+      await this.#apply(info, { keys });
     });
   }
 
-  async #apply(info: ConversationInfo): Promise<void> {
+  /**
+   * Applies the server's record: members, keys, rotation, the open segment. `keys`: key material fetched
+   * with the record, or `false` to keep the keyring as it is (a size-cap rollover: same epoch, same members).
+   */
+  async #apply(info: ConversationInfo, opts: { keys?: KeyWrapsResponse | false } = {}): Promise<void> {
     this.#info = info;
     for (const m of info.members) await this.ctx.directory.observe(m);
-    await this.#refreshKeys();
+    if (opts.keys !== false || !this.keyring.key(info.currentEpoch)) await this.#refreshKeys(opts.keys || undefined);
     this.#recomputeMembership();
     if (info.rotationDue) await this.#rotate();
     const open = this.#currentOpenSegment();
@@ -1135,12 +1144,19 @@ export class Conversation extends Emitter<ConversationEvents> {
     await this.#maybeRollover(s);
   }
 
-  /** Resolves when every message of mine is acknowledged by the server (or after `timeoutMs`). */
+  /** Resolves true once every message of mine is acknowledged by the server and `messages` shows it (false after `timeoutMs`). */
   async whenDelivered(timeoutMs = 10_000): Promise<boolean> {
     const start = Date.now();
     while (this.#pending.size > 0 || this.#outbox.size > 0) {
       if (Date.now() - start > timeoutMs) return false;
       await new Promise((r) => setTimeout(r, 20));
+    }
+    // `messages` shows the delivery too: wait for the render the last acknowledgement scheduled.
+    if (this.#decorator.pendingChanged(this.#pending) && !this.#closed) {
+      await new Promise<void>((r) => {
+        this.#renderWaiters.push(r);
+        this.#scheduleRender();
+      });
     }
     return true;
   }
@@ -1156,7 +1172,9 @@ export class Conversation extends Emitter<ConversationEvents> {
       auth: true,
       body: { fromSegmentId: s.seg.id },
     });
-    await this.#apply(res.conversation);
+    // Same epoch and members (an epoch change is not a size-cap rollover): no key round trip on the send path.
+    const sameMembers = sameUserIds(res.conversation.members, this.#info.members);
+    await this.#apply(res.conversation, sameMembers && res.conversation.currentEpoch === this.#info.currentEpoch ? { keys: false } : {});
   }
 
   #maybeCompact(): void {
@@ -1266,3 +1284,9 @@ export class Conversation extends Emitter<ConversationEvents> {
   }
 }
 
+/** Whether two member lists name the same users (order aside). */
+function sameUserIds(a: ReadonlyArray<{ userId: string }>, b: ReadonlyArray<{ userId: string }>): boolean {
+  if (a.length !== b.length) return false;
+  const ids = new Set(a.map((m) => m.userId));
+  return b.every((m) => ids.has(m.userId));
+}

@@ -89,13 +89,18 @@ export class Keyring {
     await this.deps.store.set(`ek/${this.convId}/${epoch}`, key);
   }
 
+  /** The server's key material for this user (network only; `refresh` opens it). */
+  fetch(): Promise<KeyWrapsResponse> {
+    return this.deps.transport.request(KeyWrapsResponse, 'GET', `/api/conversations/${this.convId}/keys`, { auth: true });
+  }
+
   /**
-   * Fetches and opens key material. `trustedWrapper(userId, epoch)` says whether a wrapper may hand out keys
+   * Fetches (unless `fetched` is given, from `fetch`) and opens key material. `trustedWrapper(userId, epoch)` says whether a wrapper may hand out keys
    * (a member the caller knows of). Throws `ClientError` only for transport failures.
    */
-  async refresh(trustedWrapper: (userId: string, epoch: number) => boolean): Promise<KeyringRefresh> {
+  async refresh(trustedWrapper: (userId: string, epoch: number) => boolean, fetched?: KeyWrapsResponse): Promise<KeyringRefresh> {
     await this.load();
-    const res = await this.deps.transport.request(KeyWrapsResponse, 'GET', `/api/conversations/${this.convId}/keys`, { auth: true });
+    const res = fetched ?? (await this.fetch());
     const problems: KeyProblem[] = [];
     const { keys, userId } = this.deps;
     for (const e of res.epochs) {
