@@ -114,17 +114,25 @@ export const METHOD = `## Method
 - **Accounts**: real registrations through \`AccountClient.register\` with argon2id at the protocol minimum
   (m = 19 MiB, t = 2), 4 at a time. Extra devices of one user share the signed-in \`AccountClient\` (own device
   id and storage each), so thousands of sockets do not need thousands of argon2 runs.
-- **Clients**: all clients run in the bench process, on the same 2 cores as the server. Client CPU is
-  reported; where simulating many decrypting devices would saturate the box, most members are real
-  authenticated member sockets that receive every frame without decrypting, and a few are full clients (see
-  (a), (b)).
+- **Clients**: clients run on the same 2 cores as the server. Client CPU is reported; where simulating many
+  decrypting devices would saturate the box, most members are real authenticated member sockets that
+  receive every frame without decrypting, and a few are full clients (see (a), (b)). In (a) the sender runs
+  alone in the bench process and the receivers in two child processes (\`bench/receivers/child.ts\`: one
+  for the member sockets, one for the full clients, each logged in there as a new device), so the
+  receivers' work does not queue on the sender's event loop. The same two children serve Parley, then the
+  baseline (whose providers are split between them the same way) and report arrival times after each run.
+  Other scenarios run every client in the bench process.
 - **Latency** is measured from the \`send()\` call to arrival (wire) or to the message appearing in the
   \`Conversation\` \`change\` event (visible: frame verified and decrypted, message signature verified or
   vouched for by its author's frame, list projected). Which frame carried which message is found exactly
   after the run (off the timed path): every frame the sender pushed is opened with the sender's keys and
   each message is timed to the first frame that carries it and reached members. Member sockets follow a
-  segment rollover. Baseline latency is from the \`push\` to the receiver's \`Y.Array\` observer. The relay
-  rows of (a) time only frame pushed → member socket, which leaves out the client send pipeline.
+  segment rollover. In (a), times are read from the machine's monotonic clock (\`process.hrtime\`) in
+  every process, so a receiver child's arrival time and the sender's send time compare directly (the bench
+  checks the offset with IPC round trips and notes it); \`performance.timeOrigin\` is fixed per process at
+  start and was seen 10 ms apart between two processes on the loaded machine. Baseline latency is from the
+  \`push\` to the receiver's \`Y.Array\` observer. The relay rows of (a) time only frame pushed → member
+  socket, which leaves out the client send pipeline.
 - **History (d)**: one writer device of the conversation's creator produces the history through the envelope
   layer of the client core: \`signMessage\` per message (real Ed25519 signatures), 50 messages per frame
   (\`EnvelopeBinding.flush\`, sealed and signed frames), compaction into a snapshot frame whenever the

@@ -32,6 +32,19 @@ export async function waitFor(check: () => boolean, ms: number, every = 25): Pro
   return check();
 }
 
+/**
+ * Like `waitFor` with an asynchronous check (e.g. a question to a child process): polls every `every` ms
+ * until true or `ms` elapsed. A check that throws ends the wait with that error.
+ */
+export async function waitForAsync(check: () => Promise<boolean>, ms: number, every = 25): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await sleep(every);
+  }
+  return check();
+}
+
 /** Runs `fn` over `items` with at most `limit` in flight. */
 export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
