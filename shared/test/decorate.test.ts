@@ -114,4 +114,15 @@ describe('MessageDecorator', () => {
     expect(third[81]).toBe(second[81]);
     expect(d.pendingChanged(new Set())).toBe(true);
   });
+
+  it('reuses every rendered message when older history is loaded in front of the list', () => {
+    const d = new MessageDecorator('me');
+    const newer = Array.from({ length: 50 }, (_, i) => message('ann', 1000 + i));
+    const first = d.decorate(newer, new Map([['me', 49]]), new Set());
+    const older = Array.from({ length: 50 }, (_, i) => message('ann', i));
+    const all = [...older, ...newer];
+    const second = d.decorate(all, new Map([['me', 99]]), new Set());
+    expect(second).toEqual(decorateAll('me', all, new Map([['me', 99]]), new Set()));
+    for (let i = 0; i < 50; i++) expect(second[50 + i]).toBe(first[i]);
+  });
 });

@@ -18,9 +18,27 @@ export interface ConversationMessage extends MaterializedMessage {
   readBy: string[];
 }
 
+/** `readBy` of messages nobody has read yet (shared, never mutated). */
+const NO_READERS: string[] = [];
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** List order of messages ([INNER-5]): by `ts`, then `id`. */
+function byTsThenId(a: { ts: number; id: string }, b: { ts: number; id: string }): number {
+  return a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
 /**
- * `marks`: userId → index in `list` of that user's latest receipt. One pass from the newest message down:
- * O(n + receipts²), not O(n·receipts). Positions below `from` are left empty (the caller fills them).
+ * Decorates `list[from..]` into `out`. `marks`: userId → index in `list` of that user's latest receipt. One
+ * pass from the newest message down: O(n + receipts²), not O(n·receipts). `prev`/`prevOut`: the previous
+ * list (sorted the same way) and what was rendered from it; a message whose projection object, status and
+ * readers are unchanged keeps its rendered object, found by walking both lists backwards together (no lookup
+ * table, so loading older history in front of the list reuses everything already rendered).
  */
 function decorateRange(
   me: string,
@@ -29,12 +47,14 @@ function decorateRange(
   pending: ReadonlySet<string>,
   from: number,
   out: ConversationMessage[],
-  reuse: (x: MaterializedMessage, status: DeliveryState, readBy: string[]) => ConversationMessage | undefined,
+  prev: readonly MaterializedMessage[] = [],
+  prevOut: readonly ConversationMessage[] = [],
 ): void {
   const order = [...marks].map(([userId, pos]) => ({ userId, pos })).sort((a, b) => b.pos - a.pos);
   let active: string[] = [];
   let byAuthor = new Map<string, string[]>();
   let k = 0;
+  let j = prev.length - 1;
   for (let i = list.length - 1; i >= from; i--) {
     if (k < order.length && order[k]!.pos >= i) {
       while (k < order.length && order[k]!.pos >= i) active.push(order[k++]!.userId);
@@ -42,10 +62,14 @@ function decorateRange(
       byAuthor = new Map();
     }
     const x = list[i]!;
-    let readBy = byAuthor.get(x.author);
+    let was: ConversationMessage | undefined;
+    while (j >= 0 && byTsThenId(prev[j]!, x) > 0) j--; // gone from the list
+    if (j >= 0 && prev[j] === x) was = prevOut[j--];
+    else if (j >= 0 && byTsThenId(prev[j]!, x) === 0) j--; // same message, new projection object
+    let readBy = active.length === 0 ? NO_READERS : byAuthor.get(x.author);
     if (!readBy) byAuthor.set(x.author, (readBy = active.filter((u) => u !== x.author)));
-    const status: DeliveryState = pending.has(x.id) ? 'pending' : 'sent';
-    out[i] = reuse(x, status, readBy) ?? { ...x, mine: x.author === me, status, readBy };
+    const status: DeliveryState = pending.size > 0 && pending.has(x.id) ? 'pending' : 'sent';
+    out[i] = was && was.status === status && sameStrings(was.readBy, readBy) ? was : { ...x, mine: x.author === me, status, readBy };
   }
 }
 
@@ -57,15 +81,13 @@ export function decorateAll(
   pending: ReadonlySet<string>,
 ): ConversationMessage[] {
   const out = new Array<ConversationMessage>(list.length);
-  decorateRange(me, list, marks, pending, 0, out, () => undefined);
+  decorateRange(me, list, marks, pending, 0, out);
   return out;
 }
 
 /** See the module comment. One per conversation view. */
 export class MessageDecorator {
   #prev: { list: readonly MaterializedMessage[]; out: ConversationMessage[]; marks: Map<string, number>; pending: Set<string> } | undefined;
-  /** Rendered objects by their message, reused while status and readers are the same (stable identities). */
-  readonly #cache = new WeakMap<MaterializedMessage, ConversationMessage>();
 
   constructor(readonly me: string) {}
 
@@ -115,12 +137,7 @@ export class MessageDecorator {
     }
     const out = new Array<ConversationMessage>(list.length);
     for (let i = 0; i < from; i++) out[i] = prev!.out[i]!;
-    decorateRange(this.me, list, marks, pending, from, out, (x, status, readBy) => {
-      const was = this.#cache.get(x);
-      if (was && was.status === status && was.readBy.length === readBy.length && was.readBy.every((u, j) => u === readBy[j])) return was;
-      return undefined;
-    });
-    for (let i = from; i < list.length; i++) this.#cache.set(list[i]!, out[i]!);
+    decorateRange(this.me, list, marks, pending, from, out, prev?.list, prev?.out);
     this.#prev = { list, out, marks: new Map(marks), pending: new Set(pending) };
     return out;
   }
