@@ -613,8 +613,10 @@ export class Conversation extends Emitter<ConversationEvents> {
   // --- rendering ---
 
   /**
-   * Renders soon. The delay grows with what the last render cost (rendering is O(changes) plus one O(n)
-   * pass to build the list), so a stream of frames into a long history spends at most ~20% of the time there.
+   * Renders soon: in the next timer turn after a cheap render, later after an expensive one (the delay is
+   * 4× what the last render cost, at most 250 ms), so a stream of frames spends at most ~20% of the time
+   * rendering while a single message shows without an added wait. Rendering is O(changes) plus copying
+   * the list (`MessageProjection`, `MessageDecorator`).
    */
   #scheduleRender(): void {
     if (this.#renderTimer !== undefined) return;
@@ -623,7 +625,7 @@ export class Conversation extends Emitter<ConversationEvents> {
         this.#renderTimer = undefined;
         void this.#refreshView();
       },
-      Math.max(5, Math.min(250, 4 * this.#renderMs)),
+      Math.min(250, 4 * this.#renderMs),
     );
   }
 
