@@ -3,10 +3,12 @@
  *
  * Opening order (time to first screen does not grow with history): server record -> keys -> meta document
  * (signed membership) -> the OPEN segment, live. Older (closed) segments load lazily with `loadOlder()`,
- * read-only, and are cached sealed in storage. Each segment has its own inner doc (so a segment is
- * self-contained for a new device); all inner docs feed one read-only view doc that a `MessageProjection`
- * (incremental `materialize`) turns into the message list, so edits, reactions and receipts may target
- * messages of older segments. Only changed entries are recomputed per render.
+ * read-only, and are cached sealed in storage. Each writable segment has its own inner doc (so its snapshots
+ * hold exactly that segment); all of them feed one read-only view doc that a `MessageProjection` (incremental
+ * `materialize`) turns into the message list, so edits, reactions and receipts may target messages of older
+ * segments. Closed segments fetched for history apply their frames straight into the view (nothing is ever
+ * written or compacted there, so they need no inner doc of their own, and each entry is integrated once).
+ * Only changed entries are recomputed per render.
  *
  * Trust: frames must verify against pinned identity keys and come from members; messages, ops and receipts
  * count only from VERIFIED members (a signed `create`/`add` by an admin in the meta doc). A member the server
@@ -372,8 +374,13 @@ export class Conversation extends Emitter<ConversationEvents> {
     return segs.find((s) => s.state === 'open') ?? segs[0];
   }
 
-  /** Restores a segment's envelope from storage and applies its frames (not yet part of the view). */
-  #openDoc(seg: Segment): Promise<EncryptedDoc> {
+  /**
+   * Restores a segment's envelope from storage and applies its frames: into its own inner doc (not yet part of
+   * the view), or with `intoView` (closed segments fetched for history) straight into the view, so each entry
+   * is decoded and integrated once instead of twice.
+   */
+  #openDoc(seg: Segment, intoView = false): Promise<EncryptedDoc> {
+    const shared = intoView && seg.state === 'closed';
     return EncryptedDoc.load({
       name: seg.id,
       convId: this.id,
@@ -383,8 +390,10 @@ export class Conversation extends Emitter<ConversationEvents> {
       counters: this.ctx.counters,
       store: this.ctx.store,
       closed: seg.state === 'closed',
+      ...(shared ? { inner: this.#view } : {}),
       onBinding: (e) => {
         if (e.type === 'vouched') this.#vouched.add(e.values); // [INNER-8]
+        else if (shared && e.type === 'applied') this.#scheduleRender();
       },
     });
   }
@@ -398,13 +407,15 @@ export class Conversation extends Emitter<ConversationEvents> {
     if (again) return again.doc; // loaded meanwhile (two callers awaited the same prefetch)
     this.#prefetched.delete(seg.id);
     this.#segments.set(seg.id, { seg, doc });
-    Y.applyUpdate(this.#view, Y.encodeStateAsUpdate(doc.inner));
-    doc.inner.on('update', (u: Uint8Array, origin: unknown) => {
-      // [INNER-8] our own writes (send, ops, outbox replays) are ours: vouched for before the view sees them.
-      if (origin !== REMOTE_ORIGIN) this.#vouched.add(authoredValues(Y.decodeUpdate(u).structs, this.ctx.userId));
-      Y.applyUpdate(this.#view, u);
-      this.#scheduleRender();
-    });
+    if (doc.inner !== this.#view) {
+      Y.applyUpdate(this.#view, Y.encodeStateAsUpdate(doc.inner));
+      doc.inner.on('update', (u: Uint8Array, origin: unknown) => {
+        // [INNER-8] our own writes (send, ops, outbox replays) are ours: vouched for before the view sees them.
+        if (origin !== REMOTE_ORIGIN) this.#vouched.add(authoredValues(Y.decodeUpdate(u).structs, this.ctx.userId));
+        Y.applyUpdate(this.#view, u);
+        this.#scheduleRender();
+      });
+    }
     // Frames rejected before the segment joined the view (stored frames, prefetch) are reported now.
     for (const f of doc.binding.invalid) this.emit('invalid', { segmentId: seg.id, frame: f });
     if (doc.binding.gaps.length > 0) this.emit('gaps', { segmentId: seg.id, gaps: doc.binding.gaps });
@@ -459,13 +470,14 @@ export class Conversation extends Emitter<ConversationEvents> {
   readonly #prefetchDocs = new Set<EncryptedDoc>();
 
   /**
-   * Fetches an older segment without adding it to the view: from storage, and when it was never completely
-   * fetched, from the server (synced, frames applied, saved; closed segments are then marked complete).
+   * Fetches an older segment: from storage, and when it was never completely fetched, from the server (synced,
+   * frames applied, saved; closed segments are then marked complete). A closed segment's frames apply straight
+   * into the view as they arrive (see `#openDoc`); `loadOlder` joins it (events, gaps) when its turn comes.
    */
   #prefetch(seg: Segment): void {
     if (this.#prefetched.has(seg.id) || this.#segments.has(seg.id)) return;
     const run = (async () => {
-      const doc = await this.#openDoc(seg);
+      const doc = await this.#openDoc(seg, true);
       this.#prefetchDocs.add(doc);
       const complete = (await this.ctx.store.get(`segdone/${seg.id}`)) !== undefined;
       if (!complete && this.ctx.sync.online && !this.#closed) {

@@ -26,6 +26,12 @@ export interface EncryptedDocOptions {
   counters: CounterStore;
   store: SealedStore;
   closed?: boolean;
+  /**
+   * The inner doc frames are applied to (default: a new one). A closed (read-only) segment may apply straight
+   * into a doc that merges several segments (the conversation's view), so its entries are integrated once.
+   * Never for a writable document: compaction snapshots the inner doc.
+   */
+  inner?: Y.Doc;
   coalesceMs?: number;
   /**
    * Binding events from the start, including those of the frames already in storage, which are processed
@@ -43,7 +49,7 @@ const logPrefix = (name: string) => `envlog/${name}/`;
 /** See the module comment. */
 export class EncryptedDoc {
   readonly envelope = new Y.Doc({ gc: true });
-  readonly inner = new Y.Doc({ gc: true });
+  readonly inner: Y.Doc;
   binding!: EnvelopeBinding;
   link: DocLink | undefined;
   #saveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -56,7 +62,10 @@ export class EncryptedDoc {
   #pieceBytes = 0;
   #seq = 0;
 
-  private constructor(readonly options: EncryptedDocOptions) {}
+  private constructor(readonly options: EncryptedDocOptions) {
+    if (options.inner && !options.closed) throw new TypeError('only a closed document may share its inner doc');
+    this.inner = options.inner ?? new Y.Doc({ gc: true });
+  }
 
   /** Restores the persisted envelope (if any), binds it and applies its frames. */
   static async load(options: EncryptedDocOptions): Promise<EncryptedDoc> {
