@@ -390,10 +390,12 @@ export class Conversation extends Emitter<ConversationEvents> {
       counters: this.ctx.counters,
       store: this.ctx.store,
       closed: seg.state === 'closed',
-      ...(shared ? { inner: this.#view } : {}),
+      // History segments are cached once loading pauses (#saveWhenIdle), not while the user waits for them.
+      ...(shared ? { inner: this.#view, saveDelayMs: Number.POSITIVE_INFINITY } : {}),
       onBinding: (e) => {
         if (e.type === 'vouched') this.#vouched.add(e.values); // [INNER-8]
-        else if (shared && e.type === 'applied') this.#scheduleRender();
+        // Before the segment joins (loadOlder renders then), its frames need no render of their own.
+        else if (shared && e.type === 'applied' && this.#segments.has(seg.id)) this.#scheduleRender();
       },
     });
   }
@@ -448,6 +450,15 @@ export class Conversation extends Emitter<ConversationEvents> {
    * false when there is none left.
    */
   async loadOlder(): Promise<boolean> {
+    this.#historyBusy++;
+    try {
+      return await this.#loadOlder();
+    } finally {
+      this.#historyDone();
+    }
+  }
+
+  async #loadOlder(): Promise<boolean> {
     const older = [...this.#info.segments].sort((a, b) => b.idx - a.idx).filter((s) => !this.#segments.has(s.id));
     const next = older[0];
     if (!next) return false;
@@ -487,20 +498,68 @@ export class Conversation extends Emitter<ConversationEvents> {
         await doc.binding.whenIdle();
         const synced = link.synced;
         doc.detach();
-        // Saved in the background (the segment can join the view now); marked complete only once saved, so
-        // a crash in between means a refetch, never a segment taken as cached while storage lacks it.
-        void doc
-          .save()
-          .then(async () => {
-            if (synced && seg.state === 'closed' && !doc.unsaved) await this.ctx.store.set(`segdone/${seg.id}`, new Uint8Array([1]));
-          })
-          .catch(() => undefined);
+        // Saved once history loading pauses (the segment can join the view now); marked complete only once
+        // saved, so a crash in between means a refetch, never a segment taken as cached while storage lacks it.
+        this.#saveWhenIdle(async () => {
+          await doc.save();
+          if (synced && seg.state === 'closed' && !doc.unsaved) await this.ctx.store.set(`segdone/${seg.id}`, new Uint8Array([1]));
+        });
       }
       this.#fetchedNow.add(seg.id);
       return doc;
     })();
+    this.#historyBusy++;
+    void run.then(
+      () => this.#historyDone(),
+      () => this.#historyDone(),
+    );
     run.catch(() => this.#prefetched.delete(seg.id)); // a failed fetch is retried by the next loadOlder
     this.#prefetched.set(seg.id, run);
+  }
+
+  /** Prefetches and `loadOlder` calls in progress: fetched history is cached only when this is 0. */
+  #historyBusy = 0;
+  /** Caching work for fetched history segments, run by `#runIdleSaves` (one at a time, oldest first). */
+  #idleSaves: Array<() => Promise<void>> = [];
+  #idleSaveTimer: ReturnType<typeof setTimeout> | undefined;
+  #idleSaving = false;
+
+  /**
+   * Queues `save` (sealing a fetched history segment into storage costs about as much as decrypting it) to
+   * run once history loading pauses, so rendering the history the user waits for comes first. `close()` runs
+   * whatever is still queued.
+   */
+  #saveWhenIdle(save: () => Promise<void>): void {
+    this.#idleSaves.push(save);
+    this.#scheduleIdleSaves();
+  }
+
+  #historyDone(): void {
+    this.#historyBusy--;
+    this.#scheduleIdleSaves();
+  }
+
+  #scheduleIdleSaves(): void {
+    if (this.#historyBusy > 0 || this.#idleSaving || this.#idleSaveTimer !== undefined || this.#idleSaves.length === 0) return;
+    this.#idleSaveTimer = setTimeout(() => {
+      this.#idleSaveTimer = undefined;
+      void this.#runIdleSaves(() => this.#historyBusy === 0 && !this.#closed);
+    }, 200);
+  }
+
+  /** Runs queued saves one by one while `go()` holds (between saves the event loop runs). */
+  async #runIdleSaves(go: () => boolean): Promise<void> {
+    if (this.#idleSaving) return;
+    this.#idleSaving = true;
+    try {
+      while (this.#idleSaves.length > 0 && go()) {
+        await this.#idleSaves.shift()!().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    } finally {
+      this.#idleSaving = false;
+      if (!this.#closed) this.#scheduleIdleSaves();
+    }
   }
 
   /** Loads every older segment (fetched a few at a time, rendered per batch). */
@@ -1313,6 +1372,10 @@ export class Conversation extends Emitter<ConversationEvents> {
     if (this.#renderTimer !== undefined) clearTimeout(this.#renderTimer);
     if (this.#compactTimer !== undefined) clearTimeout(this.#compactTimer);
     await this.#queue;
+    if (this.#idleSaveTimer !== undefined) clearTimeout(this.#idleSaveTimer);
+    this.#idleSaveTimer = undefined;
+    while (this.#idleSaving) await new Promise((r) => setTimeout(r, 5));
+    await this.#runIdleSaves(() => true); // fetched history is cached before the documents go
     await this.#meta.destroy();
     for (const s of this.#segments.values()) await s.doc.destroy();
     for (const d of this.#prefetchDocs) if (!this.#segments.has(d.options.name)) await d.destroy();

@@ -34,6 +34,12 @@ export interface EncryptedDocOptions {
   inner?: Y.Doc;
   coalesceMs?: number;
   /**
+   * Delay of the automatic save after an envelope change, in ms (default 50). `Infinity`: only `save()` and
+   * `destroy()` persist (the owner decides when, e.g. history fetched while the user waits is cached once
+   * the loading is over).
+   */
+  saveDelayMs?: number;
+  /**
    * Binding events from the start, including those of the frames already in storage, which are processed
    * during `load` (before a listener added with `onBinding` afterwards could see them).
    */
@@ -139,11 +145,12 @@ export class EncryptedDoc {
 
   /** Persists the envelope state soon (coalesced). */
   scheduleSave(): void {
-    if (this.#destroyed || this.#saveTimer !== undefined) return;
+    const delay = this.options.saveDelayMs ?? 50;
+    if (this.#destroyed || this.#saveTimer !== undefined || !Number.isFinite(delay)) return;
     this.#saveTimer = setTimeout(() => {
       this.#saveTimer = undefined;
       void this.save();
-    }, 50);
+    }, delay);
   }
 
   /** Persists the envelope changes since the last save now (appended; the full state now and then). */
