@@ -32,6 +32,7 @@ import {
   REMOTE_ORIGIN,
   VouchedEntries,
   authoredValues,
+  byTsThenId,
   parseMessageEntry,
   parseOpEntry,
   putMessage,
@@ -173,6 +174,16 @@ const PREFETCH_SEGMENTS = 3;
 const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
   Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
 
+/** `readBy` of messages nobody has read yet (shared, never mutated). */
+const NO_READERS: string[] = [];
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function thumbName(name: string): string {
   const n = `thumbnail of ${name}`;
   return n.length > 255 ? n.slice(0, 255) : n;
@@ -202,8 +213,12 @@ export class Conversation extends Emitter<ConversationEvents> {
   #membershipKey = '';
   /** What the current `#membership` was computed from (see `#recomputeMembership`). */
   #membershipInput: { ops: unknown[]; creatorId: string | undefined; keys: Map<string, Uint8Array | undefined> } | undefined;
-  /** Rendered message objects by the projection's object, reused while status and readBy stay the same. */
-  #decorated = new WeakMap<MaterializedMessage, ConversationMessage>();
+  /**
+   * The projection's list at the last render and the rendered objects made from it (same indexes): a rendered
+   * object is reused while its projection object, status and readBy stay the same.
+   */
+  #decoratedFrom: readonly MaterializedMessage[] = [];
+  #decorated: ConversationMessage[] = [];
   #renderMs = 0;
   /** Older segments being fetched ahead of `loadOlder` (see `#prefetch`). */
   readonly #prefetched = new Map<string, Promise<EncryptedDoc>>();
@@ -833,6 +848,12 @@ export class Conversation extends Emitter<ConversationEvents> {
       .filter((r) => r.pos >= 0)
       .sort((a, b) => b.pos - a.pos);
     const out = new Array<ConversationMessage>(list.length);
+    // The previous list is sorted the same way and unchanged messages keep their projection object, so one
+    // backwards walk over both lists finds each message's previous rendered object without any lookup table.
+    const noPending = this.#pending.size === 0;
+    const prevList = this.#decoratedFrom;
+    const prevOut = this.#decorated;
+    let j = prevList.length - 1;
     let active: string[] = [];
     let byAuthor = new Map<string, string[]>();
     let k = 0;
@@ -843,20 +864,27 @@ export class Conversation extends Emitter<ConversationEvents> {
         byAuthor = new Map();
       }
       const x = list[i]!;
-      let readBy = byAuthor.get(x.author);
+      let prev: ConversationMessage | undefined;
+      if (j >= 0 && prevList[j] === x) prev = prevOut[j--];
+      else {
+        while (j >= 0 && byTsThenId(prevList[j]!, x) > 0) j--; // gone from the list
+        if (j >= 0 && prevList[j] === x) prev = prevOut[j--];
+        else if (j >= 0 && byTsThenId(prevList[j]!, x) === 0) j--; // same message, new projection object
+      }
+      let readBy = active.length === 0 ? NO_READERS : byAuthor.get(x.author);
       if (!readBy) byAuthor.set(x.author, (readBy = active.filter((u) => u !== x.author)));
-      const status: DeliveryState = this.#pending.has(x.id) ? 'pending' : 'sent';
-      const prev = this.#decorated.get(x);
-      if (prev && prev.status === status && prev.readBy.length === readBy.length && prev.readBy.every((u, j) => u === readBy[j])) {
+      const status: DeliveryState = noPending || !this.#pending.has(x.id) ? 'sent' : 'pending';
+      if (prev && prev.status === status && sameStrings(prev.readBy, readBy)) {
         out[i] = prev;
         continue;
       }
-      const m: ConversationMessage = { ...x, mine: x.author === me, status, readBy };
-      this.#decorated.set(x, m);
-      out[i] = m;
+      out[i] = { ...x, mine: x.author === me, status, readBy };
     }
+    this.#decoratedFrom = list;
+    this.#decorated = out;
     return out;
   }
+
 
   // --- presence in awareness (encrypted) ---
 

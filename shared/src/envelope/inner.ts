@@ -384,7 +384,8 @@ export interface MaterializeOptions {
   newest?: number;
 }
 
-function byTsThenId(a: { ts: number; id: string }, b: { ts: number; id: string }): number {
+/** List order of messages ([INNER-5]): by `ts`, then `id`. Negative when `a` comes first. */
+export function byTsThenId(a: { ts: number; id: string }, b: { ts: number; id: string }): number {
   return a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
