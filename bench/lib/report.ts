@@ -82,13 +82,25 @@ Met in the run above: (c) idle memory, (d) first screen at 10,000 and 100,000 me
    and the messages sent meanwhile wait (this run: p99 ≈ 0.6 s; 2.6 s before the client waited for the acks,
    when in-flight frames were refused by the closed segment). Opening the next segment before the cap is
    reached would remove that pause.
-2. **(d) Full history** is 4-6× the baseline (was 45× at 10,000; 100,000 now completes, was incomplete after
-   180 s). Entries vouched for by their author's own update frame are not verified again ([INNER-8]); the
-   view is projected incrementally (\`MessageProjection\`); frames of a batch are opened concurrently. Left:
-   snapshot content is still verified entry by entry (a snapshot can carry another member's forgery, so
-   snapshots never vouch; a new snapshot payload version that marks the compactor's own entries would let
-   them), every segment is applied to Yjs twice (its own doc, then the view doc), and the baseline does no
-   cryptography at all.
+2. **(d) Full history** is 2-3.5× the baseline in runs on this 2-core box (was 4-6×; 45× at 10,000 before
+   that). Done: entries vouched for by their author's own update frame are not verified again ([INNER-8]);
+   snapshots now vouch too, for the compactor's own entries only (snapshot payload version 2, [COMPACT-3]: the
+   compactor asserts the entries naming itself that it knows are authentic and lists the others as excluded, so
+   another member's forgery under its name is still verified and dropped); closed segments fetched for history
+   apply their frames straight into the view doc (each entry decoded and integrated once, not twice); fetched
+   segments are sealed into device storage once loading pauses, not while the user waits (sealing cost about as
+   much as decrypting); a render reuses unchanged messages by walking the previous list (the per-render pass
+   with a WeakMap lookup per message was quadratic over a segment-by-segment load: 12% of a 100,000 profile).
+   The snapshot vouch matters less here than expected: this writer compacts once per ~3 segments (a snapshot
+   holds ~750 messages), so per-entry checks were ~7% (10,000) and ~13% (100,000) of the entries; clients that
+   compact small frames carry far more history in snapshots. Left, from a CPU profile of a 100,000-message
+   fresh-device load (the client's main thread is the bottleneck, ~150 ms per 3,000-message segment): Yjs
+   decode and integrate into the view with the projection's observers (~35%, of which zod parsing of every
+   entry ~8% and matching vouches ~7%), GC (~16%), render (~12%), the ownership check's own Yjs decode of every
+   update ([INNER-2], ~7%), XChaCha20-Poly1305 decryption with noble (~6%), SHA-256 frame ids (~4%). The
+   baseline integrates one plain \`Y.Array\` with no cryptography, parsing or per-entry checks. Reaching 1.5×
+   needs that per-frame work off the main thread (opening and checking a segment's frames in a worker on the
+   second core) or an ownership check that reads struct headers without decoding content.
 3. **(c)** The server ships with \`--max-semi-space-size=8\` (V8's young generation grew to ~100 MiB after the
    connect burst and stayed committed); the RSS row can read below heap+external because sockets reuse memory
    malloc kept from the users' argon2 registrations (see the note under (c)); heap+external per connection is
@@ -135,15 +147,16 @@ export const METHOD = `## Method
   socket, which leaves out the client send pipeline.
 - **History (d)**: one writer device of the conversation's creator produces the history through the envelope
   layer of the client core: \`signMessage\` per message (real Ed25519 signatures), 50 messages per frame
-  (\`EnvelopeBinding.flush\`, sealed and signed frames), compaction into a snapshot frame whenever the
-  client's own threshold says so (\`needsCompaction\`, > 200 frames or > 256 KiB, while the snapshot fits in a
-  frame), and a segment rollover through the REST endpoint the client uses when the segment passes 1 MiB of
-  ciphertext (\`rolloverDecision\`). Frames travel through the client's \`SyncConnection\` to the server, which
-  validates and persists them like any other. The baseline history is the same texts pushed into one
-  \`Y.Array\` in batches of 500 by a provider. A *fresh device* is a new login of a second member with empty
-  \`MemoryStorage\`: first screen = \`client.open(convId)\` resolving with the newest messages in
-  \`conversation.messages\` (the open segment only); full history = \`loadAll()\` until every message is
-  materialized. Baseline: a new provider until \`synced\` and the array read into a list.
+  (\`EnvelopeBinding.flush\`, sealed and signed frames), compaction into a snapshot frame (payload version 2,
+  vouching for the writer's own entries) whenever the client's own threshold says so (\`needsCompaction\`, >
+  200 frames or > 256 KiB, while the snapshot fits in a frame), and a segment rollover through the REST
+  endpoint the client uses when the segment passes 1 MiB of ciphertext (\`rolloverDecision\`). Frames travel
+  through the client's \`SyncConnection\` to the server, which validates and persists them like any other. The
+  baseline history is the same texts pushed into one \`Y.Array\` in batches of 500 by a provider. A *fresh
+  device* is a new login of a second member with empty \`MemoryStorage\`: first screen =
+  \`client.open(convId)\` resolving with the newest messages in \`conversation.messages\` (the open segment
+  only); full history = \`loadAll()\` until every message is materialized. Baseline: a new provider until
+  \`synced\` and the array read into a list.
 - **Search (e)**: the app's search engine itself (\`app/src/search/engine.ts\`, the module the search worker
   runs): MiniSearch's radix tree as the term dictionary with its own postings and BM25 top-k, exact words
   plus a prefix on the last word, a typo pass (1 edit from 4 letters, 2 from 8, swapped neighbours) only

@@ -3,10 +3,12 @@
  *
  * Opening order (time to first screen does not grow with history): server record -> keys -> meta document
  * (signed membership) -> the OPEN segment, live. Older (closed) segments load lazily with `loadOlder()`,
- * read-only, and are cached sealed in storage. Each segment has its own inner doc (so a segment is
- * self-contained for a new device); all inner docs feed one read-only view doc that a `MessageProjection`
- * (incremental `materialize`) turns into the message list, so edits, reactions and receipts may target
- * messages of older segments. Only changed entries are recomputed per render.
+ * read-only, and are cached sealed in storage. Each writable segment has its own inner doc (so its snapshots
+ * hold exactly that segment); all of them feed one read-only view doc that a `MessageProjection` (incremental
+ * `materialize`) turns into the message list, so edits, reactions and receipts may target messages of older
+ * segments. Closed segments fetched for history apply their frames straight into the view (nothing is ever
+ * written or compacted there, so they need no inner doc of their own, and each entry is integrated once).
+ * Only changed entries are recomputed per render.
  *
  * Trust: frames must verify against pinned identity keys and come from members; messages, ops and receipts
  * count only from VERIFIED members (a signed `create`/`add` by an admin in the meta doc). A member the server
@@ -191,7 +193,7 @@ export class Conversation extends Emitter<ConversationEvents> {
   #membershipKey = '';
   /** What the current `#membership` was computed from (see `#recomputeMembership`). */
   #membershipInput: { ops: unknown[]; creatorId: string | undefined; keys: Map<string, Uint8Array | undefined> } | undefined;
-  /** Rendered message objects by the projection's object, reused while status and readBy stay the same. */
+  /** The rendered list, recomputed from the first change (see `MessageDecorator`). */
   readonly #decorator: MessageDecorator;
   #renderMs = 0;
   /** Older segments being fetched ahead of `loadOlder` (see `#prefetch`). */
@@ -364,8 +366,13 @@ export class Conversation extends Emitter<ConversationEvents> {
     return segs.find((s) => s.state === 'open') ?? segs[0];
   }
 
-  /** Restores a segment's envelope from storage and applies its frames (not yet part of the view). */
-  #openDoc(seg: Segment): Promise<EncryptedDoc> {
+  /**
+   * Restores a segment's envelope from storage and applies its frames: into its own inner doc (not yet part of
+   * the view), or with `intoView` (closed segments fetched for history) straight into the view, so each entry
+   * is decoded and integrated once instead of twice.
+   */
+  #openDoc(seg: Segment, intoView = false): Promise<EncryptedDoc> {
+    const shared = intoView && seg.state === 'closed';
     return EncryptedDoc.load({
       name: seg.id,
       convId: this.id,
@@ -375,8 +382,12 @@ export class Conversation extends Emitter<ConversationEvents> {
       counters: this.ctx.counters,
       store: this.ctx.store,
       closed: seg.state === 'closed',
+      // History segments are cached once loading pauses (#saveWhenIdle), not while the user waits for them.
+      ...(shared ? { inner: this.#view, saveDelayMs: Number.POSITIVE_INFINITY } : {}),
       onBinding: (e) => {
         if (e.type === 'vouched') this.#vouched.add(e.values); // [INNER-8]
+        // Before the segment joins (loadOlder renders then), its frames need no render of their own.
+        else if (shared && e.type === 'applied' && this.#segments.has(seg.id)) this.#scheduleRender();
       },
     });
   }
@@ -390,13 +401,15 @@ export class Conversation extends Emitter<ConversationEvents> {
     if (again) return again.doc; // loaded meanwhile (two callers awaited the same prefetch)
     this.#prefetched.delete(seg.id);
     this.#segments.set(seg.id, { seg, doc });
-    Y.applyUpdate(this.#view, Y.encodeStateAsUpdate(doc.inner));
-    doc.inner.on('update', (u: Uint8Array, origin: unknown) => {
-      // [INNER-8] our own writes (send, ops, outbox replays) are ours: vouched for before the view sees them.
-      if (origin !== REMOTE_ORIGIN) this.#vouched.add(authoredValues(Y.decodeUpdate(u).structs, this.ctx.userId));
-      Y.applyUpdate(this.#view, u);
-      this.#scheduleRender();
-    });
+    if (doc.inner !== this.#view) {
+      Y.applyUpdate(this.#view, Y.encodeStateAsUpdate(doc.inner));
+      doc.inner.on('update', (u: Uint8Array, origin: unknown) => {
+        // [INNER-8] our own writes (send, ops, outbox replays) are ours: vouched for before the view sees them.
+        if (origin !== REMOTE_ORIGIN) this.#vouched.add(authoredValues(Y.decodeUpdate(u).structs, this.ctx.userId));
+        Y.applyUpdate(this.#view, u);
+        this.#scheduleRender();
+      });
+    }
     // Frames rejected before the segment joined the view (stored frames, prefetch) are reported now.
     for (const f of doc.binding.invalid) this.emit('invalid', { segmentId: seg.id, frame: f });
     if (doc.binding.gaps.length > 0) this.emit('gaps', { segmentId: seg.id, gaps: doc.binding.gaps });
@@ -429,6 +442,15 @@ export class Conversation extends Emitter<ConversationEvents> {
    * false when there is none left.
    */
   async loadOlder(): Promise<boolean> {
+    this.#historyBusy++;
+    try {
+      return await this.#loadOlder();
+    } finally {
+      this.#historyDone();
+    }
+  }
+
+  async #loadOlder(): Promise<boolean> {
     const older = [...this.#info.segments].sort((a, b) => b.idx - a.idx).filter((s) => !this.#segments.has(s.id));
     const next = older[0];
     if (!next) return false;
@@ -451,13 +473,14 @@ export class Conversation extends Emitter<ConversationEvents> {
   readonly #prefetchDocs = new Set<EncryptedDoc>();
 
   /**
-   * Fetches an older segment without adding it to the view: from storage, and when it was never completely
-   * fetched, from the server (synced, frames applied, saved; closed segments are then marked complete).
+   * Fetches an older segment: from storage, and when it was never completely fetched, from the server (synced,
+   * frames applied, saved; closed segments are then marked complete). A closed segment's frames apply straight
+   * into the view as they arrive (see `#openDoc`); `loadOlder` joins it (events, gaps) when its turn comes.
    */
   #prefetch(seg: Segment): void {
     if (this.#prefetched.has(seg.id) || this.#segments.has(seg.id)) return;
     const run = (async () => {
-      const doc = await this.#openDoc(seg);
+      const doc = await this.#openDoc(seg, true);
       this.#prefetchDocs.add(doc);
       const complete = (await this.ctx.store.get(`segdone/${seg.id}`)) !== undefined;
       if (!complete && this.ctx.sync.online && !this.#closed) {
@@ -467,20 +490,68 @@ export class Conversation extends Emitter<ConversationEvents> {
         await doc.binding.whenIdle();
         const synced = link.synced;
         doc.detach();
-        // Saved in the background (the segment can join the view now); marked complete only once saved, so
-        // a crash in between means a refetch, never a segment taken as cached while storage lacks it.
-        void doc
-          .save()
-          .then(async () => {
-            if (synced && seg.state === 'closed' && !doc.unsaved) await this.ctx.store.set(`segdone/${seg.id}`, new Uint8Array([1]));
-          })
-          .catch(() => undefined);
+        // Saved once history loading pauses (the segment can join the view now); marked complete only once
+        // saved, so a crash in between means a refetch, never a segment taken as cached while storage lacks it.
+        this.#saveWhenIdle(async () => {
+          await doc.save();
+          if (synced && seg.state === 'closed' && !doc.unsaved) await this.ctx.store.set(`segdone/${seg.id}`, new Uint8Array([1]));
+        });
       }
       this.#fetchedNow.add(seg.id);
       return doc;
     })();
+    this.#historyBusy++;
+    void run.then(
+      () => this.#historyDone(),
+      () => this.#historyDone(),
+    );
     run.catch(() => this.#prefetched.delete(seg.id)); // a failed fetch is retried by the next loadOlder
     this.#prefetched.set(seg.id, run);
+  }
+
+  /** Prefetches and `loadOlder` calls in progress: fetched history is cached only when this is 0. */
+  #historyBusy = 0;
+  /** Caching work for fetched history segments, run by `#runIdleSaves` (one at a time, oldest first). */
+  #idleSaves: Array<() => Promise<void>> = [];
+  #idleSaveTimer: ReturnType<typeof setTimeout> | undefined;
+  #idleSaving = false;
+
+  /**
+   * Queues `save` (sealing a fetched history segment into storage costs about as much as decrypting it) to
+   * run once history loading pauses, so rendering the history the user waits for comes first. `close()` runs
+   * whatever is still queued.
+   */
+  #saveWhenIdle(save: () => Promise<void>): void {
+    this.#idleSaves.push(save);
+    this.#scheduleIdleSaves();
+  }
+
+  #historyDone(): void {
+    this.#historyBusy--;
+    this.#scheduleIdleSaves();
+  }
+
+  #scheduleIdleSaves(): void {
+    if (this.#historyBusy > 0 || this.#idleSaving || this.#idleSaveTimer !== undefined || this.#idleSaves.length === 0) return;
+    this.#idleSaveTimer = setTimeout(() => {
+      this.#idleSaveTimer = undefined;
+      void this.#runIdleSaves(() => this.#historyBusy === 0 && !this.#closed);
+    }, 200);
+  }
+
+  /** Runs queued saves one by one while `go()` holds (between saves the event loop runs). */
+  async #runIdleSaves(go: () => boolean): Promise<void> {
+    if (this.#idleSaving) return;
+    this.#idleSaving = true;
+    try {
+      while (this.#idleSaves.length > 0 && go()) {
+        await this.#idleSaves.shift()!().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    } finally {
+      this.#idleSaving = false;
+      if (!this.#closed) this.#scheduleIdleSaves();
+    }
   }
 
   /** Loads every older segment (fetched a few at a time, rendered per batch). */
@@ -1280,6 +1351,10 @@ export class Conversation extends Emitter<ConversationEvents> {
     if (this.#renderTimer !== undefined) clearTimeout(this.#renderTimer);
     if (this.#compactTimer !== undefined) clearTimeout(this.#compactTimer);
     await this.#queue;
+    if (this.#idleSaveTimer !== undefined) clearTimeout(this.#idleSaveTimer);
+    this.#idleSaveTimer = undefined;
+    while (this.#idleSaving) await new Promise((r) => setTimeout(r, 5));
+    await this.#runIdleSaves(() => true); // fetched history is cached before the documents go
     await this.#meta.destroy();
     for (const s of this.#segments.values()) await s.doc.destroy();
     for (const d of this.#prefetchDocs) if (!this.#segments.has(d.options.name)) await d.destroy();

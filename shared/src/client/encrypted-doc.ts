@@ -26,7 +26,19 @@ export interface EncryptedDocOptions {
   counters: CounterStore;
   store: SealedStore;
   closed?: boolean;
+  /**
+   * The inner doc frames are applied to (default: a new one). A closed (read-only) segment may apply straight
+   * into a doc that merges several segments (the conversation's view), so its entries are integrated once.
+   * Never for a writable document: compaction snapshots the inner doc.
+   */
+  inner?: Y.Doc;
   coalesceMs?: number;
+  /**
+   * Delay of the automatic save after an envelope change, in ms (default 50). `Infinity`: only `save()` and
+   * `destroy()` persist (the owner decides when, e.g. history fetched while the user waits is cached once
+   * the loading is over).
+   */
+  saveDelayMs?: number;
   /**
    * Binding events from the start, including those of the frames already in storage, which are processed
    * during `load` (before a listener added with `onBinding` afterwards could see them).
@@ -43,7 +55,7 @@ const logPrefix = (name: string) => `envlog/${name}/`;
 /** See the module comment. */
 export class EncryptedDoc {
   readonly envelope = new Y.Doc({ gc: true });
-  readonly inner = new Y.Doc({ gc: true });
+  readonly inner: Y.Doc;
   binding!: EnvelopeBinding;
   link: DocLink | undefined;
   #saveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -56,7 +68,10 @@ export class EncryptedDoc {
   #pieceBytes = 0;
   #seq = 0;
 
-  private constructor(readonly options: EncryptedDocOptions) {}
+  private constructor(readonly options: EncryptedDocOptions) {
+    if (options.inner && !options.closed) throw new TypeError('only a closed document may share its inner doc');
+    this.inner = options.inner ?? new Y.Doc({ gc: true });
+  }
 
   /** Restores the persisted envelope (if any), binds it and applies its frames. */
   static async load(options: EncryptedDocOptions): Promise<EncryptedDoc> {
@@ -130,11 +145,12 @@ export class EncryptedDoc {
 
   /** Persists the envelope state soon (coalesced). */
   scheduleSave(): void {
-    if (this.#destroyed || this.#saveTimer !== undefined) return;
+    const delay = this.options.saveDelayMs ?? 50;
+    if (this.#destroyed || this.#saveTimer !== undefined || !Number.isFinite(delay)) return;
     this.#saveTimer = setTimeout(() => {
       this.#saveTimer = undefined;
       void this.save();
-    }, 50);
+    }, delay);
   }
 
   /** Persists the envelope changes since the last save now (appended; the full state now and then). */

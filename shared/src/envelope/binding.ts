@@ -8,7 +8,8 @@
  *   opened, checked for clientID ownership and applied to the inner doc with origin `REMOTE_ORIGIN`.
  *   Invalid frames are recorded and skipped; they never stop other frames from applying.
  * - Before an `update` frame is applied, the entries it carries that name its signer are reported (`vouched`,
- *   [INNER-8]): the frame signature vouches for them, so readers need not verify their own signatures.
+ *   [INNER-8]): the frame signature vouches for them, so readers need not verify their own signatures. The same
+ *   holds for a version-2 snapshot's entries naming its signer, minus the ones it excludes ([COMPACT-3]).
  * - Frames whose epoch key is missing wait in `pending` until `retryPending()`.
  * - `compact()` replaces covered frames with one snapshot frame in one envelope transaction; frames deleted by
  *   someone else without a covering snapshot in the same transaction are pushed back (repair rule).
@@ -16,10 +17,11 @@
  * All frame processing runs on one serial queue; `whenIdle()` resolves once it has drained.
  */
 import * as Y from 'yjs';
-import { sha256 } from '../crypto/index.ts';
-import { FRAME_MAX_BYTES, parseFrame, toBase64Url } from '../protocol/index.ts';
+import { CONTEXT, sha256, signingPublicKey, verifyAsync } from '../crypto/index.ts';
+import { FRAME_MAX_BYTES, fromBase64Url, parseFrame, toBase64Url } from '../protocol/index.ts';
 import {
   deviceKey,
+  encodableVouch,
   encodeSnapshotPayload,
   FrameTooLargeError,
   sealFrameAsync,
@@ -30,10 +32,11 @@ import {
   type OpenedFrame,
   type OpenResult,
   type FrameScope,
+  type SnapshotVouch,
 } from './frame.ts';
 import { DeviceCounters, type CounterGap, type CounterStore } from './counters.ts';
-import { ClientOwnership } from './ownership.ts';
-import { authoredValues } from './inner.ts';
+import { ClientOwnership, tryDecodeUpdate } from './ownership.ts';
+import { authoredValues, entrySigningBytes, parseMessageEntry, parseOpEntry, VouchedEntries } from './inner.ts';
 import { logStats, shouldCompact, type CompactThresholds } from './segments.ts';
 
 /** Origin of inner-doc transactions that came from frames: never sealed again. */
@@ -88,7 +91,8 @@ export type BindingEvent =
   /**
    * [INNER-8]: an `update` frame signed by `userId` is about to be applied; `values` are the inner entry
    * objects it carries that name `userId` as author (its signature vouches for exactly these contents).
-   * Never emitted for snapshots.
+   * For snapshots only with payload version 2 ([COMPACT-3]): the entries naming `userId` that the snapshot
+   * does not exclude. Never for version-1 snapshots.
    */
   | { type: 'vouched'; userId: string; values: object[] }
   | { type: 'invalid'; frame: InvalidFrame }
@@ -118,6 +122,9 @@ const OPEN_AHEAD = 16;
 /** Per-frame overhead: header, tag, signature (snapshot payload headers are small and counted separately). */
 const FRAME_OVERHEAD = 70 + 16 + 64;
 
+/** Signature checks a compaction runs at once for entries it must vouch for ([COMPACT-3]). */
+const VOUCH_VERIFY_BATCH = 64;
+
 /** Identity of a frame: hash of all its bytes (two frames differing in any byte are different frames). */
 export function frameId(frame: Uint8Array): string {
   return toBase64Url(sha256(frame));
@@ -139,6 +146,13 @@ export class EnvelopeBinding {
   private lastGaps = '[]';
   private isClosed: boolean;
   private destroyed = false;
+  /**
+   * [COMPACT-3] Contents of entries naming the local user known to be authentic: sealed by this binding, carried
+   * by an `update` frame or a version-2 snapshot signed by the local user, or whose signature a compaction
+   * checked. Undefined once closed (a closed segment never compacts).
+   */
+  private ownAuthentic: VouchedEntries | undefined;
+  private ownPublicKey: Uint8Array | undefined;
   private readonly onInner = (update: Uint8Array, origin: unknown) => {
     if (origin === REMOTE_ORIGIN || this.destroyed) return;
     this.unsent.push(update);
@@ -161,6 +175,7 @@ export class EnvelopeBinding {
   constructor(options: EnvelopeBindingOptions) {
     this.o = options;
     this.isClosed = options.closed ?? false;
+    this.ownAuthentic = this.isClosed ? undefined : new VouchedEntries();
     this.log = options.envelope.getArray<unknown>(LOG_NAME);
     if (!this.isClosed) options.inner.on('update', this.onInner);
     this.log.observe(this.onLog);
@@ -202,6 +217,7 @@ export class EnvelopeBinding {
   /** [SEG-3]: marks the segment closed; later writes return `segment_closed` and keep local updates unsent. */
   close(): void {
     this.isClosed = true;
+    this.ownAuthentic = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -253,6 +269,8 @@ export class EnvelopeBinding {
    * [COMPACT-2]: replaces the frames this binding has applied (and whose counters lie in the contiguous
    * coverage prefix), plus structurally garbage frames, by ONE snapshot frame, in ONE envelope transaction.
    * Resolves with the number of frames removed (0 when fewer than `minFrames`, default 2, were removable).
+   * The snapshot has payload version 2 ([COMPACT-3]): it vouches for the entries naming the local user that
+   * this binding knows are authentic, and excludes the others (their signatures are checked here first).
    */
   compact(options: { minFrames?: number } = {}): Promise<WriteResult<number>> {
     const minFrames = Math.max(1, options.minFrames ?? 2);
@@ -265,7 +283,8 @@ export class EnvelopeBinding {
       const update = Y.encodeStateAsUpdate(inner);
       const clients = Y.decodeStateVector(Y.encodeStateVector(inner)).keys();
       const coverage = this.counters.coverage();
-      const plaintext = encodeSnapshotPayload({ update, coverage, owners: this.ownership.ownersOf(clients) });
+      const vouch = await this.ownVouch(update);
+      const plaintext = encodeSnapshotPayload({ update, coverage, owners: this.ownership.ownersOf(clients), ...(vouch ? { vouch } : {}) });
       if (plaintext.length + FRAME_OVERHEAD > FRAME_MAX_BYTES) return { ok: false, code: 'too_large' };
       const sealed = await this.sealOwn('snapshot', plaintext);
       if (!sealed.ok) return sealed;
@@ -291,6 +310,50 @@ export class EnvelopeBinding {
   }
 
   // --- internals ---
+
+  /**
+   * [COMPACT-3] The assertion of a version-2 snapshot over `update`: every entry in it naming the local user is
+   * authentic unless excluded. Entries not known to be authentic are verified against the local user's own
+   * public key (native Ed25519, in batches); those that fail (or do not parse) are excluded, so a forgery
+   * another member planted under the local user's name is never vouched for. Undefined (payload version 1,
+   * no assertion) when the exclusions do not fit the format or the update does not decode.
+   */
+  private async ownVouch(update: Uint8Array): Promise<SnapshotVouch | undefined> {
+    const known = this.ownAuthentic;
+    const decoded = tryDecodeUpdate(update);
+    if (!known || !decoded) return undefined;
+    const { userId, signingKey } = this.o.self;
+    const excluded = new Set<string>();
+    const todo: Array<{ value: object; sig: string }> = [];
+    for (const value of authoredValues(decoded.structs, userId)) {
+      if (!known.includes(value)) todo.push({ value, sig: (value as { sig: string }).sig });
+    }
+    if (todo.length > 0) this.ownPublicKey ??= signingPublicKey(signingKey);
+    const publicKey = this.ownPublicKey!;
+    for (let i = 0; i < todo.length; i += VOUCH_VERIFY_BATCH) {
+      const batch = todo.slice(i, i + VOUCH_VERIFY_BATCH);
+      const results = await Promise.all(batch.map(({ value, sig }) => this.verifyOwnEntry(publicKey, value, sig)));
+      batch.forEach(({ value, sig }, k) => {
+        if (results[k]) known.add([value]);
+        else excluded.add(sig);
+      });
+    }
+    const vouch = { excluded };
+    return encodableVouch(vouch) ? vouch : undefined;
+  }
+
+  /** Whether `value` is an entry the local user signed ([INNER-4]). Never throws. */
+  private async verifyOwnEntry(publicKey: Uint8Array, value: object, sig: string): Promise<boolean> {
+    const entry = parseMessageEntry(value) ?? parseOpEntry(value);
+    if (!entry || entry.author !== this.o.self.userId || entry.sig !== sig) return false;
+    let signature: Uint8Array;
+    try {
+      signature = fromBase64Url(sig);
+    } catch {
+      return false;
+    }
+    return verifyAsync(publicKey, CONTEXT.message, entrySigningBytes(this.o.scope.convId, entry), signature);
+  }
 
   private selfIds() {
     return { userId: this.o.self.userId, deviceId: this.o.self.deviceId };
@@ -363,6 +426,7 @@ export class EnvelopeBinding {
       }
       const { frame, counter } = sealed.value;
       this.ownership.commit(check.claims);
+      this.ownAuthentic?.add(authoredValues(check.structs, this.o.self.userId)); // our own writes ([COMPACT-3])
       const id = frameId(frame);
       this.records.set(id, { status: 'applied', ...this.selfIds(), counter, coverage: undefined });
       this.counters.accept(this.o.self.userId, this.o.self.deviceId, counter, id);
@@ -478,16 +542,20 @@ export class EnvelopeBinding {
     if (status !== 'new') return this.reject(index, 'replayed', id, who);
     const check = snapshot ? this.ownership.checkSnapshot(snapshot, header.userId) : this.ownership.checkUpdate(update, header.userId);
     if (!check.ok) return this.reject(index, check.code, id, who);
-    if (!snapshot) {
-      // [INNER-8] before applying, so listeners know the vouched contents when the entries appear.
-      const values = authoredValues(check.structs, header.userId);
-      if (values.length > 0) this.emit({ type: 'vouched', userId: header.userId, values });
-    }
+    // [INNER-8] before applying, so listeners know the vouched contents when the entries appear. A snapshot
+    // vouches only with payload version 2, and not for the entries it excludes ([COMPACT-3]).
+    const values = !snapshot
+      ? authoredValues(check.structs, header.userId)
+      : snapshot.vouch
+        ? authoredValues(check.structs, header.userId, snapshot.vouch.excluded)
+        : [];
+    if (values.length > 0) this.emit({ type: 'vouched', userId: header.userId, values });
     try {
       Y.applyUpdate(this.o.inner, update, REMOTE_ORIGIN);
     } catch {
       return this.reject(index, 'invalid_update', id, who);
     }
+    if (header.userId === this.o.self.userId) this.ownAuthentic?.add(values);
     this.ownership.commit(check.claims);
     this.counters.accept(header.userId, header.deviceId, header.counter, id);
     if (snapshot) this.counters.cover(snapshot.coverage);

@@ -57,11 +57,22 @@ export interface FrameScope {
  */
 export type Coverage = Map<string, number>;
 
+/**
+ * The compactor's assertion in a payload-version-2 snapshot ([COMPACT-3], [INNER-8]): every inner entry in
+ * `update` that names the snapshot's signer as its author is authentic (one the signer wrote, or whose
+ * signature the signer checked), except the entries whose `sig` string is listed in `excluded`.
+ */
+export interface SnapshotVouch {
+  excluded: ReadonlySet<string>;
+}
+
 /** Inner payload of a snapshot frame: the merged inner state, its coverage, and who owns each Yjs clientID. */
 export interface SnapshotPayload {
   update: Uint8Array;
   coverage: Coverage;
   owners: Map<number, string>;
+  /** Set: payload version 2, the compactor vouches for its own entries. Absent: version 1, no assertion. */
+  vouch?: SnapshotVouch;
 }
 
 /** What a verified, decrypted frame holds. `snapshot` is set exactly when `header.kind === 'snapshot'`. */
@@ -196,23 +207,60 @@ async function settle<T>(fn: () => MaybePromise<T>, fallback: T): Promise<T> {
   }
 }
 
-const SNAPSHOT_PAYLOAD_VERSION = 1;
+/** Snapshot payload without the compactor's assertion (still written when the compactor cannot assert). */
+const SNAPSHOT_PAYLOAD_V1 = 1;
+/** Snapshot payload with the compactor's assertion about its own entries (`SnapshotVouch`). */
+const SNAPSHOT_PAYLOAD_V2 = 2;
 const COVERAGE_ENTRY_BYTES = 16 + 16 + 8;
 const OWNER_ENTRY_BYTES = 4 + 16;
 /** Most coverage or owner entries a snapshot may list (bounds the work a hostile snapshot can cause). */
 export const SNAPSHOT_MAX_ENTRIES = 10_000;
+/** Most `excluded` signatures a v2 snapshot may list; a compactor with more writes payload version 1. */
+export const SNAPSHOT_MAX_EXCLUDED = 1_000;
+/** Longest `excluded` signature string, in UTF-8 bytes; a compactor with a longer one writes version 1. */
+export const SNAPSHOT_MAX_EXCLUDED_BYTES = 255;
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Whether `vouch` can be encoded ([COMPACT-3]): at most `SNAPSHOT_MAX_EXCLUDED` strings, each 1 to
+ * `SNAPSHOT_MAX_EXCLUDED_BYTES` UTF-8 bytes. A compactor that gets false writes payload version 1 instead.
+ */
+export function encodableVouch(vouch: SnapshotVouch): boolean {
+  if (vouch.excluded.size > SNAPSHOT_MAX_EXCLUDED) return false;
+  for (const sig of vouch.excluded) {
+    const bytes = utf8(sig);
+    if (bytes.length < 1 || bytes.length > SNAPSHOT_MAX_EXCLUDED_BYTES) return false;
+    // A string that does not survive UTF-8 (a lone surrogate) would reach readers as another string.
+    if (decodeUtf8Strict(bytes) !== sig) return false;
+  }
+  return true;
+}
+
+function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Encodes a snapshot plaintext ([COMPACT-3]):
- * `u8 1 | u32 n | n × (16B userId | 16B deviceId | u64 max) | u32 m | m × (u32 clientId | 16B userId) | update`.
- * Entries are sorted so equal inputs give equal bytes.
+ * `u8 1 | u32 n | n × (16B userId | 16B deviceId | u64 max) | u32 m | m × (u32 clientId | 16B userId) | update`,
+ * or with `vouch`: `u8 2 | <the same tables> | u32 k | k × (u8 len | utf8 sig) | update`. Entries are sorted so
+ * equal inputs give equal bytes. Throws `TypeError` for a `vouch` that `encodableVouch` refuses (a local bug).
  */
 export function encodeSnapshotPayload(payload: SnapshotPayload): Uint8Array {
-  const cov = [...payload.coverage.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const cov = [...payload.coverage.entries()].sort(([a], [b]) => byString(a, b));
   const own = [...payload.owners.entries()].sort(([a], [b]) => a - b);
-  const head = new Uint8Array(1 + 4 + cov.length * COVERAGE_ENTRY_BYTES + 4 + own.length * OWNER_ENTRY_BYTES);
+  if (payload.vouch && !encodableVouch(payload.vouch)) throw new TypeError('snapshot vouch exclusions exceed the format limits');
+  const excluded = payload.vouch ? [...payload.vouch.excluded].sort(byString).map((s) => utf8(s)) : [];
+  const vouchBytes = payload.vouch ? 4 + excluded.reduce((n, e) => n + 1 + e.length, 0) : 0;
+  const head = new Uint8Array(1 + 4 + cov.length * COVERAGE_ENTRY_BYTES + 4 + own.length * OWNER_ENTRY_BYTES + vouchBytes);
   const view = new DataView(head.buffer);
-  head[0] = SNAPSHOT_PAYLOAD_VERSION;
+  head[0] = payload.vouch ? SNAPSHOT_PAYLOAD_V2 : SNAPSHOT_PAYLOAD_V1;
   let o = 1;
   view.setUint32(o, cov.length, false);
   o += 4;
@@ -230,13 +278,27 @@ export function encodeSnapshotPayload(payload: SnapshotPayload): Uint8Array {
     head.set(userIdToBytes(userId), o + 4);
     o += OWNER_ENTRY_BYTES;
   }
+  if (payload.vouch) {
+    view.setUint32(o, excluded.length, false);
+    o += 4;
+    for (const e of excluded) {
+      head[o] = e.length;
+      head.set(e, o + 1);
+      o += 1 + e.length;
+    }
+  }
   return concatBytes(head, payload.update);
 }
 
-/** Decodes a snapshot plaintext; undefined for anything not exactly in the `encodeSnapshotPayload` format. */
+/**
+ * Decodes a snapshot plaintext of payload version 1 or 2; undefined for anything not exactly in the
+ * `encodeSnapshotPayload` format (unknown version, truncated tables, duplicate or unsorted entries, an
+ * exclusion that is empty, too long or not UTF-8).
+ */
 export function decodeSnapshotPayload(bytes: Uint8Array): SnapshotPayload | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 9 || bytes[0] !== SNAPSHOT_PAYLOAD_VERSION) return undefined;
+  const version = bytes[0];
+  if (bytes.length < 9 || (version !== SNAPSHOT_PAYLOAD_V1 && version !== SNAPSHOT_PAYLOAD_V2)) return undefined;
   let o = 1;
   const n = view.getUint32(o, false);
   o += 4;
@@ -260,5 +322,23 @@ export function decodeSnapshotPayload(bytes: Uint8Array): SnapshotPayload | unde
     owners.set(client, bytesToUserId(bytes.subarray(o + 4, o + 20)));
     o += OWNER_ENTRY_BYTES;
   }
-  return { coverage, owners, update: bytes.subarray(o) };
+  if (version === SNAPSHOT_PAYLOAD_V1) return { coverage, owners, update: bytes.subarray(o) };
+  if (o + 4 > bytes.length) return undefined;
+  const k = view.getUint32(o, false);
+  o += 4;
+  if (k > SNAPSHOT_MAX_EXCLUDED) return undefined;
+  const excluded = new Set<string>();
+  let previous: string | undefined;
+  for (let i = 0; i < k; i++) {
+    const len = bytes[o];
+    if (len === undefined || len < 1 || o + 1 + len > bytes.length) return undefined;
+    const sig = decodeUtf8Strict(bytes.subarray(o + 1, o + 1 + len));
+    if (sig === undefined) return undefined;
+    // Strictly ascending: one encoding per set (no duplicates, no reordering).
+    if (previous !== undefined && byString(previous, sig) >= 0) return undefined;
+    excluded.add(sig);
+    previous = sig;
+    o += 1 + len;
+  }
+  return { coverage, owners, update: bytes.subarray(o), vouch: { excluded } };
 }

@@ -384,7 +384,8 @@ export interface MaterializeOptions {
   newest?: number;
 }
 
-function byTsThenId(a: { ts: number; id: string }, b: { ts: number; id: string }): number {
+/** List order of messages ([INNER-5]): by `ts`, then `id`. Negative when `a` comes first. */
+export function byTsThenId(a: { ts: number; id: string }, b: { ts: number; id: string }): number {
   return a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
@@ -553,13 +554,18 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /**
  * The entry values (message and op objects) that the structs of ONE inner update carry and that name `signer`
  * as their author ([INNER-8]). `structs` are `Y.decodeUpdate(update).structs` of an `update` frame signed by
- * `signer`; the values are the decoded objects exactly as the frame carried them, not yet schema-checked.
+ * `signer`, or of a payload-version-2 snapshot signed by `signer` with its `excluded` signatures left out
+ * ([COMPACT-3]); the values are the decoded objects exactly as the frame carried them, not yet schema-checked.
  */
-export function authoredValues(structs: Iterable<unknown>, signer: string): object[] {
+export function authoredValues(structs: Iterable<unknown>, signer: string, excluded?: ReadonlySet<string>): object[] {
   const out: object[] = [];
   for (const s of structs) {
     if (!(s instanceof Y.Item) || !(s.content instanceof Y.ContentAny)) continue;
-    for (const v of s.content.getContent()) if (isRecord(v) && v.author === signer && typeof v.sig === 'string') out.push(v);
+    for (const v of s.content.getContent()) {
+      if (!isRecord(v) || v.author !== signer || typeof v.sig !== 'string') continue;
+      if (excluded?.has(v.sig)) continue;
+      out.push(v);
+    }
   }
   return out;
 }
@@ -619,6 +625,14 @@ export class VouchedEntries {
       if (list) list.push(v);
       else this.#byKey.set(key, [v]);
     }
+  }
+
+  /** Whether `value` equals a recorded entry, without consuming it (a set of known contents). Never throws. */
+  includes(value: unknown): boolean {
+    if (!isRecord(value)) return false;
+    const key = VouchedEntries.#key(value);
+    const list = key === undefined ? undefined : this.#byKey.get(key);
+    return list !== undefined && list.some((v) => sameValue(v, value));
   }
 
   /** Whether `value` equals a vouched entry; a match is consumed. Never throws. */

@@ -121,7 +121,7 @@ describe('[INNER-8] frame-vouched entries', () => {
     expect(ids).not.toContain(`${a.deviceId}:51`);
   });
 
-  it('[INNER-8] negative: a snapshot by V carrying U\'s messages with a forged U signature drops them; U\'s genuine ones verify one by one', async () => {
+  it('[INNER-8] [COMPACT-3] negative: a snapshot by V carrying U\'s messages with a forged U signature drops them; U\'s genuine ones verify one by one', async () => {
     const a = new Peer(world, alice);
     const b = new Peer(world, bob);
     a.send('genuine 1', 1);
@@ -135,11 +135,11 @@ describe('[INNER-8] frame-vouched entries', () => {
     expect(onlySnapshot.length).toBe(1);
     const r = freshReader(world, carol, b);
     expect(await r.texts()).toEqual(['genuine 1', 'genuine 2']);
-    expect(r.verified).toBe(3); // snapshots never vouch: every entry verified on its own
+    expect(r.verified).toBe(3); // bob's snapshot vouches only for entries naming bob: alice's two and the forgery are verified
     expect(r.projection.update().messages.map((m) => m.id)).not.toContain(fake.id);
   });
 
-  it('[INNER-8] negative: the author\'s OWN snapshot does not vouch either (it may hold what another member injected under the author\'s name)', async () => {
+  it('[INNER-8] [COMPACT-3] negative: the author\'s OWN snapshot does not vouch for what another member injected under the author\'s name', async () => {
     const a = new Peer(world, alice);
     const b = new Peer(world, bob);
     a.send('real', 1);
@@ -158,6 +158,7 @@ describe('[INNER-8] frame-vouched entries', () => {
     const r = new Reader(peer, world);
     expect(await r.texts()).toEqual(['real']);
     expect(r.projection.update().messages.map((m) => m.id)).not.toContain(fake.id);
+    expect(r.verified).toBe(1); // the forgery (excluded by alice's v2 snapshot); alice's own entry is vouched
   });
 
   it('[INNER-8] a vouch covers exact content only: changed text, a different sig or a second copy are not vouched', () => {

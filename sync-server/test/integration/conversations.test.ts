@@ -3,7 +3,7 @@
  * real server on port 0 with real PostgreSQL: real accounts, sockets, crypto and storage; nothing mocked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParleyClient } from '@parley/shared/client';
+import { MemoryStorage, ParleyClient } from '@parley/shared/client';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { newDevice, newUser, texts, until, type TestUser } from './conversations-helpers.ts';
 
@@ -127,6 +127,34 @@ describe('groups, removal, new devices, offline, forged membership (postgres)', 
       expect(b.name).toBe('History');
     } finally {
       await phone.stop();
+    }
+  });
+
+  it('history a fresh device fetched is cached once loading pauses (and at the latest on close), and reads offline after a restart', async () => {
+    const a = await alice.client.createGroup('Cached history', [bob.username, dave.username]);
+    await a.send('in the old segment');
+    await a.whenDelivered();
+    await a.removeMember(dave.userId); // rotation: a new segment, the old one is closed
+    await a.send('in the new segment');
+    await a.whenDelivered();
+    const storage = new MemoryStorage();
+    const phone = await newDevice(srv.url, bob.username, storage);
+    const b = await phone.open(a.id);
+    await b.loadAll();
+    await until(() => texts(b).includes('in the old segment'), 10_000, 'older segment');
+    const closed = b.info.segments.find((s) => s.state === 'closed')!;
+    expect(closed).toBeDefined();
+    // the sealed store keeps it as u/<userId>/segdone/<segmentId> (set only after the segment was saved)
+    await until(async () => (await storage.list('')).some((k) => k.endsWith(`/segdone/${closed.id}`)), 10_000, 'history cached while idle');
+    await phone.stop();
+    const restarted = new ParleyClient({ baseUrl: srv.url, storage, account: phone.account });
+    await restarted.start({ offline: true });
+    try {
+      const c = await restarted.open(a.id);
+      await c.loadAll();
+      await until(() => texts(c).includes('in the old segment') && texts(c).includes('in the new segment'), 5_000, 'offline history');
+    } finally {
+      await restarted.stop();
     }
   });
 
