@@ -37,7 +37,7 @@ import {
 import { DeviceCounters, type CounterGap, type CounterStore } from './counters.ts';
 import { ClientOwnership, tryDecodeUpdate } from './ownership.ts';
 import { authoredValues, entrySigningBytes, parseMessageEntry, parseOpEntry, VouchedEntries } from './inner.ts';
-import { logStats, shouldCompact, type CompactThresholds } from './segments.ts';
+import { shouldCompact, type CompactThresholds } from './segments.ts';
 
 /** Origin of inner-doc transactions that came from frames: never sealed again. */
 export const REMOTE_ORIGIN: unique symbol = Symbol('parley.envelope.remote');
@@ -146,6 +146,10 @@ export class EnvelopeBinding {
   private lastGaps = '[]';
   private isClosed: boolean;
   private destroyed = false;
+  /** Applied snapshot frames (by object: the log holds these very arrays), for `needsCompaction`. */
+  private readonly snapshotFrames = new WeakSet<Uint8Array>();
+  /** A compaction found the state too large for one frame (see `snapshotTooLarge`). */
+  private tooLarge = false;
   /**
    * [COMPACT-3] Contents of entries naming the local user known to be authentic: sealed by this binding, carried
    * by an `update` frame or a version-2 snapshot signed by the local user, or whose signature a compaction
@@ -230,9 +234,28 @@ export class EnvelopeBinding {
     return merged;
   }
 
-  /** [COMPACT-1] helper: whether this log is past the compaction thresholds. */
+  /**
+   * [COMPACT-1] helper: whether this log is past the compaction thresholds, not counting its largest snapshot
+   * (a compaction would only write it again). False once a snapshot of this segment no longer fits in a frame:
+   * the state only grows, so every later attempt would encode it for nothing.
+   */
   needsCompaction(t?: CompactThresholds): boolean {
-    return shouldCompact(logStats(this.log), t);
+    if (this.snapshotTooLarge) return false;
+    let frames = 0;
+    let bytes = 0;
+    let snapshotBytes = 0;
+    for (const f of this.log.toArray()) {
+      frames++;
+      if (!(f instanceof Uint8Array)) continue;
+      bytes += f.length;
+      if (this.snapshotFrames.has(f)) snapshotBytes = Math.max(snapshotBytes, f.length);
+    }
+    return shouldCompact({ frames: snapshotBytes > 0 ? frames - 1 : frames, bytes: bytes - snapshotBytes }, t);
+  }
+
+  /** Whether the last compaction found the segment state too large for one snapshot frame. */
+  get snapshotTooLarge(): boolean {
+    return this.tooLarge;
   }
 
   /** Resolves when every queued frame, flush and compaction has been processed. */
@@ -285,7 +308,10 @@ export class EnvelopeBinding {
       const coverage = this.counters.coverage();
       const vouch = await this.ownVouch(update);
       const plaintext = encodeSnapshotPayload({ update, coverage, owners: this.ownership.ownersOf(clients), ...(vouch ? { vouch } : {}) });
-      if (plaintext.length + FRAME_OVERHEAD > FRAME_MAX_BYTES) return { ok: false, code: 'too_large' };
+      if (plaintext.length + FRAME_OVERHEAD > FRAME_MAX_BYTES) {
+        this.tooLarge = true;
+        return { ok: false, code: 'too_large' };
+      }
       const sealed = await this.sealOwn('snapshot', plaintext);
       if (!sealed.ok) return sealed;
       const { frame, counter } = sealed.value;
@@ -296,6 +322,9 @@ export class EnvelopeBinding {
         for (const [start, len] of runs(indexes).reverse()) this.log.delete(start, len);
         this.log.push([frame]);
       }, BINDING_ORIGIN);
+      // The log stores its own copy of pushed bytes: remember that one.
+      const stored = this.log.get(this.log.length - 1);
+      if (stored instanceof Uint8Array) this.snapshotFrames.add(stored);
       this.emit({ type: 'compacted', removed: indexes.length, bytes: frame.length });
       return { ok: true, value: indexes.length };
     });
@@ -561,6 +590,7 @@ export class EnvelopeBinding {
     if (snapshot) this.counters.cover(snapshot.coverage);
     const record: FrameRecord = { status: 'applied', ...who, coverage: snapshot?.coverage };
     this.records.set(id, record);
+    if (snapshot) this.snapshotFrames.add(frame);
     this.emit({ type: 'applied', ...who, kind: header.kind });
     return record;
   }

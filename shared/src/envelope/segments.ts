@@ -33,8 +33,15 @@ export interface CompactThresholds {
   maxBytes?: number;
 }
 
-/** [COMPACT-1]: compact when the log holds more than `maxFrames` frames or more than `maxBytes` bytes. */
-export function shouldCompact(stats: LogStats, t: CompactThresholds = {}): boolean {
+/** What `shouldCompact` weighs: the log without its largest snapshot (`frames` and `bytes` exclude it). */
+export type CompactStats = LogStats;
+
+/**
+ * [COMPACT-1]: compact when the log holds more than `maxFrames` frames or more than `maxBytes` bytes besides
+ * its largest snapshot (which a compaction would only write again: counting it made every frame after a
+ * snapshot of ~256 KiB trigger another compaction of the whole segment state).
+ */
+export function shouldCompact(stats: CompactStats, t: CompactThresholds = {}): boolean {
   return stats.frames > (t.maxFrames ?? COMPACT_MAX_FRAMES) || stats.bytes > (t.maxBytes ?? COMPACT_MAX_BYTES);
 }
 

@@ -387,6 +387,31 @@ describe('compaction', () => {
     expect(a.binding.needsCompaction({ maxFrames: 3 })).toBe(true);
     expect(a.binding.needsCompaction()).toBe(false);
   });
+
+  it('[COMPACT-1] the largest snapshot is not counted; a state too large for a snapshot stops further attempts', async () => {
+    const alice = makeUser();
+    const world = new World([alice]);
+    const a = new Peer(world, alice);
+    const big = (i: number) => `${i} ${'x'.repeat(7_990)}`;
+    for (let i = 0; i < 24; i++) a.send(big(i), i);
+    await a.binding.flush();
+    expect(await a.binding.compact({ minFrames: 1 })).toEqual({ ok: true, value: 1 });
+    const snapshot = frames(a)[0]!.length;
+    expect(snapshot).toBeGreaterThan(190 * 1024);
+    // About 70 KiB more: with the snapshot counted the log would be past 256 KiB.
+    for (let i = 24; i < 33; i++) {
+      a.send(big(i), i);
+      await a.binding.flush();
+    }
+    const bytes = frames(a).reduce((n, f) => n + f.length, 0);
+    expect(bytes).toBeGreaterThan(256 * 1024);
+    expect(a.binding.needsCompaction()).toBe(false);
+    expect(a.binding.needsCompaction({ maxBytes: bytes - snapshot - 1 })).toBe(true);
+    // The whole state no longer fits in one frame: the attempt fails once and is not repeated.
+    expect(await a.binding.compact()).toEqual({ ok: false, code: 'too_large' });
+    expect(a.binding.snapshotTooLarge).toBe(true);
+    expect(a.binding.needsCompaction({ maxFrames: 1 })).toBe(false);
+  });
 });
 
 // keep the unused import from being flagged by strict lint configs
