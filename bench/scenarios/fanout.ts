@@ -17,6 +17,8 @@
  */
 import * as Y from 'yjs';
 import { BINDING_ORIGIN, verifyAndOpenFrame } from '@parley/shared/envelope';
+import { FLUSH_BURST, FLUSH_PER_SECOND } from '@parley/shared/client';
+import { DEFAULT_SYNC_LIMITS } from '../../sync-server/src/sync/sync-server.ts';
 import { baselineProvider, registerUsers, startClient } from '../lib/clients.ts';
 import { monoNow as now } from '../lib/clock.ts';
 import { clientCpu, frameKey, storeLatency, withServer, type Ctx } from '../lib/context.ts';
@@ -290,11 +292,11 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
 
     const recvMsgs = p.sent * (sizes.members - 1 - sizes.full);
     if (p.rollovers > 0) notes.push(`The conversation passed the segment size cap (about 1 MiB of frames) ${p.rollovers}× during the run; the sender's client rolled over to a new segment and every wire member attached to it when the bench saw the new segment (a frame sealed before a member attached arrives with that member's initial sync, which the latency includes). Messages sealed into the closed segment in the moment of the rollover (refused there) are timed to the frame of the new segment that carried them.${p.resealed > 0 ? ` ${p.resealed} messages were found only in frames no member received; they are left out of the wire rows (the full clients' row shows whether they arrived).` : ''}`);
-    if (p.rateLimited > 0) notes.push(`The server's per-connection budget (100 messages/s, burst 300) closed the sender's document connection ${p.rateLimited}× (rate-limited); the client re-attached and re-synced.`);
+    if (p.rateLimited > 0) notes.push(`The server's per-connection budget (${DEFAULT_SYNC_LIMITS.messagesPerSecond} messages/s, burst ${DEFAULT_SYNC_LIMITS.messagesBurst}) closed the sender's document connection ${p.rateLimited}× (rate-limited); the client re-attached and re-synced.`);
     notes.push(
       `Parley server append latency (its /metrics, last 1,024 updates): p50 ${round(p.store.p50)} ms, p99 ${round(p.store.p99)} ms over ${p.store.count} updates. The server relays a validated update at once and holds only the sender's acknowledgement until the PostgreSQL commit (synchronous_commit on), so the commit is off the delivery path.`,
       `Relay latency (frame pushed by the sender's provider → arrived on a member socket; excludes the client send pipeline, comparable to the baseline's push → arrival): Parley p50 ${round(p.relay.p50)} ms, p99 ${round(p.relay.p99)} ms vs baseline p50 ${round(b.lat.p50)} ms, p99 ${round(b.lat.p99)} ms.`,
-      `Parley sent ${p.sent} messages as ${p.frames} frames (Conversation.send coalesces delivery without a fixed delay: a send to an idle conversation flushes at once, sends that arrive while a flush is queued or running join the next one, and past a client-side budget of 20 frames, then 20 per second, a fast sender's messages share frames). Send pipeline (send() call to frame pushed, sign + outbox + seal): p50 ${round(p.pipeline.p50)} ms, p99 ${round(p.pipeline.p99)} ms.`,
+      `Parley sent ${p.sent} messages as ${p.frames} frames (Conversation.send coalesces delivery without a fixed delay: a send to an idle conversation flushes at once, sends that arrive while a flush is queued or running join the next one, and past a client-side budget of ${FLUSH_BURST} frames, then ${FLUSH_PER_SECOND} per second, a fast sender's messages share frames). Send pipeline (send() call to frame pushed, sign + outbox + seal): p50 ${round(p.pipeline.p50)} ms, p99 ${round(p.pipeline.p99)} ms.`,
       `Wire latency is measured on ${p.wireN} member sockets (frame carrying the message arrived); visible latency on ${p.visN} full clients (frame verified + decrypted, message signature verified, list materialized and the change event fired). The sender runs alone in the bench process; the receivers run in ${layout.length === 1 ? 'one child process' : `${layout.length} child processes (${layout.join(', ')})`}, the baseline's split the same way. Client CPU, sender process: Parley ${round(p.cli, 2)} cores vs baseline ${round(b.cli, 2)}; receiver processes: Parley ${cpuText(p.recvCpu)} vs baseline ${cpuText(b.recvCpu)} cores. Receiver timestamps are taken in the children on the machine's monotonic clock, as the sender's (bench/lib/clock.ts); offset child − sender measured over IPC round trips: ${clockText([...p.clock, ...b.clock])}.`,
     );
     return {

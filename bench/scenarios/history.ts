@@ -84,7 +84,7 @@ async function seedParley(writer: ParleyClient, conv: Conversation, texts: strin
         if (!c.ok && c.code === 'too_large') snapshotFits = false;
         else if (c.ok) frames++;
       }
-      // Stay under the server's per-connection budget (100 messages/s).
+      // Stay under the server's per-connection message budget (DEFAULT_SYNC_LIMITS: 200/s).
       await sleep(4);
       if (logStats(binding.log).bytes > SEGMENT_MAX_BYTES) break;
     }

@@ -54,8 +54,8 @@ export interface SyncLimits {
 export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
   maxPayloadBytes: 8 * 1024 * 1024,
   frameMaxBytes: 256 * 1024,
-  messagesBurst: 300,
-  messagesPerSecond: 100,
+  messagesBurst: 400,
+  messagesPerSecond: 200,
   compactAfterRows: 50,
 });
 
