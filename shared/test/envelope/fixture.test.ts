@@ -1,30 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import * as Y from 'yjs';
 import fixtureJson from '../fixtures/frame-v1.json' with { type: 'json' };
-import { fromHex, toHex } from '../../src/protocol/index.ts';
+import { toHex } from '../../src/protocol/index.ts';
 import { sealFrame, verifyAndOpenFrame } from '../../src/envelope/index.ts';
+import { frameFixture } from './helpers.ts';
 
-const Hex = z.string().regex(/^[0-9a-f]*$/).transform((h, ctx) => fromHex(h) ?? (ctx.addIssue({ code: 'custom', message: 'hex' }), z.NEVER));
-const Fixture = z
-  .object({
-    description: z.string(),
-    convId: z.string(),
-    segmentId: z.string(),
-    kind: z.literal('update'),
-    epoch: z.number().int(),
-    epochKey: Hex,
-    userId: z.string(),
-    deviceId: z.string(),
-    counter: z.number().int(),
-    signingSeed: Hex,
-    signingPublicKey: Hex,
-    nonce: Hex,
-    plaintext: Hex,
-    frame: Hex,
-  })
-  .strict();
-const fx = Fixture.parse(fixtureJson);
+const fx = frameFixture('update').parse(fixtureJson);
 
 describe('frozen fixture frame-v1.json', () => {
   it('[FRAME-9] still opens with the recorded keys', async () => {

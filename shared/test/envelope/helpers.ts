@@ -1,12 +1,16 @@
 /** Test fixtures for the envelope layer: users, resolvers, peers and a tiny in-memory network. */
 import * as Y from 'yjs';
+import { z } from 'zod';
 import { generateSigningKeyPair, randomBytes } from '../../src/crypto/index.ts';
-import { toHex } from '../../src/protocol/index.ts';
+import { fromBase64Url, fromHex, toHex } from '../../src/protocol/index.ts';
 import {
   EnvelopeBinding,
+  entrySigningBytes,
   identityVerifier,
   materialize,
   MemoryCounterStore,
+  MessageProjection,
+  VouchedEntries,
   putMessage,
   putOp,
   signMessage,
@@ -16,6 +20,7 @@ import {
   type FrameResolvers,
   type FrameScope,
   type OpBody,
+  type SignedMessage,
 } from '../../src/envelope/index.ts';
 
 export const SCOPE: FrameScope = { convId: 'c_8f1d2a', segmentId: 's_0a1b2c3d4e5f' };
@@ -134,4 +139,70 @@ export async function syncPeers(...peers: Peer[]): Promise<void> {
 /** Replaces element `index` of a log with `bytes` (a malicious server rewriting storage). */
 export function frames(peer: Peer): Uint8Array[] {
   return peer.binding.log.toArray().filter((f): f is Uint8Array => f instanceof Uint8Array);
+}
+
+/**
+ * What `Conversation` does with a segment ([INNER-8]): listens to `vouched` events from the start, projects the
+ * inner doc, and settles each new entry by a vouch or else by verifying its own signature (counted in
+ * `verified`).
+ */
+export class Reader {
+  readonly vouched = new VouchedEntries();
+  readonly authentic = new WeakMap<object, boolean>();
+  verified = 0;
+  readonly projection: MessageProjection;
+  constructor(
+    readonly peer: Peer,
+    world: World,
+    convId = SCOPE.convId,
+  ) {
+    const verify = identityVerifier((u) => world.users.get(u)?.publicKey);
+    peer.binding.on((e) => {
+      if (e.type === 'vouched') this.vouched.add(e.values);
+    });
+    this.projection = new MessageProjection(peer.inner, {
+      authentic: (v) => this.authentic.get(v) === true,
+      onEntry: (value, entry) => {
+        if (this.vouched.take(value)) return void this.authentic.set(value, true);
+        this.verified++;
+        this.authentic.set(value, verify(entry.author, entrySigningBytes(convId, entry), fromBase64Url(entry.sig)));
+      },
+    });
+  }
+  async texts(): Promise<string[]> {
+    await this.peer.binding.whenIdle();
+    return this.projection.update().messages.map((m) => m.text);
+  }
+  ids(): string[] {
+    return this.projection.update().messages.map((m) => m.id);
+  }
+}
+
+/** A message claiming `author` with a signature that does not verify (made with the `forger` key). */
+export function forged(author: { userId: string }, deviceId: string, counter: number, text: string, forger: Uint8Array): SignedMessage {
+  return signMessage(SCOPE.convId, { userId: author.userId, deviceId, signingKey: forger }, { counter, ts: 100 + counter, text });
+}
+
+const Hex = z.string().regex(/^[0-9a-f]*$/).transform((h, ctx) => fromHex(h) ?? (ctx.addIssue({ code: 'custom', message: 'hex' }), z.NEVER));
+
+/** Schema of a frozen frame fixture (test/fixtures/*.json, written by make-fixture.ts / make-snapshot-fixture.ts). */
+export function frameFixture<K extends 'update' | 'snapshot'>(kind: K) {
+  return z
+    .object({
+      description: z.string(),
+      convId: z.string(),
+      segmentId: z.string(),
+      kind: z.literal(kind),
+      epoch: z.number().int(),
+      epochKey: Hex,
+      userId: z.string(),
+      deviceId: z.string(),
+      counter: z.number().int(),
+      signingSeed: Hex,
+      signingPublicKey: Hex,
+      nonce: Hex,
+      plaintext: Hex,
+      frame: Hex,
+    })
+    .strict();
 }

@@ -5,60 +5,20 @@
  * reader counts its own signature checks (the `verified` counter of `Reader`, as in vouched.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import * as Y from 'yjs';
 import fixtureJson from '../fixtures/snapshot-v1.json' with { type: 'json' };
 import {
   decodeSnapshotPayload,
   encodeSnapshotPayload,
   EnvelopeBinding,
-  entrySigningBytes,
-  identityVerifier,
   innerRoots,
   MemoryCounterStore,
-  MessageProjection,
   sealFrame,
-  signMessage,
   verifyAndOpenFrame,
-  VouchedEntries,
-  type SignedMessage,
   type SnapshotPayload,
 } from '../../src/envelope/index.ts';
-import { parseFrame, fromBase64Url, fromHex, toHex, utf8 } from '../../src/protocol/index.ts';
-import { EPOCH, frames, makeUser, Peer, SCOPE, syncPeers, World, type TestUser } from './helpers.ts';
-
-/** What `Conversation` does with a segment: vouched contents first, every other entry verified (counted). */
-class Reader {
-  readonly vouched = new VouchedEntries();
-  readonly authentic = new WeakMap<object, boolean>();
-  verified = 0;
-  readonly projection: MessageProjection;
-  constructor(
-    readonly peer: Peer,
-    world: World,
-    convId = SCOPE.convId,
-  ) {
-    const verify = identityVerifier((u) => world.users.get(u)?.publicKey);
-    peer.binding.on((e) => {
-      if (e.type === 'vouched') this.vouched.add(e.values);
-    });
-    this.projection = new MessageProjection(peer.inner, {
-      authentic: (v) => this.authentic.get(v) === true,
-      onEntry: (value, entry) => {
-        if (this.vouched.take(value)) return void this.authentic.set(value, true);
-        this.verified++;
-        this.authentic.set(value, verify(entry.author, entrySigningBytes(convId, entry), fromBase64Url(entry.sig)));
-      },
-    });
-  }
-  async texts(): Promise<string[]> {
-    await this.peer.binding.whenIdle();
-    return this.projection.update().messages.map((m) => m.text);
-  }
-  ids(): string[] {
-    return this.projection.update().messages.map((m) => m.id);
-  }
-}
+import { parseFrame, toHex, utf8 } from '../../src/protocol/index.ts';
+import { EPOCH, forged, frameFixture, frames, makeUser, Peer, Reader, SCOPE, syncPeers, World, type TestUser } from './helpers.ts';
 
 /** A fresh device of `user` whose envelope holds exactly `log` (e.g. only a snapshot). */
 function readerOf(world: World, user: TestUser, log: Uint8Array[]): Reader {
@@ -74,11 +34,6 @@ async function openSnapshot(frame: Uint8Array, world: World): Promise<SnapshotPa
   const r = await verifyAndOpenFrame(frame, SCOPE, world.resolvers());
   if (!r.ok || !r.value.snapshot) throw new Error(`expected a snapshot, got ${JSON.stringify(r)}`);
   return r.value.snapshot;
-}
-
-/** A message claiming `author` with a signature by another key (a forgery). */
-function forged(author: TestUser, deviceId: string, counter: number, text: string, forger: Uint8Array): SignedMessage {
-  return signMessage(SCOPE.convId, { userId: author.userId, deviceId, signingKey: forger }, { counter, ts: 100 + counter, text });
 }
 
 describe('[COMPACT-3] [INNER-8] version-2 snapshots vouch for the compactor\'s own entries', () => {
@@ -287,26 +242,7 @@ describe('[COMPACT-3] [INNER-8] version-2 snapshots vouch for the compactor\'s o
   });
 });
 
-const Hex = z.string().regex(/^[0-9a-f]*$/).transform((h, ctx) => fromHex(h) ?? (ctx.addIssue({ code: 'custom', message: 'hex' }), z.NEVER));
-const Fixture = z
-  .object({
-    description: z.string(),
-    convId: z.string(),
-    segmentId: z.string(),
-    kind: z.literal('snapshot'),
-    epoch: z.number().int(),
-    epochKey: Hex,
-    userId: z.string(),
-    deviceId: z.string(),
-    counter: z.number().int(),
-    signingSeed: Hex,
-    signingPublicKey: Hex,
-    nonce: Hex,
-    plaintext: Hex,
-    frame: Hex,
-  })
-  .strict();
-const fx = Fixture.parse(fixtureJson);
+const fx = frameFixture('snapshot').parse(fixtureJson);
 
 describe('frozen fixture snapshot-v1.json', () => {
   it('[FRAME-9] [COMPACT-3] a v1 snapshot frame still opens, decodes without an assertion and re-seals to the same bytes', async () => {

@@ -5,61 +5,19 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import {
-  MessageProjection,
   VouchedEntries,
   authoredValues,
-  entrySigningBytes,
-  identityVerifier,
   innerRoots,
   parseMessageEntry,
   parseOpEntry,
   signMessage,
-  type SignedMessage,
 } from '../../src/envelope/index.ts';
-import { fromBase64Url } from '../../src/protocol/index.ts';
-import { makeUser, Peer, SCOPE, syncPeers, World } from './helpers.ts';
-
-/**
- * What `Conversation` does with a segment: listens to `vouched` events from the start, projects the inner doc,
- * and settles each new entry by a vouch or else by verifying its own signature (counted).
- */
-class Reader {
-  readonly vouched = new VouchedEntries();
-  readonly authentic = new WeakMap<object, boolean>();
-  verified = 0;
-  readonly projection: MessageProjection;
-  constructor(
-    readonly peer: Peer,
-    world: World,
-  ) {
-    const verify = identityVerifier((u) => world.users.get(u)?.publicKey);
-    peer.binding.on((e) => {
-      if (e.type === 'vouched') this.vouched.add(e.values);
-    });
-    this.projection = new MessageProjection(peer.inner, {
-      authentic: (v) => this.authentic.get(v) === true,
-      onEntry: (value, entry) => {
-        if (this.vouched.take(value)) return void this.authentic.set(value, true);
-        this.verified++;
-        this.authentic.set(value, verify(entry.author, entrySigningBytes(SCOPE.convId, entry), fromBase64Url(entry.sig)));
-      },
-    });
-  }
-  async texts(): Promise<string[]> {
-    await this.peer.binding.whenIdle();
-    return this.projection.update().messages.map((m) => m.text);
-  }
-}
+import { forged, makeUser, Peer, Reader, SCOPE, syncPeers, World } from './helpers.ts';
 
 /** A fresh device of `user` reading everything in `from`'s envelope. */
 function freshReader(world: World, user: ReturnType<typeof makeUser>, from: Peer): Reader {
   const peer = new Peer(world, user, { envelope: Y.encodeStateAsUpdate(from.envelope) });
   return new Reader(peer, world); // listener attached before the queued initial frames run
-}
-
-/** A message claiming `author` with a signature that does not verify (made by someone else's key). */
-function forged(author: { userId: string }, deviceId: string, counter: number, text: string, forger: Uint8Array): SignedMessage {
-  return signMessage(SCOPE.convId, { userId: author.userId, deviceId, signingKey: forger }, { counter, ts: 100 + counter, text });
 }
 
 describe('[INNER-8] frame-vouched entries', () => {
