@@ -66,24 +66,33 @@ export const FINDINGS = `## Why the targets are missed, and what would fix them
 Met in the run above: (c) idle memory, (d) first screen at 10,000 and 100,000 messages, (e) search p95. Missed:
 (a) fan-out latency and (d) full history. What changed since the previous run, and what is left:
 
-1. **(a) Fan-out.** Server: relay on receipt, acknowledge on commit ([SYNC-5], [SYNC-8], [SYNC-9] in
-   docs/protocol.md): the PostgreSQL commit is off the delivery path (the relay rows: p50 within a few ms of
-   the baseline). Client: \`send()\` signs with native Ed25519, writes one sealed outbox record per message and
-   reserves message counters in blocks, so the sender now keeps up with 200 msg/s (was 74.5 msg/s, p50 10 s,
-   4,437 deliveries missing; now nothing is lost). What remains is the client's flush budget (20 frames,
-   then 20 per second, mirroring the server's per-connection message budget): at 200 msg/s about ten
-   messages share a frame, and a message waits for its frame's slot (p50 ≈ 25-35 ms). Sending every message
-   in its own frame as soon as it is signed would close most of the p50 gap, but here every frame costs each
-   of the 3 full clients a verification, decryption and render and each of the 46 member sockets a Yjs apply,
-   all in the one bench process on the 2 cores the server also uses; with a looser budget (100, then 50/s) the
-   sender fell to ~30 msg/s. Running the receivers out of process (or on other machines) would show whether
-   the budget can be raised. p99 comes from the segment rollover the conversation passes at 1 MiB: the
-   sender waits until the old segment's frames are acknowledged, closes it over REST and opens the new one,
-   and the messages sent meanwhile wait (this run: p99 ≈ 0.6 s; 2.6 s before the client waited for the acks,
-   when in-flight frames were refused by the closed segment). Opening the next segment before the cap is
-   reached would remove that pause.
-2. **(d) Full history** is 2-3.5× the baseline in runs on this 2-core box (was 4-6×; 45× at 10,000 before
-   that). Done: entries vouched for by their author's own update frame are not verified again ([INNER-8]);
+1. **(a) Fan-out** p50 is ~5× the baseline (the previous client in this same bench: ~14×, 34 ms; now 13 ms),
+   p99 ~10-14×. The bench changed first, for both systems alike: the receivers run in two child
+   processes (member sockets; full clients) and the sender alone in the bench process (before, 49 receivers
+   shared the sender's event loop), both systems get an untimed 2 s warm-up (Parley ran first on cold receiver
+   children), and receivers read what each update inserted instead of \`event.changes\`, which walks the whole
+   array on every event. The baseline's p50 is 2.5-3.5 ms under these conditions. Client changes: the flush
+   budget is 100 frames, then 100 per second (was 20 / 20, which put ~10 messages in each frame and made a
+   message wait ~30 ms for its frame's slot), with the server's per-connection budget raised to 400, then
+   200/s; rendering is incremental (\`MessageDecorator\` re-decorates only from the first change, and a render
+   follows in the next timer turn instead of ≥ 5 ms later); \`refresh()\` no longer holds the send queue
+   during its round trips, and a size-cap rollover skips the key round trip (the rollover pause was 100-700 ms,
+   now ~40-100 ms); [COMPACT-1] no longer counts the largest snapshot, which made every frame after a
+   near-full snapshot trigger another compaction that re-sent the whole segment state to all 49 members
+   (visible in the relay times as 40-60 ms stalls every few hundred ms). What is left: **p50**: every message
+   costs the sender two Ed25519 signatures (message and frame, WebCrypto), an outbox write and a seal; every
+   frame costs the server a validation and a PostgreSQL append, and each full receiver a signature check, a
+   decryption and a render. On 2 cores shared by the server, PostgreSQL, the sender and 49 receivers, Parley
+   uses ~1.35 cores (plus PostgreSQL's appends) against the baseline's ~1.1, and queueing sets the p50 (relay
+   alone: p50 4.5 ms vs 2.5). A
+   frame per message (budget 200 / 200) gave the same p50 at more CPU. **p99**: after the segment rollover
+   (once per ~1 MiB of frames), members attach to the new segment only once they learn of it (notice, token
+   check, document load, sync: ~300 ms for 46 sockets), and frames sent meanwhile reach them with that sync;
+   the slowest 1% of deliveries are those. The fix is a next segment created ahead of the cap, which members
+   attach to before the writer switches (a third segment state on the server, attach-ahead in the client);
+   not built.
+2. **(d) Full history** is ~3× the baseline in the run above (2-3.5× across runs on this 2-core box; was 4-6×,
+   and 45× at 10,000 before that). Done: entries vouched for by their author's own update frame are not verified again ([INNER-8]);
    snapshots now vouch too, for the compactor's own entries only (snapshot payload version 2, [COMPACT-3]: the
    compactor asserts the entries naming itself that it knows are authentic and lists the others as excluded, so
    another member's forgery under its name is still verified and dropped); closed segments fetched for history
