@@ -7,6 +7,7 @@ import {
   EnvelopeBinding,
   entrySigningBytes,
   identityVerifier,
+  innerRoots,
   materialize,
   MemoryCounterStore,
   MessageProjection,
@@ -205,4 +206,23 @@ export function frameFixture<K extends 'update' | 'snapshot'>(kind: K) {
       frame: Hex,
     })
     .strict();
+}
+
+/**
+ * [COMPACT-3] [INNER-8] The laundering attempt: `u` writes a real message, `v` plants a message naming `u` with
+ * `v`'s own signature (`forged`) in `v`'s inner doc, both sync, and `u`'s device compacts, so `u` signs a
+ * snapshot carrying the forgery. Returns both peers and the forgery.
+ */
+export async function launderedSnapshot(world: World, u: TestUser, v: TestUser, counter: number, text: string): Promise<{ a: Peer; b: Peer; fake: SignedMessage }> {
+  const a = new Peer(world, u);
+  const b = new Peer(world, v);
+  a.send('real', 1);
+  await syncPeers(a, b);
+  const fake = forged(u, a.deviceId, counter, text, v.secretKey);
+  innerRoots(b.inner).messages.set(fake.id, fake);
+  await syncPeers(a, b);
+  if (!innerRoots(a.inner).messages.has(fake.id)) throw new Error('the forgery did not reach the compactor');
+  const compacted = await a.binding.compact({ minFrames: 1 });
+  if (!compacted.ok) throw new Error(`compaction failed: ${compacted.code}`);
+  return { a, b, fake };
 }

@@ -18,7 +18,7 @@ import {
   type SnapshotPayload,
 } from '../../src/envelope/index.ts';
 import { parseFrame, toHex, utf8 } from '../../src/protocol/index.ts';
-import { EPOCH, forged, frameFixture, frames, makeUser, Peer, Reader, SCOPE, syncPeers, World, type TestUser } from './helpers.ts';
+import { EPOCH, forged, frameFixture, frames, launderedSnapshot, makeUser, Peer, Reader, SCOPE, syncPeers, World, type TestUser } from './helpers.ts';
 
 /** A fresh device of `user` whose envelope holds exactly `log` (e.g. only a snapshot). */
 function readerOf(world: World, user: TestUser, log: Uint8Array[]): Reader {
@@ -71,16 +71,8 @@ describe('[COMPACT-3] [INNER-8] version-2 snapshots vouch for the compactor\'s o
   });
 
   it('[COMPACT-3] [INNER-8] negative: V\'s forgery naming U, laundered through U\'s v2 snapshot, is excluded and dropped', async () => {
-    const a = new Peer(world, alice);
-    const b = new Peer(world, bob);
-    a.send('real', 1);
-    await syncPeers(a, b);
     // bob plants a forged "alice" message in his own update frame; alice's device applies it like any content
-    const fake = forged(alice, a.deviceId, 70, 'laundered through alice', bob.secretKey);
-    innerRoots(b.inner).messages.set(fake.id, fake);
-    await syncPeers(a, b);
-    expect(innerRoots(a.inner).messages.has(fake.id)).toBe(true);
-    expect((await a.binding.compact({ minFrames: 1 })).ok).toBe(true);
+    const { a, fake } = await launderedSnapshot(world, alice, bob, 70, 'laundered through alice');
     const snapshot = lastFrame(a);
     expect([...(await openSnapshot(snapshot, world)).vouch!.excluded]).toEqual([fake.sig]);
     const r = readerOf(world, carol, [snapshot]);
@@ -161,14 +153,7 @@ describe('[COMPACT-3] [INNER-8] version-2 snapshots vouch for the compactor\'s o
   });
 
   it('[COMPACT-3] negative: nobody but U can assert for U: a tampered or re-sealed payload fails the signature or vouches for nothing of U\'s', async () => {
-    const a = new Peer(world, alice);
-    const b = new Peer(world, bob);
-    a.send('real', 1);
-    await syncPeers(a, b);
-    const fake = forged(alice, a.deviceId, 90, 'bob wants this vouched', bob.secretKey);
-    innerRoots(b.inner).messages.set(fake.id, fake);
-    await syncPeers(a, b);
-    expect((await a.binding.compact({ minFrames: 1 })).ok).toBe(true);
+    const { a, fake } = await launderedSnapshot(world, alice, bob, 90, 'bob wants this vouched');
     const snapshot = lastFrame(a);
     const payload = await openSnapshot(snapshot, world);
     expect(payload.vouch!.excluded.has(fake.sig)).toBe(true);
