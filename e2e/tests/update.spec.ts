@@ -4,6 +4,8 @@
  *
  * Runs its own server (`npm start`'s entry point) on a copy of app/dist (`APP_DIR`), so the test can "deploy"
  * a new build by changing the copy while the page is open, without touching the suite's shared server.
+ * One deploy: a second deploy while the first waits made Chromium's replacement waiting worker ignore
+ * SKIP_WAITING in about one run in four (it stayed waiting with no client left to release it).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,22 +36,20 @@ function deployNewVersion(marker: string): void {
   rmSync(`${sw}.gz`, { force: true });
 }
 
-/** Whether the active, controlling worker is the deployed one; false while the page is reloading. */
-const activeScriptHasMarker = (page: Page, marker: string) =>
+/**
+ * Whether the page reloaded (a new document since `before`) under the deployed worker: nothing waits or
+ * installs any more, and the active worker controls the page. False while the page is reloading.
+ */
+const reloadedOnNewWorker = (page: Page, before: number) =>
   page
-    .evaluate(async (m) => {
+    .evaluate(async (t0) => {
       const reg = await navigator.serviceWorker.getRegistration();
-      const url = reg?.active?.scriptURL;
-      if (!url) return false;
-      return (await (await fetch(url, { cache: 'no-store' })).text()).includes(m) && navigator.serviceWorker.controller?.scriptURL === url;
-    }, marker)
+      const active = reg?.active;
+      return performance.timeOrigin !== t0 && reg?.waiting == null && reg?.installing == null && active != null && navigator.serviceWorker.controller?.scriptURL === active.scriptURL;
+    }, before)
     .catch(() => false); // "Execution context was destroyed": the Reload navigation is under way; poll again
 
-/**
- * Whether the deployed worker finished installing and waits (nothing installing any more). Until then the
- * waiting worker can still be the previous deploy, and "Reload" would activate that one and offer this one
- * again afterwards (the app's correct behaviour, but not what this test checks).
- */
+/** Whether the deployed worker finished installing and waits (nothing installing any more). */
 const newWorkerWaiting = (page: Page) =>
   page.evaluate(async () => {
     const reg = await navigator.serviceWorker.getRegistration();
@@ -83,15 +83,12 @@ test('a new deploy is offered with a prompt; Later keeps the page, Reload switch
   await expect(banner).toHaveCount(0);
   await expect(page.getByLabel('Username', { exact: true })).toHaveValue('typed-before-update');
 
-  // The next check offers it again; Reload activates the waiting worker and reloads once.
-  deployNewVersion('v3');
-  await page.evaluate(async () => {
-    await (await navigator.serviceWorker.getRegistration())?.update();
-  });
-  await expect.poll(() => newWorkerWaiting(page), { timeout: 20_000 }).toBe(true);
+  // The next visit offers it again (the worker is still waiting); Reload activates it and reloads once.
+  await page.reload();
   await expect(banner).toBeVisible({ timeout: 20_000 });
+  const before = await page.evaluate(() => performance.timeOrigin);
   await banner.getByRole('button', { name: 'Reload' }).click();
-  await expect.poll(() => activeScriptHasMarker(page, 'deploy v3'), { timeout: 20_000 }).toBe(true);
+  await expect.poll(() => reloadedOnNewWorker(page, before), { timeout: 20_000 }).toBe(true);
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
   await expect(banner).toHaveCount(0);
   watch.expectClean();
