@@ -5,10 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { generateSigningKeyPair, randomBytes } from '../src/crypto/index.ts';
-import { toBase64Url, utf8 } from '../src/protocol/index.ts';
+import { fromBase64Url, toBase64Url, utf8 } from '../src/protocol/index.ts';
 import {
+  HttpTransport,
+  KeyDirectory,
   MemoryStorage,
   SealedStore,
+  generateAccountKeys,
+  publicKeysOf,
   StoredCounters,
   computeMembership,
   deriveLocalKey,
@@ -116,5 +120,48 @@ describe('encrypted awareness', () => {
     expect(openAwareness(st, { ...args, now: Date.now() + 120_000 })).toMatchObject({ ok: false, code: 'stale' });
     expect(openAwareness({ v: 1, epoch: 0, ciphertext: 'x', extra: 1 }, args)).toMatchObject({ ok: false, code: 'malformed' });
     expect(openAwareness(st, { ...args, epochKey: () => undefined })).toMatchObject({ ok: false, code: 'unknown_epoch' });
+  });
+});
+
+describe('KeyDirectory verification cache', () => {
+  // `observe` never touches the network; the transport points nowhere.
+  const directory = () => {
+    const me = generateAccountKeys();
+    const user = uid();
+    const store = new SealedStore(new MemoryStorage(), deriveLocalKey(randomBytes(32), user), user);
+    return new KeyDirectory(new HttpTransport({ baseUrl: 'http://127.0.0.1:9' }), store, { userId: user, username: 'me', publicKeys: publicKeysOf(me) });
+  };
+
+  it('remembers a verified key set without weakening the check: a bad signature is refused even after the good one was seen', async () => {
+    const dir = directory();
+    const bob = publicKeysOf(generateAccountKeys());
+    const invalid: string[] = [];
+    dir.on('invalid_keys', ({ userId }) => invalid.push(userId));
+    const bobId = uid();
+    const first = await dir.observe({ userId: bobId, username: 'bob', publicKeys: bob });
+    const again = await dir.observe({ userId: bobId, username: 'bob', publicKeys: { ...bob } });
+    expect(again?.identity).toEqual(first?.identity);
+    // Same keys, another signature (a different valid one cannot be made without bob's key: flip a byte).
+    const sig = fromBase64Url(bob.sealingSig);
+    sig[0] = sig[0]! ^ 1;
+    const carolId = uid();
+    expect(await dir.observe({ userId: carolId, username: 'carol', publicKeys: { ...bob, sealingSig: toBase64Url(sig) } })).toBeUndefined();
+    expect(invalid).toEqual([carolId]);
+    // Bob's sealing key under Mallory's identity: the cached (identity, sealing, sig) of bob does not match.
+    const mallory = publicKeysOf(generateAccountKeys());
+    const daveId = uid();
+    expect(await dir.observe({ userId: daveId, username: 'dave', publicKeys: { ...bob, identity: mallory.identity } })).toBeUndefined();
+    expect(invalid).toEqual([carolId, daveId]);
+    expect(dir.pinned(carolId)).toBeUndefined();
+    expect(dir.pinned(daveId)).toBeUndefined();
+  });
+
+  it('hands out copies: changing returned keys does not change what the next observe returns', async () => {
+    const dir = directory();
+    const bob = publicKeysOf(generateAccountKeys());
+    const a = await dir.observe({ userId: uid(), username: 'bob', publicKeys: bob });
+    a!.identity.fill(0);
+    const b = await dir.observe({ userId: uid(), username: 'bob2', publicKeys: bob });
+    expect(toBase64Url(b!.identity)).toBe(bob.identity);
   });
 });

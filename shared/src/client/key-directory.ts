@@ -27,6 +27,9 @@ const PinRecord = z
   .object({ userId: z.uuid(), username: z.string().max(64), identity: z.string(), sealing: z.string(), pinnedAt: z.number().int() })
   .strict();
 
+/** Verified key sets remembered by `KeyDirectory` (a contact list far larger than this just verifies again). */
+const VERIFIED_CACHE_MAX = 4096;
+
 /** Events of the directory. */
 export interface KeyDirectoryEvents {
   [k: string]: unknown;
@@ -40,6 +43,12 @@ export interface KeyDirectoryEvents {
 export class KeyDirectory extends Emitter<KeyDirectoryEvents> {
   readonly #pins = new Map<string, PinnedKeys>();
   readonly #changed = new Set<string>();
+  /**
+   * Published key sets whose sealing-key signature already verified, by their exact published strings. A
+   * conversation refresh observes every member again; each verification costs ~1 ms of noble on the main
+   * thread (50 members: 50 ms per refresh), and the answer for the same bytes never changes.
+   */
+  readonly #verified = new Map<string, { identity: Uint8Array; sealing: Uint8Array }>();
   #loaded: Promise<void> | undefined;
 
   constructor(
@@ -50,6 +59,20 @@ export class KeyDirectory extends Emitter<KeyDirectoryEvents> {
     super();
     const own = verifyPublicKeys(self.publicKeys);
     this.#pins.set(self.userId, { userId: self.userId, username: self.username, ...own, pinnedAt: Date.now() });
+  }
+
+  /** `verifyPublicKeys`, remembered per exact published key set (only successes; bounded). */
+  #verify(published: PublicKeys): { identity: Uint8Array; sealing: Uint8Array } {
+    const id = [published.identity, published.sealing, published.sealingSig];
+    const cacheKey = id.every((x) => typeof x === 'string') ? id.join('.') : undefined;
+    const hit = cacheKey === undefined ? undefined : this.#verified.get(cacheKey);
+    if (hit) return { identity: hit.identity.slice(), sealing: hit.sealing.slice() };
+    const keys = verifyPublicKeys(published);
+    if (cacheKey !== undefined) {
+      if (this.#verified.size >= VERIFIED_CACHE_MAX) this.#verified.clear();
+      this.#verified.set(cacheKey, { identity: keys.identity.slice(), sealing: keys.sealing.slice() });
+    }
+    return keys;
   }
 
   /** Loads the pins persisted on this device (idempotent). */
@@ -89,7 +112,7 @@ export class KeyDirectory extends Emitter<KeyDirectoryEvents> {
     await this.load();
     let keys;
     try {
-      keys = verifyPublicKeys(entry.publicKeys);
+      keys = this.#verify(entry.publicKeys);
     } catch {
       this.emit('invalid_keys', { userId: entry.userId });
       return this.#pins.get(entry.userId);
