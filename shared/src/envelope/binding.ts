@@ -37,7 +37,7 @@ import {
 import { DeviceCounters, type CounterGap, type CounterStore } from './counters.ts';
 import { ClientOwnership, tryDecodeUpdate } from './ownership.ts';
 import { authoredValues, entrySigningBytes, parseMessageEntry, parseOpEntry, VouchedEntries } from './inner.ts';
-import { shouldCompact, type CompactThresholds } from './segments.ts';
+import { logChanges, shouldCompact, type CompactThresholds } from './segments.ts';
 
 /** Origin of inner-doc transactions that came from frames: never sealed again. */
 export const REMOTE_ORIGIN: unique symbol = Symbol('parley.envelope.remote');
@@ -76,7 +76,7 @@ export interface EnvelopeBindingOptions {
   closed?: boolean;
 }
 
-/** A frame that was skipped, with where it sat in `log` when observed. */
+/** A frame that was skipped, with where it sat in `log` when it was skipped (-1: no longer there). */
 export interface InvalidFrame {
   index: number;
   code: FrameErrorCode;
@@ -162,19 +162,16 @@ export class EnvelopeBinding {
     this.unsent.push(update);
     this.schedule();
   };
-  private readonly onLog = (event: Y.YArrayEvent<unknown>, tr: Y.Transaction) => {
-    const inserted: Array<{ frame: unknown; index: number }> = [];
-    let index = 0;
-    for (const d of event.changes.delta) {
-      if (d.retain !== undefined) index += d.retain;
-      else if (Array.isArray(d.insert)) for (const f of d.insert) inserted.push({ frame: f, index: index++ });
-    }
-    const deleted: unknown[] = [];
-    // [COMPACT-5] deleted content is still readable here, and only here.
-    for (const item of event.changes.deleted) for (const c of item.content.getContent()) deleted.push(c);
+  private readonly onLog = (_event: Y.YArrayEvent<unknown>, tr: Y.Transaction) => {
+    const { inserted, deleted } = logChanges(this.log, tr);
+    for (const f of inserted) if (f instanceof Uint8Array) this.bytes += f.length;
+    for (const f of deleted) if (f instanceof Uint8Array) this.bytes -= f.length;
     const own = tr.origin === BINDING_ORIGIN;
+    // [COMPACT-5] deleted content is readable in the observer only, hence collected now.
     this.enqueue(() => this.processBatch(inserted, own ? [] : deleted));
   };
+  /** Bytes of the frames in `log`, kept up to date by `onLog` (see `logBytes`). */
+  private bytes = 0;
 
   constructor(options: EnvelopeBindingOptions) {
     this.o = options;
@@ -183,7 +180,8 @@ export class EnvelopeBinding {
     this.log = options.envelope.getArray<unknown>(LOG_NAME);
     if (!this.isClosed) options.inner.on('update', this.onInner);
     this.log.observe(this.onLog);
-    const initial = this.log.toArray().map((frame, index) => ({ frame, index }));
+    const initial = this.log.toArray();
+    for (const f of initial) if (f instanceof Uint8Array) this.bytes += f.length;
     if (initial.length > 0) this.enqueue(() => this.processBatch(initial, []));
   }
 
@@ -191,6 +189,11 @@ export class EnvelopeBinding {
   on(listener: (e: BindingEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Total bytes of the frames in `log` now (`logStats(log).bytes` without walking the log). */
+  get logBytes(): number {
+    return this.bytes;
   }
 
   /** Frames skipped so far, in the order they were observed. */
@@ -275,7 +278,7 @@ export class EnvelopeBinding {
         if (this.records.get(id)?.status !== 'pending') continue;
         this.records.delete(id);
         this.pendingFrames.delete(id);
-        await this.processFrame(frame, -1);
+        await this.processFrame(frame);
       }
       this.emitGaps();
     });
@@ -477,7 +480,7 @@ export class EnvelopeBinding {
     return out;
   }
 
-  private async processBatch(inserted: Array<{ frame: unknown; index: number }>, deleted: unknown[]): Promise<void> {
+  private async processBatch(inserted: unknown[], deleted: unknown[]): Promise<void> {
     const coverages: Coverage[] = [];
     // [BIND-2] Opening (signature check, decryption) has no effect on the binding, so up to OPEN_AHEAD frames
     // are opened concurrently (native signature checks run off the thread); the checks that depend on what
@@ -496,15 +499,14 @@ export class EnvelopeBinding {
       epochKey: (epoch) => base.epochKey(epoch),
     };
     const open = (i: number) => {
-      const f = inserted[i]?.frame;
+      const f = inserted[i];
       if (!(f instanceof Uint8Array) || ahead.has(i)) return;
       const id = frameId(f);
       if (!this.records.has(id)) ahead.set(i, { id, opened: verifyAndOpenFrame(f, this.o.scope, resolvers) });
     };
     for (let i = 0; i < inserted.length; i++) {
       for (let k = i; k < Math.min(inserted.length, i + OPEN_AHEAD); k++) open(k);
-      const { frame, index } = inserted[i]!;
-      const record = await this.processFrame(frame, index, ahead.get(i));
+      const record = await this.processFrame(inserted[i], ahead.get(i));
       ahead.delete(i);
       if (record?.status === 'applied' && record.coverage) coverages.push(record.coverage);
     }
@@ -532,9 +534,14 @@ export class EnvelopeBinding {
     this.emit({ type: 'repaired', frames: lost.length });
   }
 
-  private reject(index: number, code: FrameErrorCode, id: string, who?: { userId: string; deviceId: string; counter: number }) {
+  /** Where `frame` sits in `log` now (-1: gone). O(log), paid for skipped frames only. */
+  private indexOf(frame: unknown): number {
+    return this.log.toArray().indexOf(frame);
+  }
+
+  private reject(frame: Uint8Array, code: FrameErrorCode, id: string, who?: { userId: string; deviceId: string; counter: number }) {
     this.records.set(id, { status: 'invalid', code });
-    const entry: InvalidFrame = { index, code, ...(who ?? {}) };
+    const entry: InvalidFrame = { index: this.indexOf(frame), code, ...(who ?? {}) };
     this.invalidList.push(entry);
     this.emit({ type: 'invalid', frame: entry });
     return undefined;
@@ -542,11 +549,10 @@ export class EnvelopeBinding {
 
   private async processFrame(
     frame: unknown,
-    index: number,
     pre?: { id: string; opened: Promise<OpenResult<OpenedFrame>> },
   ): Promise<FrameRecord | undefined> {
     if (!(frame instanceof Uint8Array)) {
-      const entry: InvalidFrame = { index, code: 'malformed' };
+      const entry: InvalidFrame = { index: this.indexOf(frame), code: 'malformed' };
       this.invalidList.push(entry);
       this.emit({ type: 'invalid', frame: entry });
       return undefined;
@@ -563,14 +569,14 @@ export class EnvelopeBinding {
         this.emit({ type: 'pending', epoch: parsed.ok ? parsed.value.header.epoch : -1 });
         return undefined;
       }
-      return this.reject(index, opened.code, id);
+      return this.reject(frame, opened.code, id);
     }
     const { header, update, snapshot } = opened.value;
     const who = { userId: header.userId, deviceId: header.deviceId, counter: header.counter };
     const status = this.counters.check(header.userId, header.deviceId, header.counter, id);
-    if (status !== 'new') return this.reject(index, 'replayed', id, who);
+    if (status !== 'new') return this.reject(frame, 'replayed', id, who);
     const check = snapshot ? this.ownership.checkSnapshot(snapshot, header.userId) : this.ownership.checkUpdate(update, header.userId);
-    if (!check.ok) return this.reject(index, check.code, id, who);
+    if (!check.ok) return this.reject(frame, check.code, id, who);
     // [INNER-8] before applying, so listeners know the vouched contents when the entries appear. A snapshot
     // vouches only with payload version 2, and not for the entries it excludes ([COMPACT-3]).
     const values = !snapshot
@@ -582,7 +588,7 @@ export class EnvelopeBinding {
     try {
       Y.applyUpdate(this.o.inner, update, REMOTE_ORIGIN);
     } catch {
-      return this.reject(index, 'invalid_update', id, who);
+      return this.reject(frame, 'invalid_update', id, who);
     }
     if (header.userId === this.o.self.userId) this.ownAuthentic?.add(values);
     this.ownership.commit(check.claims);

@@ -2,7 +2,7 @@
  * Segment and compaction policy ([SEG-*], [COMPACT-1]): pure decisions over numbers the caller already has.
  * Lazy loading of older segments is the client's job; these helpers only say when to compact or roll over.
  */
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 
 /** Ciphertext bytes after which a segment is closed and a new one opened ([SEG-2]). */
 export const SEGMENT_MAX_BYTES = 1024 * 1024;
@@ -25,6 +25,37 @@ export function logStats(log: Y.Array<unknown>): LogStats {
   let bytes = 0;
   for (const f of log.toArray()) if (f instanceof Uint8Array) bytes += f.length;
   return { frames: log.length, bytes };
+}
+
+/**
+ * What one transaction changed in `log`: the values of the elements it inserted that are still there, in
+ * per-writer clock order, and the contents of elements it deleted that existed before it. The same sets as
+ * `event.changes` (its `delta` inserts and `deleted`), without walking the whole array: `event.changes` visits
+ * every element of the log on every event, which made each new frame cost O(frames in the segment). Read the
+ * deleted contents inside the observer: the transaction's garbage collection drops them afterwards.
+ */
+export function logChanges(log: Y.Array<unknown>, tr: Y.Transaction): { inserted: unknown[]; deleted: unknown[] } {
+  const inserted: unknown[] = [];
+  const deleted: unknown[] = [];
+  const parent = log as unknown as Y.AbstractType<unknown>;
+  const ownElement = (s: unknown): s is Y.Item => s instanceof Y.Item && s.parent === parent && s.parentSub === null && s.countable;
+  for (const [client, after] of tr.afterState) {
+    const before = tr.beforeState.get(client) ?? 0;
+    if (after <= before) continue;
+    const structs = tr.doc.store.clients.get(client);
+    if (!structs) continue;
+    for (let i = Y.findIndexSS(structs, before); i < structs.length; i++) {
+      const s = structs[i]!;
+      if (s.id.clock >= after) break;
+      // A struct starting before `before` is older content split by this transaction, not new.
+      if (s.id.clock < before || !ownElement(s) || s.deleted) continue;
+      for (const v of s.content.getContent()) inserted.push(v);
+    }
+  }
+  Y.iterateDeletedStructs(tr, tr.deleteSet, (s) => {
+    if (ownElement(s) && s.id.clock < (tr.beforeState.get(s.id.client) ?? 0)) for (const v of s.content.getContent()) deleted.push(v);
+  });
+  return { inserted, deleted };
 }
 
 /** Thresholds for `shouldCompact`; defaults are `COMPACT_MAX_FRAMES` and `COMPACT_MAX_BYTES`. */
