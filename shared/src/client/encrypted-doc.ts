@@ -46,8 +46,16 @@ export interface EncryptedDocOptions {
   onBinding?: (e: BindingEvent) => void;
 }
 
-/** Rewrite the full state after this many appended pieces, or this many appended bytes. */
+/**
+ * When `#persist` rewrites the full state instead of appending a piece: past `COMPACT_PIECES` pieces
+ * (`COMPACT_PIECES_LARGE` once the full state exceeds `COMPACT_BYTES`), or once the pieces together outweigh
+ * both `COMPACT_BYTES` and the full state. Rewriting a segment near its 1 MiB cap costs an encode and an
+ * encryption of all of it; with a fixed 64-piece rule a busy conversation (a save per 50 ms) paid that every
+ * few seconds, O(state) per 64 frames. Scaled with the state, the rewrites cost O(1) per appended byte,
+ * and a load still reads at most a few hundred pieces.
+ */
 const COMPACT_PIECES = 64;
+const COMPACT_PIECES_LARGE = 256;
 const COMPACT_BYTES = 256 * 1024;
 
 const logPrefix = (name: string) => `envlog/${name}/`;
@@ -66,6 +74,8 @@ export class EncryptedDoc {
   /** Appended pieces in storage since the last full write. */
   #pieces: string[] = [];
   #pieceBytes = 0;
+  /** Bytes of the full state as last written or loaded. */
+  #fullBytes = 0;
   #seq = 0;
 
   private constructor(readonly options: EncryptedDocOptions) {
@@ -78,6 +88,7 @@ export class EncryptedDoc {
     const d = new EncryptedDoc(options);
     const saved = await options.store.get(`env/${options.name}`);
     if (saved) {
+      d.#fullBytes = saved.length;
       try {
         Y.applyUpdate(d.envelope, saved, 'storage');
       } catch {
@@ -166,8 +177,11 @@ export class EncryptedDoc {
     const updates = this.#unsaved;
     this.#unsaved = [];
     try {
-      if (this.#pieces.length + 1 > COMPACT_PIECES || this.#pieceBytes > COMPACT_BYTES) {
-        await store.set(`env/${name}`, Y.encodeStateAsUpdate(this.envelope));
+      const maxPieces = this.#fullBytes > COMPACT_BYTES ? COMPACT_PIECES_LARGE : COMPACT_PIECES;
+      if (this.#pieces.length + 1 > maxPieces || this.#pieceBytes > Math.max(COMPACT_BYTES, this.#fullBytes)) {
+        const full = Y.encodeStateAsUpdate(this.envelope);
+        await store.set(`env/${name}`, full);
+        this.#fullBytes = full.length;
         const old = this.#pieces;
         this.#pieces = [];
         this.#pieceBytes = 0;
