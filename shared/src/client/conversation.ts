@@ -792,9 +792,15 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.#render();
   }
 
+  #membershipSource: unknown;
+
   /** Membership decides which entries count: when it changes, the projection recomputes everything. */
   #syncMembership(): void {
     const m = this.#membership;
+    // Both sources are replaced, never mutated, when they change: the same objects mean the same key.
+    const source = m.created ? m : this.#info;
+    if (source === this.#membershipSource) return;
+    this.#membershipSource = source;
     const key = m.created ? `c:${[...m.everMembers].sort().join(',')}` : `i:${this.#info.members.map((x) => x.userId).sort().join(',')}`;
     if (key === this.#membershipKey) return;
     this.#membershipKey = key;
@@ -1235,7 +1241,7 @@ export class Conversation extends Emitter<ConversationEvents> {
   }
 
   async #maybeRollover(s: { seg: Segment; doc: EncryptedDoc }): Promise<void> {
-    const d = rolloverDecision({ segmentEpoch: s.seg.epoch, currentEpoch: this.#info.currentEpoch, segmentBytes: logStats(s.doc.binding.log).bytes });
+    const d = rolloverDecision({ segmentEpoch: s.seg.epoch, currentEpoch: this.#info.currentEpoch, segmentBytes: s.doc.binding.logBytes });
     if (!d.rollover || d.reason !== 'size_cap' || !this.ctx.sync.online) return;
     // Close the segment only once the server holds every frame sealed into it: a frame still in flight when
     // the rollover lands would be refused by the now read-only segment and its messages would wait for a
