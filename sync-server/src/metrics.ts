@@ -75,7 +75,7 @@ export class Metrics {
   /** Bytes of envelope updates persisted. */
   readonly bytesStored = this.counter('parley_sync_stored_bytes_total', 'Bytes of envelope updates appended');
   /** Latency of appending an update (the time an acknowledgement waits for durability). */
-  readonly storeLatency = this.summary('parley_sync_store_seconds', 'Latency of persisting one update before its acknowledgement');
+  readonly storeLatency = this.summary('parley_sync_store_seconds', 'Latency of persisting one update before its acknowledgement (append call to commit, group-commit queueing included)');
   /** Rejections by reason (invalid-update, invalid-awareness, rate-limited, unauthorized, forbidden, too-large). */
   readonly rejections = this.counter('parley_sync_rejections_total', 'Document connections closed or refused, by reason');
   /** Server-side compactions. */

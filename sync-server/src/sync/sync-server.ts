@@ -24,7 +24,7 @@ import * as decoding from 'lib0/decoding';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE, docNameFor, KEEPALIVE, type InboxNotice } from '@parley/shared/protocol';
 import type { Database } from '../db/database.ts';
-import { appendUpdate, compactDoc, docStats, loadMerged } from '../db/doc-updates.ts';
+import { compactDoc, docStats, loadMerged, UpdateAppender } from '../db/doc-updates.ts';
 import { contactsOf, memberIds, touchConversation } from '../db/conversations.ts';
 import { revokedAmong } from '../db/sessions.ts';
 import type { TokenService } from '../auth/tokens.ts';
@@ -262,15 +262,21 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     },
   };
 
-  /** Appends one update; metrics and the debug line (no content) on commit. */
+  /** Group commit: appends queued while a statement is in flight go together in the next one. */
+  const appender = new UpdateAppender(db);
+  /**
+   * Appends one update; resolves once its row is committed. Metrics and the debug line (no content) on
+   * commit; the latency is per update, from this call to the commit (queueing behind a statement included),
+   * and `batch` is the number of rows its statement inserted.
+   */
   const append = async (documentName: string, update: Uint8Array): Promise<void> => {
     const started = performance.now();
-    await appendUpdate(db, documentName, update);
+    const batch = await appender.append(documentName, update);
     const ms = performance.now() - started;
     metrics.updatesStored.inc();
     metrics.bytesStored.inc({}, update.length);
     metrics.storeLatency.observe(ms / 1000);
-    log.debug('sync.stored', { doc: documentName, bytes: update.length, ms: Math.round(ms) });
+    log.debug('sync.stored', { doc: documentName, bytes: update.length, batch, ms: Math.round(ms) });
   };
 
   /**
