@@ -20,6 +20,8 @@ interface DeviceState {
   deviceId: string;
   /** Counter -> signature key of the frame accepted under it. */
   accepted: Map<number, string>;
+  /** The accepted counters above `prefix` (usually none), so `gaps` and `maxSeen` need not scan `accepted`. */
+  above: Set<number>;
   /** All of 1..prefix are accepted or covered by a snapshot. */
   prefix: number;
   coveredMax: number;
@@ -33,7 +35,7 @@ export class DeviceCounters {
     const key = deviceKey(userId, deviceId);
     let s = this.devices.get(key);
     if (!s) {
-      s = { userId, deviceId, accepted: new Map(), prefix: 0, coveredMax: 0 };
+      s = { userId, deviceId, accepted: new Map(), above: new Set(), prefix: 0, coveredMax: 0 };
       this.devices.set(key, s);
     }
     return s;
@@ -53,7 +55,10 @@ export class DeviceCounters {
   /** Records an accepted frame. */
   accept(userId: string, deviceId: string, counter: number, sigKey: string): void {
     const s = this.state(userId, deviceId);
-    if (!s.accepted.has(counter)) s.accepted.set(counter, sigKey);
+    if (!s.accepted.has(counter)) {
+      s.accepted.set(counter, sigKey);
+      if (counter > s.prefix) s.above.add(counter);
+    }
     advance(s);
   }
 
@@ -84,7 +89,7 @@ export class DeviceCounters {
     const s = this.devices.get(deviceKey(userId, deviceId));
     if (!s) return 0;
     let max = Math.max(s.prefix, s.coveredMax);
-    for (const c of s.accepted.keys()) if (c > max) max = c;
+    for (const c of s.above) if (c > max) max = c;
     return max;
   }
 
@@ -92,7 +97,7 @@ export class DeviceCounters {
   gaps(): CounterGap[] {
     const out: CounterGap[] = [];
     for (const s of this.devices.values()) {
-      const above = [...s.accepted.keys()].filter((c) => c > s.prefix).sort((a, b) => a - b);
+      const above = [...s.above].sort((a, b) => a - b);
       let expected = s.prefix + 1;
       for (const c of above) {
         if (c > expected) out.push({ userId: s.userId, deviceId: s.deviceId, from: expected, to: c - 1 });
@@ -106,6 +111,7 @@ export class DeviceCounters {
 function advance(s: DeviceState): void {
   if (s.coveredMax > s.prefix) s.prefix = s.coveredMax;
   while (s.accepted.has(s.prefix + 1)) s.prefix++;
+  for (const c of s.above) if (c <= s.prefix) s.above.delete(c);
 }
 
 /**
