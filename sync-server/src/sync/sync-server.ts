@@ -55,7 +55,7 @@ export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
   maxPayloadBytes: 8 * 1024 * 1024,
   frameMaxBytes: 256 * 1024,
   messagesBurst: 400,
-  messagesPerSecond: 200,
+  messagesPerSecond: 500,
   compactAfterRows: 50,
 });
 
