@@ -16,7 +16,7 @@
  * would delay the sender's event loop, and the latency would largely be the bench process's own queueing.
  */
 import * as Y from 'yjs';
-import { BINDING_ORIGIN, verifyAndOpenFrame } from '@parley/shared/envelope';
+import { BINDING_ORIGIN, logChanges, verifyAndOpenFrame } from '@parley/shared/envelope';
 import { FLUSH_BURST, FLUSH_PER_SECOND } from '@parley/shared/client';
 import { DEFAULT_SYNC_LIMITS } from '../../sync-server/src/sync/sync-server.ts';
 import { baselineProvider, registerUsers, startClient } from '../lib/clients.ts';
@@ -112,9 +112,11 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
             if ((event?.reason ?? '').startsWith('rate-limited')) rateLimited++;
           });
           const log = link.provider.document.getArray('log');
-          log.observe((ev, tr) => {
+          // logChanges reads the transaction, not `ev.changes` (which walks the whole log on every event and put
+          // the bench's own O(segment) bookkeeping into the sender's process).
+          log.observe((_ev, tr) => {
             if (tr.origin !== BINDING_ORIGIN) return;
-            for (const d of ev.changes.delta) if (Array.isArray(d.insert)) pushed(d.insert, segId);
+            pushed(logChanges(log, tr).inserted, segId);
           });
           pushed(log.toArray(), segId); // frames the client sealed before we looked
           return true;
@@ -225,6 +227,19 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
         for (const w of wire) for (const [k, f] of frameBytes) { if (f.at < t0) continue; const a = w.get(k); if (a !== undefined) relayLat.push(a - f.at); }
         const pipeline = ids.map((id) => (frameOf.has(id) ? frameBytes.get(frameOf.get(id)!)!.at - calls.get(id)! : NaN)).filter(Number.isFinite);
         const frames = new Set(frameOf.values()).size;
+        // Diagnostics (not part of the report): BENCH_DUMP=<file> writes each message's send, push and arrival
+        // times (ms after the timed start; arrivals as median and max over the member sockets) and the large frames.
+        if (process.env.BENCH_DUMP) {
+          const { writeFileSync } = await import('node:fs');
+          const rows = ids.map((id) => {
+            const k = frameOf.get(id);
+            const f = k ? frameBytes.get(k) : undefined;
+            const arr = k ? wire.map((w) => w.get(k)).filter((x): x is number => x !== undefined).sort((a, b) => a - b) : [];
+            return { id, call: calls.get(id)! - t0, push: f ? f.at - t0 : null, seg: f?.segId, size: f?.frame.length, arrMed: arr.length ? arr[arr.length >> 1]! - t0 : null, arrMax: arr.length ? arr.at(-1)! - t0 : null };
+          });
+          const big = [...frameBytes.values()].filter((f) => f.frame.length > 4096).map((f) => ({ at: f.at - t0, size: f.frame.length }));
+          writeFileSync(process.env.BENCH_DUMP, JSON.stringify({ rows, big, t0 }));
+        }
         return {
           sent, sendWall, complete, wire: dist(wireLat), wireLost, wireN: wire.length, visible: dist(visLat), visLost, visN: visible.length, pipeline: dist(pipeline), relay: dist(relayLat), frames, rateLimited,
           srv, cli, recvCpu, clock, store, rollovers, resealed: resealed.length,
