@@ -43,19 +43,25 @@ describe('MessageDecorator', () => {
         const pending = new Set<string>();
         const d = new MessageDecorator('me');
         let ts = 0;
+        // Half of the runs pass the first changed position, as the projection does (`listChangedFrom`).
+        const hinted = steps.length % 2 === 0;
         for (const s of steps) {
+          let changedFrom = Number.POSITIVE_INFINITY;
           switch (s.kind) {
             case 'append':
+              changedFrom = list.length;
               list = [...list, ...Array.from({ length: s.n }, () => message(s.author, ++ts))];
               break;
             case 'insert': {
               const at = list.length === 0 ? 0 : s.at % (list.length + 1);
+              changedFrom = at;
               list = [...list.slice(0, at), message(s.author, 0), ...list.slice(at)];
               break;
             }
             case 'replace':
               if (list.length > 0) {
                 const at = s.at % list.length;
+                changedFrom = at;
                 list = list.slice();
                 list[at] = { ...list[at]!, text: 'edited', edited: true };
               }
@@ -63,6 +69,7 @@ describe('MessageDecorator', () => {
             case 'remove':
               if (list.length > 0) {
                 const at = s.at % list.length;
+                changedFrom = at;
                 list = [...list.slice(0, at), ...list.slice(at + 1)];
               }
               break;
@@ -87,7 +94,7 @@ describe('MessageDecorator', () => {
             const pos = list.findIndex((m) => m.id === id);
             if (pos >= 0) marks.set(u, pos);
           }
-          const got = d.decorate(list, marks, pending, (id) => list.findIndex((m) => m.id === id));
+          const got = d.decorate(list, marks, pending, (id) => list.findIndex((m) => m.id === id), hinted ? changedFrom : undefined);
           expect(got).toEqual(decorateAll('me', list, marks, pending));
           expect(d.pendingChanged(pending)).toBe(false);
         }

@@ -825,7 +825,7 @@ export class Conversation extends Emitter<ConversationEvents> {
         const pos = this.#projection.indexOf(r.msgId);
         if (pos >= 0) marks.set(r.userId, pos);
       }
-      this.#messages = this.#decorator.decorate(messages, marks, this.#pending, (id) => this.#projection.indexOf(id));
+      this.#messages = this.#decorator.decorate(messages, marks, this.#pending, (id) => this.#projection.indexOf(id), this.#projection.takeChangedFrom());
     }
     this.#renderMs = performance.now() - t0;
     const waiters = this.#renderWaiters;

@@ -111,6 +111,12 @@ export class MessageDecorator {
     pending: ReadonlySet<string>,
     /** Position of a message id in `list` (-1 when absent), e.g. `MessageProjection.indexOf`. */
     find?: (id: string) => number,
+    /**
+     * A position at or below the first one where `list` differs from the previous call's list (e.g.
+     * `MessageProjection.takeChangedFrom()`, accumulated since the previous call): spares comparing the two
+     * lists from the start. Omitted: they are compared.
+     */
+    listChangedFrom?: number,
   ): ConversationMessage[] {
     const prev = this.#prev;
     const indexOf = (id: string) => {
@@ -120,11 +126,13 @@ export class MessageDecorator {
     let from = 0;
     if (prev) {
       from = Math.min(list.length, prev.list.length);
-      for (let i = 0; i < from; i++)
-        if (list[i] !== prev.list[i]) {
-          from = i;
-          break;
-        }
+      if (listChangedFrom !== undefined) from = Math.min(from, listChangedFrom);
+      else
+        for (let i = 0; i < from; i++)
+          if (list[i] !== prev.list[i]) {
+            from = i;
+            break;
+          }
       for (const [u, pos] of marks) {
         const was = prev.marks.get(u);
         if (was === undefined) from = 0;
@@ -135,8 +143,8 @@ export class MessageDecorator {
       for (const id of pending) if (!prev.pending.has(id)) from = Math.min(from, indexOf(id));
       for (const id of prev.pending) if (!pending.has(id)) from = Math.min(from, indexOf(id));
     }
-    const out = new Array<ConversationMessage>(list.length);
-    for (let i = 0; i < from; i++) out[i] = prev!.out[i]!;
+    const out = from > 0 ? prev!.out.slice(0, from) : [];
+    out.length = list.length;
     decorateRange(this.me, list, marks, pending, from, out, prev?.list, prev?.out);
     this.#prev = { list, out, marks: new Map(marks), pending: new Set(pending) };
     return out;

@@ -687,11 +687,10 @@ function sameMaterialized(a: MaterializedMessage, b: MaterializedMessage): boole
   });
 }
 
-function mergeSorted(a: MaterializedMessage[], b: MaterializedMessage[]): MaterializedMessage[] {
-  if (b.length === 0) return a;
-  if (a.length === 0) return b;
-  const out = new Array<MaterializedMessage>(a.length + b.length);
-  // `a` up to where b[0] goes is copied without comparing (appends: all of it).
+function mergeSorted(a: MaterializedMessage[], b: MaterializedMessage[]): { list: MaterializedMessage[]; at: number } {
+  if (b.length === 0) return { list: a, at: a.length };
+  if (a.length === 0) return { list: b, at: 0 };
+  // `a` up to where b[0] goes is copied without comparing (appends: all of it, as one slice).
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
@@ -699,14 +698,13 @@ function mergeSorted(a: MaterializedMessage[], b: MaterializedMessage[]): Materi
     if (byTsThenId(a[mid]!, b[0]!) <= 0) lo = mid + 1;
     else hi = mid;
   }
-  let i = 0;
+  const out = a.slice(0, lo);
+  let i = lo;
   let j = 0;
-  let k = 0;
-  for (; i < lo; i++) out[k++] = a[i]!;
-  while (i < a.length && j < b.length) out[k++] = byTsThenId(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
-  while (i < a.length) out[k++] = a[i++]!;
-  while (j < b.length) out[k++] = b[j++]!;
-  return out;
+  while (i < a.length && j < b.length) out.push(byTsThenId(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return { list: out, at: lo };
 }
 
 /**
@@ -736,6 +734,8 @@ export class MessageProjection {
   readonly #dirtyUsers = new Set<string>();
   #all = false;
   #version = 0;
+  /** Lowest index of the list that changed since `takeChangedFrom()` was last called (Infinity: none). */
+  #changedFrom = Number.POSITIVE_INFINITY;
   readonly #onMessages = (e: Y.YMapEvent<unknown>) => {
     for (const key of e.keysChanged) this.#setMessage(key);
   };
@@ -774,6 +774,17 @@ export class MessageProjection {
     this.#all = true;
   }
 
+  /**
+   * The lowest index at which the list (`update().messages`) may differ from the list as it was when this was
+   * last called (Infinity: it did not change), then starts over. Every list position below it holds the same
+   * object as then. For renderers that rebuild only the changed tail (`MessageDecorator.decorate`).
+   */
+  takeChangedFrom(): number {
+    const from = this.#changedFrom;
+    this.#changedFrom = Number.POSITIVE_INFINITY;
+    return from;
+  }
+
   /** Index of message `id` in the current list, or -1. O(log n). */
   indexOf(id: string): number {
     const m = this.#shown.get(id);
@@ -798,6 +809,7 @@ export class MessageProjection {
   update(): { messages: MaterializedMessage[]; receipts: Array<{ userId: string; msgId: string }>; version: number } {
     if (this.#all) {
       this.#all = false;
+      this.#changedFrom = 0;
       for (const id of this.#msgs.keys()) this.#dirtyMsgs.add(id);
       for (const id of this.#shown.keys()) this.#dirtyMsgs.add(id);
       for (const u of this.#readsBy.keys()) this.#dirtyUsers.add(u);
@@ -814,7 +826,9 @@ export class MessageProjection {
         if (prev && next && sameMaterialized(prev, next)) continue;
         if (!prev && !next) continue;
         // Same id and ts (an edit, a reaction): same place in the list, replaced without moving anything.
-        const at = prev && next && prev.ts === next.ts ? this.indexOf(id) : -1;
+        const was = prev ? this.indexOf(id) : -1; // `#shown` and `#order` still hold `prev` here
+        if (was >= 0 && was < this.#changedFrom) this.#changedFrom = was;
+        const at = prev && next && prev.ts === next.ts ? was : -1;
         if (at >= 0) replaced.push([at, next!]);
         else {
           if (prev) removed.add(prev);
@@ -830,7 +844,9 @@ export class MessageProjection {
         for (const [at, m] of replaced) order[at] = m;
         if (removed.size > 0) order = order.filter((m) => !removed.has(m));
         added.sort(byTsThenId);
-        this.#order = mergeSorted(order, added);
+        const merged = mergeSorted(order, added);
+        this.#order = merged.list;
+        if (added.length > 0 && merged.at < this.#changedFrom) this.#changedFrom = merged.at;
         changed = true;
       }
     }

@@ -72,6 +72,7 @@ function run(cmds: Cmd[]): void {
   const isMember = (id: string) => members.has(id);
   const p = new MessageProjection(docs[0]!, { authentic, isMember });
   const ids: string[] = ['ff'.repeat(16) + ':1']; // one target that never exists
+  let before: readonly unknown[] = [];
   try {
     for (const c of cmds) {
       const doc = docs[c.t === 'msg' || c.t === 'op' || c.t === 'ydel' ? c.d : 0]!;
@@ -117,6 +118,13 @@ function run(cmds: Cmd[]): void {
       expect(inc.messages).toEqual(full.messages);
       expect(inc.receipts).toEqual(full.receipts);
       inc.messages.forEach((m, i) => expect(p.indexOf(m.id)).toBe(i));
+      // takeChangedFrom: every position below it holds the very object it held after the previous step.
+      const from = p.takeChangedFrom();
+      let firstDiff = 0;
+      while (firstDiff < Math.min(before.length, inc.messages.length) && before[firstDiff] === inc.messages[firstDiff]) firstDiff++;
+      if (firstDiff === before.length && firstDiff === inc.messages.length) firstDiff = Number.POSITIVE_INFINITY;
+      expect(from).toBeLessThanOrEqual(firstDiff);
+      before = inc.messages;
     }
   } finally {
     p.destroy();
