@@ -431,7 +431,9 @@ export class Conversation extends Emitter<ConversationEvents> {
       previous.doc.binding.close();
       previous.doc.binding.takeUnsent(); // the outbox re-sends these entries in the new segment
       previous.doc.detach();
-      await previous.doc.save();
+      // Not awaited: writing the closed segment's cache (up to a full 1 MiB state) held the send path at every
+      // size-cap rollover; saves of one document run in order, and close() waits for them.
+      void previous.doc.save();
     }
     doc.attach(this.ctx.sync, { onFinalClose: (r) => this.#onFinalClose(r, seg.id), onAwareness: (a) => this.#onAwareness(seg, a) });
     await this.#replayOutbox();
