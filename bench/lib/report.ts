@@ -163,9 +163,13 @@ export const METHOD = `## Method
   through the client's \`SyncConnection\` to the server, which validates and persists them like any other. The
   baseline history is the same texts pushed into one \`Y.Array\` in batches of 500 by a provider. A *fresh
   device* is a new login of a second member with empty \`MemoryStorage\`: first screen =
-  \`client.open(convId)\` resolving with the newest messages in \`conversation.messages\` (the open segment
-  only); full history = \`loadAll()\` until every message is materialized. Baseline: a new provider until
-  \`synced\` and the array read into a list.
+  \`client.open(convId)\` until the newest message is in \`conversation.messages\` (the open segment
+  only); full history = \`loadOlder()\`, segment by segment, until every message is in the list. Baseline: a
+  new provider until \`synced\` and the array read into a list. Every open is a fresh device, 2-4 s after
+  the previous one (the server unloads the documents). Parley opens the two conversations in alternation,
+  seven times each: the first three load the full history, the other four time the first screen only; the
+  baseline opens each three times. The table shows medians (first screen over all seven opens), the notes
+  every value.
 - **Search (e)**: the app's search engine itself (\`app/src/search/engine.ts\`, the module the search worker
   runs): MiniSearch's radix tree as the term dictionary with its own postings and BM25 top-k, exact words
   plus a prefix on the last word, a typo pass (1 edit from 4 letters, 2 from 8, swapped neighbours) only

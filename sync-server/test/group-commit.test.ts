@@ -11,15 +11,11 @@
  *   row is visible from another session the moment its promise resolves.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database, type Queryable } from '../src/db/database.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Database, Queryable } from '../src/db/database.ts';
 import { DOC_UPDATE_SQL, UpdateAppender, type AppendBatchLimits } from '../src/db/doc-updates.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/server.ts';
+import { backendDatabase } from './helpers/database.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,24 +66,14 @@ function lcg(seed: number): () => number {
 }
 
 describe.each(['postgres', 'pglite'] as const)('group commit on %s', (backend) => {
+  const database = backendDatabase(backend, 'group-commit');
   let db: Database;
-  let pgdb: TestDatabase | null = null;
-  let dataDir: string;
+  beforeEach(() => {
+    db = database.db;
+  });
 
   const rowsOf = async (doc: string): Promise<string[]> =>
     (await db.query('SELECT update FROM doc_updates WHERE doc = $1 ORDER BY seq', [doc])).rows.map((r) => hex(r.update as Buffer));
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'parley-group-commit-'));
-    pgdb = backend === 'postgres' ? await createTestDatabase() : null;
-    db = await openDatabase({ databaseUrl: pgdb?.url ?? null, dataDir });
-    await migrate(db);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await pgdb?.drop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
 
   it('concurrent appends to several documents all land, each document’s rows in call order', async () => {
     const { db: wrapped, statements } = counting(db);
@@ -208,8 +194,8 @@ describe.each(['postgres', 'pglite'] as const)('group commit on %s', (backend) =
   it.runIf(backend === 'postgres')('postgres: while the statement waits on a lock nobody resolves; each row is visible to another session when its promise resolves', async () => {
     const appender = new UpdateAppender(db);
     const doc = newDoc();
-    const locker = new pg.Client({ connectionString: pgdb!.url });
-    const reader = new pg.Pool({ connectionString: pgdb!.url, max: 4 }); // checks run concurrently, as promises resolve
+    const locker = new pg.Client({ connectionString: database.url! });
+    const reader = new pg.Pool({ connectionString: database.url!, max: 4 }); // checks run concurrently, as promises resolve
     await locker.connect();
     try {
       await locker.query('BEGIN');

@@ -3,25 +3,23 @@
  * PostgreSQL and embedded PGlite: what goes, what stays, and that each statement uses its index.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REFRESH_TOKEN_TTL_SECONDS } from '../src/auth/accounts.ts';
 import { pruneSessions } from '../src/auth/session-pruning.ts';
-import { openDatabase, type Database } from '../src/db/database.ts';
-import { migrate } from '../src/db/migrate.ts';
+import type { Database } from '../src/db/database.ts';
 import { SESSION_SQL } from '../src/db/sessions.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/server.ts';
+import { backendDatabase } from './helpers/database.ts';
 
 const DAY = 24 * 3600 * 1000;
 const TTL = REFRESH_TOKEN_TTL_SECONDS * 1000;
 const FAKE_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g';
 
 describe.each(['postgres', 'pglite'] as const)('session pruning on %s', (backend) => {
+  const database = backendDatabase(backend, 'prune');
   let db: Database;
-  let pgdb: TestDatabase | null = null;
-  let dataDir: string;
+  beforeEach(() => {
+    db = database.db;
+  });
   const now = Date.now();
   const ago = (ms: number) => new Date(now - ms);
 
@@ -58,17 +56,6 @@ describe.each(['postgres', 'pglite'] as const)('session pruning on %s', (backend
   const sessionExists = async (id: string) => (await db.query('SELECT 1 FROM sessions WHERE id = $1', [id])).rowCount === 1;
   const tokenExists = async (h: Buffer) => (await db.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1', [h])).rowCount === 1;
 
-  beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'parley-prune-'));
-    pgdb = backend === 'postgres' ? await createTestDatabase() : null;
-    db = await openDatabase({ databaseUrl: pgdb?.url ?? null, dataDir });
-    await migrate(db);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await pgdb?.drop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
 
   it('deletes only what can no longer be presented', async () => {
     const u = await user();
