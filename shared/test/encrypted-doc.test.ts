@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { randomBytes } from '../src/crypto/index.ts';
+import { equalBytes, randomBytes } from '../src/crypto/index.ts';
 import { MemoryCounterStore, putMessage, signMessage } from '../src/envelope/index.ts';
 import { EncryptedDoc, MemoryStorage, SealedStore, deriveLocalKey } from '../src/client/index.ts';
 import { EPOCH, SCOPE, World, makeUser, newDeviceId } from './envelope/helpers.ts';
@@ -40,7 +40,7 @@ describe('EncryptedDoc persistence', () => {
       await doc.save();
       maxPieces = Math.max(maxPieces, await pieces());
       const full = await store.get(`env/${SCOPE.segmentId}`);
-      if (full && (!fullBefore || Buffer.compare(full, fullBefore) !== 0)) {
+      if (full && (!fullBefore || !equalBytes(full, fullBefore))) {
         fullWrites++;
         fullBefore = full;
       }
