@@ -123,18 +123,27 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
         };
         watchSender(seg.id);
         const wireSegments = new Set<string>([seg.id]);
+        const openSegments = new Set<string>([seg.id]);
         const attaching: Array<Promise<unknown>> = [];
         let rollovers = 0;
-        /** Follows a rollover (every wire member attaches to the new segment) and re-opened sender links. */
+        /**
+         * Follows a rollover and re-opened sender links. Wire members attach to a segment when the sender's record
+         * shows it: the one prepared ahead of the size cap ([SEG-4]) as the real clients do, or a new open one.
+         */
         const followRollover = () => {
-          for (const x of conv.info.segments) if (watched.has(x.id) || x.state === 'open') watchSender(x.id);
+          for (const x of conv.info.segments) if (watched.has(x.id) || x.state !== 'closed') watchSender(x.id);
           const open = conv.info.segments.find((x) => x.state === 'open');
-          if (!open || wireSegments.has(open.id)) return;
-          wireSegments.add(open.id);
-          rollovers++;
-          const a = wireProc.attach(open.id);
-          a.catch(() => undefined); // awaited (and its failure thrown) after the wait below
-          attaching.push(a);
+          if (open && !openSegments.has(open.id)) {
+            openSegments.add(open.id);
+            if (openSegments.size > 1) rollovers++;
+          }
+          for (const x of conv.info.segments) {
+            if (x.state === 'closed' || wireSegments.has(x.id)) continue;
+            wireSegments.add(x.id);
+            const a = wireProc.attach(x.id);
+            a.catch(() => undefined); // awaited (and its failure thrown) after the wait below
+            attaching.push(a);
+          }
         };
 
         // Warm-up (not timed): the same rate for a moment, so neither system is measured with cold JIT in the
@@ -306,7 +315,7 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
     });
 
     const recvMsgs = p.sent * (sizes.members - 1 - sizes.full);
-    if (p.rollovers > 0) notes.push(`The conversation passed the segment size cap (about 1 MiB of frames) ${p.rollovers}× during the run; the sender's client rolled over to a new segment and every wire member attached to it when the bench saw the new segment (a frame sealed before a member attached arrives with that member's initial sync, which the latency includes). Messages sealed into the closed segment in the moment of the rollover (refused there) are timed to the frame of the new segment that carried them.${p.resealed > 0 ? ` ${p.resealed} messages were found only in frames no member received; they are left out of the wire rows (the full clients' row shows whether they arrived).` : ''}`);
+    if (p.rollovers > 0) notes.push(`The conversation passed the segment size cap (about 1 MiB of frames) ${p.rollovers}× during the run; the sender's client rolled over to the next segment, which it had asked the server for at 75% of the cap ([SEG-4]); every wire member attached to that segment when the bench saw it in the sender's record, as the real clients do on the server's notice (a frame sealed before a member attached arrives with that member's initial sync, which the latency includes). Messages sealed into the closed segment in the moment of the rollover (refused there) are timed to the frame of the new segment that carried them.${p.resealed > 0 ? ` ${p.resealed} messages were found only in frames no member received; they are left out of the wire rows (the full clients' row shows whether they arrived).` : ''}`);
     if (p.rateLimited > 0) notes.push(`The server's per-connection budget (${DEFAULT_SYNC_LIMITS.messagesPerSecond} messages/s, burst ${DEFAULT_SYNC_LIMITS.messagesBurst}) closed the sender's document connection ${p.rateLimited}× (rate-limited); the client re-attached and re-synced.`);
     notes.push(
       `Parley server append latency (its /metrics, last 1,024 updates): p50 ${round(p.store.p50)} ms, p99 ${round(p.store.p99)} ms over ${p.store.count} updates. The server relays a validated update at once and holds only the sender's acknowledgement until the PostgreSQL commit (synchronous_commit on), so the commit is off the delivery path.`,

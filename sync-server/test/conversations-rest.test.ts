@@ -133,6 +133,7 @@ describe('authorization', () => {
       ['POST', `/api/conversations/${id}/epochs`, epochUpload(id, 1, outsider, [admin, member]).body],
       ['POST', `/api/conversations/${id}/epochs/0/wraps`, { keyCommitment: toBase64Url(new Uint8Array(32)), wraps: epochUpload(id, 0, outsider, [outsider]).body.wraps }],
       ['POST', `/api/conversations/${id}/segments/rollover`, { fromSegmentId: seg }],
+      ['POST', `/api/conversations/${id}/segments/next`, { fromSegmentId: seg }],
       ['POST', `/api/conversations/${id}/leave`],
       ['GET', `/api/conversations/${randomUUID()}`],
     ];
@@ -287,6 +288,45 @@ describe('authorization', () => {
     expect(segs.filter((s) => s.state === 'open')).toHaveLength(1);
     expect(segs.find((s) => s.id === seg0)?.state).toBe('closed');
   });
+
+  it('[SEG-4] a segment prepared ahead is created once, for the open segment only, and the rollover opens it', async () => {
+    const { conversation } = await createConversation(srv.url, admin, [member]);
+    const id = conversation.id;
+    const seg0 = openSegment(conversation);
+    const next = (who: TestUser, from: string) => api('POST', `/api/conversations/${id}/segments/next`, who, { fromSegmentId: from });
+    const [a, b] = await Promise.all([next(admin, seg0), next(member, seg0)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const prepared = conv(b.body).segments.filter((s) => s.state === 'next');
+    expect(prepared).toHaveLength(1); // two devices asking at once: one segment
+    expect(prepared[0]).toMatchObject({ idx: 1, epoch: 0 });
+    expect(conv(b.body).segments.find((s) => s.id === seg0)?.state).toBe('open');
+    // Not for a segment that is not the open one; not for outsiders.
+    expect(conv((await next(admin, prepared[0]!.id)).body).segments).toHaveLength(2);
+    expect((await next(outsider, seg0)).status).toBe(404);
+    // Members can sync it (writable: the writer switches before the server closes the old segment).
+    expect((await srv.query('SELECT state FROM segments WHERE id = $1', [prepared[0]!.id])).rows[0].state).toBe('next');
+    const rolled = conv((await api('POST', `/api/conversations/${id}/segments/rollover`, member, { fromSegmentId: seg0 })).body);
+    expect(rolled.segments.map((s) => [s.id, s.state])).toEqual([
+      [seg0, 'closed'],
+      [prepared[0]!.id, 'open'],
+    ]);
+    // The next one can be prepared again, from the new open segment.
+    const again = conv((await next(admin, prepared[0]!.id)).body);
+    expect(again.segments.filter((s) => s.state === 'next')).toMatchObject([{ idx: 2, epoch: 0 }]);
+  });
+
+  it('[SEG-4] a key rotation closes a segment prepared ahead (old epoch) and opens the new epoch after it', async () => {
+    const { conversation } = await createConversation(srv.url, admin, [member, third]);
+    const id = conversation.id;
+    const seg0 = openSegment(conversation);
+    const prepared = conv((await api('POST', `/api/conversations/${id}/segments/next`, admin, { fromSegmentId: seg0 })).body).segments.find((s) => s.state === 'next')!;
+    const res = await api('POST', `/api/conversations/${id}/members/${third.id}/remove`, admin, { epoch: epochUpload(id, 1, admin, [admin, member]).body });
+    expect(res.status).toBe(200);
+    const after = conv(res.body);
+    expect(after.segments.find((s) => s.id === prepared.id)?.state).toBe('closed');
+    expect(after.segments.filter((s) => s.state === 'next')).toEqual([]);
+    expect(after.segments.filter((s) => s.state === 'open')).toMatchObject([{ idx: prepared.idx + 1, epoch: 1 }]);
+  });
 });
 
 describe('user directory', () => {
@@ -327,6 +367,7 @@ describe('hostile input', () => {
       bodies.push(['POST', `/api/conversations/${id}/members`, { userId: v, wrap: epochUpload(id, 0, admin, [third], key).body.wraps[0] }]);
       bodies.push(['POST', `/api/conversations/${id}/members/${member.id}/role`, { role: v }]);
       bodies.push(['POST', `/api/conversations/${id}/segments/rollover`, { fromSegmentId: v }]);
+      bodies.push(['POST', `/api/conversations/${id}/segments/next`, { fromSegmentId: v }]);
       bodies.push(['POST', '/api/users/lookup', { username: v }]);
     }
     bodies.push(['POST', '/api/conversations', { ...goodCreate(), admin: true }]); // extra field

@@ -37,6 +37,7 @@ import {
   putMessage,
   putOp,
   rolloverDecision,
+  SEGMENT_PREPARE_BYTES,
   signMessageAsync,
   signOpAsync,
   type Attachment,
@@ -177,6 +178,11 @@ export class Conversation extends Emitter<ConversationEvents> {
   #meta!: EncryptedDoc;
   readonly #segments = new Map<string, { seg: Segment; doc: EncryptedDoc }>();
   #openSegment: string | undefined;
+  /** [SEG-4] The segment this device asked the server for a successor of (once per segment). */
+  #preparing: string | undefined;
+  /** [SEG-4] The segment this device switched away from before the server closed it. */
+  #rolledFrom: string | undefined;
+  #finishing: string | undefined;
   readonly #view = new Y.Doc();
   #membership: VerifiedMembership;
   #messages: ConversationMessage[] = [];
@@ -291,13 +297,14 @@ export class Conversation extends Emitter<ConversationEvents> {
   /** Whether `docName` (the meta document or the open segment) is synced live here, so its changes arrive without a refresh. */
   isLiveDoc(docName: string): boolean {
     if (this.#closed || this.#removed) return false;
-    const doc = docName === this.#meta?.options.name ? this.#meta : docName === this.#openSegment ? this.#segments.get(docName)?.doc : undefined;
+    const live = docName === this.#openSegment || this.#segments.get(docName)?.seg.state === 'next';
+    const doc = docName === this.#meta?.options.name ? this.#meta : live ? this.#segments.get(docName)?.doc : undefined;
     return doc?.link?.synced === true;
   }
 
   /** Whether older segments remain unloaded. */
   get hasOlder(): boolean {
-    return this.#info.segments.some((s) => !this.#segments.has(s.id));
+    return this.#info.segments.some((s) => s.state !== 'next' && !this.#segments.has(s.id));
   }
 
   /** Frames rejected so far, per segment. */
@@ -362,7 +369,7 @@ export class Conversation extends Emitter<ConversationEvents> {
   }
 
   #currentOpenSegment(): Segment | undefined {
-    const segs = [...this.#info.segments].sort((a, b) => b.idx - a.idx);
+    const segs = [...this.#info.segments].filter((s) => s.state !== 'next').sort((a, b) => b.idx - a.idx);
     return segs.find((s) => s.state === 'open') ?? segs[0];
   }
 
@@ -425,6 +432,8 @@ export class Conversation extends Emitter<ConversationEvents> {
   async #openSegmentLive(seg: Segment): Promise<void> {
     const doc = await this.#loadSegment(seg);
     if (this.#openSegment === seg.id) return;
+    const entry = this.#segments.get(seg.id);
+    if (entry) entry.seg = seg; // a segment attached ahead ([SEG-4]) now has its current state
     const previous = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
     this.#openSegment = seg.id;
     if (previous && previous.seg.id !== seg.id) {
@@ -435,8 +444,29 @@ export class Conversation extends Emitter<ConversationEvents> {
       // size-cap rollover; saves of one document run in order, and close() waits for them.
       void previous.doc.save();
     }
-    doc.attach(this.ctx.sync, { onFinalClose: (r) => this.#onFinalClose(r, seg.id), onAwareness: (a) => this.#onAwareness(seg, a) });
+    if (!doc.link) this.#attachLive(doc, seg);
     await this.#replayOutbox();
+  }
+
+  #attachLive(doc: EncryptedDoc, seg: Segment): void {
+    doc.attach(this.ctx.sync, { onFinalClose: (r) => this.#onFinalClose(r, seg.id), onAwareness: (a) => this.#onAwareness(seg, a) });
+  }
+
+  /**
+   * [SEG-4] Attaches the segment prepared ahead of the size cap (state `next`): its frames, if any, join the view,
+   * and the rollover only has to switch the writer to a document every member already syncs.
+   */
+  async #attachAhead(seg: Segment): Promise<void> {
+    if (this.#segments.has(seg.id) || !this.ctx.sync.online || this.#closed) return;
+    const doc = await this.#loadSegment(seg);
+    if (!doc.link && !this.#closed) this.#attachLive(doc, seg);
+  }
+
+  /** The segment attached ahead ([SEG-4]), once synced: the size-cap rollover can switch to it at once. */
+  #readyAhead(): { seg: Segment; doc: EncryptedDoc } | undefined {
+    const next = this.#info.segments.find((x) => x.state === 'next');
+    const s = next ? this.#segments.get(next.id) : undefined;
+    return s && s.doc.link?.synced && next!.epoch === this.#info.currentEpoch ? { seg: next!, doc: s.doc } : undefined;
   }
 
   /**
@@ -453,7 +483,7 @@ export class Conversation extends Emitter<ConversationEvents> {
   }
 
   async #loadOlder(): Promise<boolean> {
-    const older = [...this.#info.segments].sort((a, b) => b.idx - a.idx).filter((s) => !this.#segments.has(s.id));
+    const older = [...this.#info.segments].sort((a, b) => b.idx - a.idx).filter((s) => s.state !== 'next' && !this.#segments.has(s.id));
     const next = older[0];
     if (!next) return false;
     // The next few older segments are fetched ahead (network and frame processing overlap with this render);
@@ -627,11 +657,16 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.#recomputeMembership();
     if (info.rotationDue) await this.#rotate();
     const open = this.#currentOpenSegment();
-    if (open && open.id !== this.#openSegment) await this.#openSegmentLive(open);
+    if (open && open.id === this.#rolledFrom) {
+      // This device already writes to the next segment; the server has not closed this one yet ([SEG-4]).
+      void this.#finishRollover(open.id);
+    } else if (open && open.id !== this.#openSegment) await this.#openSegmentLive(open);
     else if (open) {
       const s = this.#segments.get(open.id);
       if (s) s.seg = open;
     }
+    const next = info.segments.find((x) => x.state === 'next');
+    if (next && next.epoch === info.currentEpoch) await this.#attachAhead(next);
     void this.#refreshView();
   }
 
@@ -1243,20 +1278,71 @@ export class Conversation extends Emitter<ConversationEvents> {
   }
 
   async #maybeRollover(s: { seg: Segment; doc: EncryptedDoc }): Promise<void> {
-    const d = rolloverDecision({ segmentEpoch: s.seg.epoch, currentEpoch: this.#info.currentEpoch, segmentBytes: s.doc.binding.logBytes });
-    if (!d.rollover || d.reason !== 'size_cap' || !this.ctx.sync.online) return;
+    const bytes = s.doc.binding.logBytes;
+    if (!this.ctx.sync.online) return;
+    // [SEG-4] Past SEGMENT_PREPARE_BYTES the next segment is created, so members attach to it before the cap.
+    if (bytes > SEGMENT_PREPARE_BYTES && this.#preparing !== s.seg.id && !this.#info.segments.some((x) => x.state === 'next')) {
+      this.#preparing = s.seg.id;
+      void this.#prepareNext(s.seg.id);
+    }
+    const d = rolloverDecision({ segmentEpoch: s.seg.epoch, currentEpoch: this.#info.currentEpoch, segmentBytes: bytes });
+    if (!d.rollover || d.reason !== 'size_cap') return;
     // Close the segment only once the server holds every frame sealed into it: a frame still in flight when
     // the rollover lands would be refused by the now read-only segment and its messages would wait for a
     // re-seal into the new one (seconds, measured in bench (a)). Bounded: offline or stuck, roll over anyway.
     if (s.doc.link) await withTimeout(s.doc.link.whenAcked(), 5_000);
+    const ahead = this.#readyAhead();
+    if (ahead) {
+      // Every member already syncs the next segment: write there now, and close this one in the background.
+      this.#rolledFrom = s.seg.id;
+      await this.#openSegmentLive(ahead.seg);
+      void this.#finishRollover(s.seg.id);
+      return;
+    }
     const res = await this.ctx.transport.request(ConversationResponse, 'POST', `/api/conversations/${this.id}/segments/rollover`, {
       auth: true,
       body: { fromSegmentId: s.seg.id },
     });
-    // Same epoch and members (an epoch change is not a size-cap rollover): no key round trip on the send path.
-    const sameMembers = sameUserIds(res.conversation.members, this.#info.members);
-    await this.#apply(res.conversation, sameMembers && res.conversation.currentEpoch === this.#info.currentEpoch ? { keys: false } : {});
+    await this.#apply(res.conversation, this.#sameKeys(res.conversation));
   }
+
+  /** Same epoch and members (a size-cap rollover, a prepared segment): no key round trip on the send path. */
+  #sameKeys(next: ConversationInfo): { keys?: false } {
+    return sameUserIds(next.members, this.#info.members) && next.currentEpoch === this.#info.currentEpoch ? { keys: false } : {};
+  }
+
+  /** [SEG-4] Asks the server for the next segment (idempotent) and attaches to it. */
+  async #prepareNext(fromSegmentId: string): Promise<void> {
+    try {
+      const res = await this.ctx.transport.request(ConversationResponse, 'POST', `/api/conversations/${this.id}/segments/next`, { auth: true, body: { fromSegmentId } });
+      await this.#serial(async () => {
+        if (!this.#closed) await this.#apply(res.conversation, this.#sameKeys(res.conversation));
+      });
+    } catch {
+      if (this.#preparing === fromSegmentId) this.#preparing = undefined; // asked again at the next flush
+    }
+  }
+
+  /** [SEG-4] After switching to the next segment: closes `fromSegmentId` on the server (retried by `#apply`). */
+  async #finishRollover(fromSegmentId: string): Promise<void> {
+    if (this.#finishing === fromSegmentId) return;
+    this.#finishing = fromSegmentId;
+    try {
+      const res = await this.ctx.transport.request(ConversationResponse, 'POST', `/api/conversations/${this.id}/segments/rollover`, {
+        auth: true,
+        body: { fromSegmentId },
+      });
+      if (!res.conversation.segments.some((x) => x.id === fromSegmentId && x.state === 'open')) this.#rolledFrom = undefined;
+      await this.#serial(async () => {
+        if (!this.#closed) await this.#apply(res.conversation, this.#sameKeys(res.conversation));
+      });
+    } catch {
+      /* the next record this device applies still shows it open: #apply asks again */
+    } finally {
+      this.#finishing = undefined;
+    }
+  }
+
 
   #maybeCompact(): void {
     const s = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;

@@ -6,13 +6,18 @@ import * as Y from 'yjs';
 
 /** Ciphertext bytes after which a segment is closed and a new one opened ([SEG-2]). */
 export const SEGMENT_MAX_BYTES = 1024 * 1024;
+/**
+ * [SEG-4] Past this many bytes a writer asks the server for the next segment (state `next`), which members
+ * attach to before the cap: the rollover then only switches the writer to a document everyone already syncs.
+ */
+export const SEGMENT_PREPARE_BYTES = Math.floor(SEGMENT_MAX_BYTES * 0.75);
 /** Frames in a log above which a device should compact ([COMPACT-1]). */
 export const COMPACT_MAX_FRAMES = 200;
 /** Bytes in a log above which a device should compact ([COMPACT-1]). */
 export const COMPACT_MAX_BYTES = 256 * 1024;
 
 /** Whether a segment still accepts writes. Closed segments are read-only for everyone ([SEG-3]). */
-export type SegmentState = 'open' | 'closed';
+export type SegmentState = 'open' | 'closed' | 'next';
 
 /** Size of an envelope log. */
 export interface LogStats {

@@ -102,7 +102,8 @@ export const Segment = z
     id: SegmentId,
     idx: z.number().int().min(0),
     epoch: z.number().int().min(0),
-    state: z.enum(['open', 'closed']),
+    /** `next`: created ahead of the size cap, not written yet; members attach to it early ([SEG-4]). */
+    state: z.enum(['open', 'closed', 'next']),
   })
   .strict();
 export type Segment = z.infer<typeof Segment>;

@@ -32,5 +32,6 @@ export async function applyEffects(db: Queryable, sink: EffectSink | null, effec
     for (const removed of effects.removed ?? []) sink.notify(userId, { v: 1, type: 'member_removed', convId, userId: removed });
     if (effects.epoch !== undefined) sink.notify(userId, { v: 1, type: 'epoch_changed', convId, epoch: effects.epoch });
     if (effects.keysNeeded && detail) sink.notify(userId, { v: 1, type: 'keys_needed', convId, epoch: detail.conversation.current_epoch + 1 });
+    if (effects.preparedSegment) sink.notify(userId, { v: 1, type: 'conversation_changed', convId, docName: effects.preparedSegment });
   }
 }

@@ -43,6 +43,8 @@ export interface ChangeEffects {
   epoch?: number;
   /** Segments that became read-only: open connections must be closed so clients re-attach. */
   closedSegments?: string[];
+  /** A segment prepared ahead of the size cap ([SEG-4]): members are told so their clients attach to it. */
+  preparedSegment?: string;
   /** A rotation is due and remaining members should create the next epoch. */
   keysNeeded?: boolean;
 }
@@ -199,6 +201,14 @@ async function startEpoch(tx: Queryable, convId: string, creatorId: string, curr
     closed.push(open.id);
     nextIdx = open.idx + 1;
   }
+  // A segment prepared ahead ([SEG-4]) belongs to the old epoch: closed with it (empty, or holding what a writer
+  // that had already switched wrote there; readable history either way).
+  const next = (await tx.query(CONVERSATION_SQL.nextSegment, [convId])).rows[0] as { id: string; idx: number } | undefined;
+  if (next) {
+    await tx.query(CONVERSATION_SQL.closeNextSegment, [convId]);
+    closed.push(next.id);
+    nextIdx = Math.max(nextIdx, next.idx + 1);
+  }
   await tx.query(CONVERSATION_SQL.insertSegment, [newSegmentId(), convId, nextIdx, upload.epoch]);
   await tx.query(CONVERSATION_SQL.setEpoch, [convId, upload.epoch]);
   return closed;
@@ -282,7 +292,10 @@ export async function setRole(db: Database, actorId: string, convId: string, tar
   });
 }
 
-/** Size-cap rollover within an epoch: closes `fromSegmentId` if it is still the open one (CAS; idempotent). */
+/**
+ * Size-cap rollover within an epoch: closes `fromSegmentId` if it is still the open one (CAS; idempotent) and
+ * opens the segment prepared ahead ([SEG-4]) if there is one, else a new one.
+ */
 export async function rolloverSegment(db: Database, actorId: string, convId: string, fromSegmentId: string): Promise<ChangeEffects> {
   return db.withTransaction(async (tx) => {
     const conv = await lockConversation(tx, convId);
@@ -290,8 +303,33 @@ export async function rolloverSegment(db: Database, actorId: string, convId: str
     const open = (await tx.query(CONVERSATION_SQL.openSegment, [convId])).rows[0] as { id: string; idx: number } | undefined;
     if (!open || open.id !== fromSegmentId) return { convId };
     await tx.query(CONVERSATION_SQL.closeSegment, [open.id]);
-    await tx.query(CONVERSATION_SQL.insertSegment, [newSegmentId(), convId, open.idx + 1, conv.current_epoch]);
-    return { convId, closedSegments: [open.id] };
+    const next = (await tx.query(CONVERSATION_SQL.nextSegment, [convId])).rows[0] as { id: string; idx: number; epoch: number } | undefined;
+    if (next && next.epoch === conv.current_epoch) {
+      await tx.query(CONVERSATION_SQL.promoteSegment, [convId]);
+      return { convId, closedSegments: [open.id] };
+    }
+    // (A prepared segment of an older epoch cannot outlive a rotation, which closes it; closed here too if one did.)
+    if (next) await tx.query(CONVERSATION_SQL.closeNextSegment, [convId]);
+    await tx.query(CONVERSATION_SQL.insertSegment, [newSegmentId(), convId, Math.max(open.idx, next?.idx ?? 0) + 1, conv.current_epoch]);
+    return { convId, closedSegments: next ? [open.id, next.id] : [open.id] };
+  });
+}
+
+/**
+ * [SEG-4] Prepares the segment that follows `fromSegmentId` (state `next`) while that one is still open, so
+ * members attach to it before the size-cap rollover. Idempotent: no-op when one exists or `fromSegmentId` is no
+ * longer the open segment. Members are told (`conversation_changed` naming it) so their clients attach.
+ */
+export async function prepareNextSegment(db: Database, actorId: string, convId: string, fromSegmentId: string): Promise<ChangeEffects> {
+  return db.withTransaction(async (tx) => {
+    const conv = await lockConversation(tx, convId);
+    if (!(await getMembership(tx, convId, actorId))) throw new AppError('not_found', 'No such conversation');
+    const open = (await tx.query(CONVERSATION_SQL.openSegment, [convId])).rows[0] as { id: string; idx: number } | undefined;
+    if (!open || open.id !== fromSegmentId) return { convId };
+    if ((await tx.query(CONVERSATION_SQL.nextSegment, [convId])).rows.length > 0) return { convId };
+    const id = newSegmentId();
+    await tx.query(CONVERSATION_SQL.insertNextSegment, [id, convId, open.idx + 1, conv.current_epoch]);
+    return { convId, preparedSegment: id };
   });
 }
 

@@ -32,6 +32,11 @@ export const CONVERSATION_SQL = {
   openSegment: `SELECT id, idx, epoch FROM segments WHERE conv_id = $1 AND state = 'open'`,
   insertSegment: `INSERT INTO segments (id, conv_id, idx, epoch, state) VALUES ($1, $2, $3, $4, 'open')`,
   closeSegment: `UPDATE segments SET state = 'closed', closed_at = now() WHERE id = $1 AND state = 'open'`,
+  nextSegment: `SELECT id, idx, epoch FROM segments WHERE conv_id = $1 AND state = 'next'`,
+  insertNextSegment: `INSERT INTO segments (id, conv_id, idx, epoch, state) VALUES ($1, $2, $3, $4, 'next')`,
+  // By conversation: at most one 'next' segment each (segments_one_next_idx).
+  promoteSegment: `UPDATE segments SET state = 'open' WHERE conv_id = $1 AND state = 'next'`,
+  closeNextSegment: `UPDATE segments SET state = 'closed', closed_at = now() WHERE conv_id = $1 AND state = 'next'`,
   insertEpoch: `INSERT INTO epochs (conv_id, epoch, key_commitment, creator_id) VALUES ($1, $2, $3, $4)
                 ON CONFLICT (conv_id, epoch) DO NOTHING RETURNING epoch`,
   epochRow: 'SELECT epoch, key_commitment, creator_id FROM epochs WHERE conv_id = $1 AND epoch = $2',
@@ -91,7 +96,7 @@ export async function getMembership(db: Queryable, convId: string, userId: strin
   return row === undefined ? null : MembershipRow.parse(row);
 }
 
-const SegmentRow = z.object({ id: z.string(), conv_id: z.uuid(), idx: z.number(), epoch: z.number(), state: z.enum(['open', 'closed']) }).strict();
+const SegmentRow = z.object({ id: z.string(), conv_id: z.uuid(), idx: z.number(), epoch: z.number(), state: z.enum(['open', 'closed', 'next']) }).strict();
 export type SegmentRow = z.infer<typeof SegmentRow>;
 
 /** A segment by id, or null. */

@@ -140,6 +140,12 @@ export function conversationRoutes(options: ConversationRoutesOptions): Router {
     return { status: 200, json: await service.keyWraps(db, p.userId, id) };
   }));
 
+  router.post('/conversations/:id/segments/next', body, route(async (req, p) => {
+    const { id } = parseRequest(ConvParam, req.params);
+    await effect(await service.prepareNextSegment(db, p.userId, id, parseRequest(RolloverRequest, req.body).fromSegmentId));
+    return { status: 200, json: { conversation: await service.getConversation(db, p.userId, id) } };
+  }));
+
   router.post('/conversations/:id/segments/rollover', body, route(async (req, p) => {
     const { id } = parseRequest(ConvParam, req.params);
     await effect(await service.rolloverSegment(db, p.userId, id, parseRequest(RolloverRequest, req.body).fromSegmentId));
