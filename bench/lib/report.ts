@@ -64,59 +64,76 @@ export function renderMarkdown(x: ReportInput): string {
 export const FINDINGS = `## Why the targets are missed, and what would fix them
 
 Met in the run above: (c) idle memory, (d) first screen at 10,000 and 100,000 messages, (e) search p95. Missed:
-(a) fan-out latency and (d) full history. What changed since the previous run, and what is left:
+(a) fan-out latency and (d) full history.
 
-1. **(a) Fan-out** p50 is ~5× the baseline (the previous client in this same bench: ~14×, 34 ms; now 13 ms),
-   p99 ~10-14×. The bench changed first, for both systems alike: the receivers run in two child
-   processes (member sockets; full clients) and the sender alone in the bench process (before, 49 receivers
-   shared the sender's event loop), both systems get an untimed 2 s warm-up (Parley ran first on cold receiver
-   children), and receivers read what each update inserted instead of \`event.changes\`, which walks the whole
-   array on every event. The baseline's p50 is 2.5-3.5 ms under these conditions. Client changes: the flush
-   budget is 100 frames, then 100 per second (was 20 / 20, which put ~10 messages in each frame and made a
-   message wait ~30 ms for its frame's slot), with the server's per-connection budget raised to 400, then
-   200/s; rendering is incremental (\`MessageDecorator\` re-decorates only from the first change, and a render
-   follows in the next timer turn instead of ≥ 5 ms later); \`refresh()\` no longer holds the send queue
-   during its round trips, and a size-cap rollover skips the key round trip (the rollover pause was 100-700 ms,
-   now ~40-100 ms); [COMPACT-1] no longer counts the largest snapshot, which made every frame after a
-   near-full snapshot trigger another compaction that re-sent the whole segment state to all 49 members
-   (visible in the relay times as 40-60 ms stalls every few hundred ms). What is left: **p50**: every message
-   costs the sender two Ed25519 signatures (message and frame, WebCrypto), an outbox write and a seal; every
-   frame costs the server a validation and a PostgreSQL append, and each full receiver a signature check, a
-   decryption and a render. On 2 cores shared by the server, PostgreSQL, the sender and 49 receivers, Parley
-   uses ~1.35 cores (plus PostgreSQL's appends) against the baseline's ~1.1, and queueing sets the p50 (relay
-   alone: p50 4.5 ms vs 2.5). A
-   frame per message (budget 200 / 200) gave the same p50 at more CPU. **p99**: after the segment rollover
-   (once per ~1 MiB of frames), members attach to the new segment only once they learn of it (notice, token
-   check, document load, sync: ~300 ms for 46 sockets), and frames sent meanwhile reach them with that sync;
-   the slowest 1% of deliveries are those. The fix is a next segment created ahead of the cap, which members
-   attach to before the writer switches (a third segment state on the server, attach-ahead in the client);
-   not built.
-2. **(d) Full history** is ~3× the baseline in the run above (2-3.5× across runs on this 2-core box; was 4-6×,
-   and 45× at 10,000 before that). Done: entries vouched for by their author's own update frame are not verified again ([INNER-8]);
-   snapshots now vouch too, for the compactor's own entries only (snapshot payload version 2, [COMPACT-3]: the
-   compactor asserts the entries naming itself that it knows are authentic and lists the others as excluded, so
-   another member's forgery under its name is still verified and dropped); closed segments fetched for history
-   apply their frames straight into the view doc (each entry decoded and integrated once, not twice); fetched
-   segments are sealed into device storage once loading pauses, not while the user waits (sealing cost about as
-   much as decrypting); a render reuses unchanged messages by walking the previous list (the per-render pass
-   with a WeakMap lookup per message was quadratic over a segment-by-segment load: 12% of a 100,000 profile).
-   The snapshot vouch matters less here than expected: this writer compacts once per ~3 segments (a snapshot
-   holds ~750 messages), so per-entry checks were ~7% (10,000) and ~13% (100,000) of the entries; clients that
-   compact small frames carry far more history in snapshots. Left, from a CPU profile of a 100,000-message
-   fresh-device load (the client's main thread is the bottleneck, ~150 ms per 3,000-message segment): Yjs
-   decode and integrate into the view with the projection's observers (~35%, of which zod parsing of every
-   entry ~8% and matching vouches ~7%), GC (~16%), render (~12%), the ownership check's own Yjs decode of every
-   update ([INNER-2], ~7%), XChaCha20-Poly1305 decryption with noble (~6%), SHA-256 frame ids (~4%). The
-   baseline integrates one plain \`Y.Array\` with no cryptography, parsing or per-entry checks. Reaching 1.5×
-   needs that per-frame work off the main thread (opening and checking a segment's frames in a worker on the
-   second core) or an ownership check that reads struct headers without decoding content.
-3. **(c)** The server ships with \`--max-semi-space-size=8\` (V8's young generation grew to ~100 MiB after the
-   connect burst and stayed committed); the RSS row can read below heap+external because sockets reuse memory
-   malloc kept from the users' argon2 registrations (see the note under (c)); heap+external per connection is
-   the steadier figure, and both are under 32 kB. Since this run, idle clients also stop reconnecting every
-   30 s (keepalive, [SYNC-10]).
+1. **(a) Fan-out.** In the run above the wire p50 is 1.9× the baseline (4.1 ms vs 2.2; the previous report had
+   13 ms vs 2.5, 5.2×) and the p99 180 ms vs 8.6. Other \`npm run bench -- --scenario a\` runs on this box in the
+   same session gave wire p50 4.3-5.2 ms against 1.7-2.4 ms and p99 145-200 ms against 7-25 ms; in two runs
+   the whole box was slower (both systems used ~30% more CPU per message) and Parley's p50 was 10-17 ms: it
+   runs closer to saturation, so it suffers more. Changes since the previous report:
+   - **A frame per message.** The client's flush budget is 100 frames, then 250/s (was 100/100), the server's
+     per-connection budget 400 / 500/s (was 400 / 200/s). At 200 msg/s half the messages waited for a token:
+     the send pipeline p50 was 5.9 ms, now about 1 ms.
+   - **No per-frame work that grows with the segment.** The binding walked the whole log on every event
+     (\`event.changes\`); it now reads what the transaction inserted (\`logChanges\`, property-tested against
+     \`event.changes\`) and keeps the log's byte count for the rollover check, which walked the log after every
+     flush. Counter gap checks scanned every accepted counter per batch. A render compared and copied the
+     whole list; the projection now reports the first changed position. Decorating dropped from ~600 ms to
+     ~70 ms per 15 s in a full receiver's profile. The bench's own frame watcher in the sender's process
+     also walked the log; it uses \`logChanges\` now.
+   - **Refresh stalls.** Every conversation refresh (after a rollover, for example) re-verified all members'
+     published keys with noble: ~1 ms each, so ~50 ms per refresh with 50 members. Verified key sets are now
+     remembered.
+   - **Local persistence.** The whole segment state (up to 1 MiB, encoded and encrypted) was rewritten every
+     64 saves; now only when the appended pieces outweigh it.
+   - **Server group commit.** Appends that arrive while one is in flight go in one \`INSERT\` ([SYNC-5]).
+   - **Rollover prepared ahead ([SEG-4]).** At 75% of the cap the writer asks for the next segment; members
+     attach to it when notified. At the cap the writer switches at once and closes the old segment in the
+     background. The per-message timeline (\`BENCH_DUMP=file\`) shows the sender's pause at the rollover
+     falling from 80-160 ms to under 25 ms, and members no longer attach 100-250 ms late. Before this, the
+     rollover alone held ~2% of the messages, enough to set the p99.
+
+   What is left:
+   - **p99.** The slow deliveries are now spread over the run, in 50-300 ms windows. A lag monitor in every
+     process showed a receiver child's event loop delayed while its CPU profile read idle: runnable, but not
+     scheduled. The 2 cores carry the server, PostgreSQL, the sender and both receiver processes. Parley's
+     processes use ~1.45 cores (sender 0.34, receivers 0.46 + 0.40, server 0.23) plus PostgreSQL; the
+     baseline's use ~0.9 (0.12, 0.55 + 0.08, 0.18).
+   - **p50.** The send pipeline is about 1 ms and the relay p50 2.7 ms vs 2.2.
+   - **Where the CPU goes.** Per message, the sender signs twice (message and frame; WebCrypto Ed25519 costs
+     ~136 µs per call including its async job), seals and stores an outbox record, then seals and persists the
+     frame. Each full receiver verifies the frame (~110 µs of CPU on the thread pool), decrypts it, applies it
+     to the segment's document and to the view, and renders.
+   - **What would close the gap.** Less CPU per message. Candidates: the outbox record written as the sealed
+     frame itself (one seal and write instead of two), one Yjs apply per received frame instead of two
+     (segment document and view), and the per-frame work in a worker so the receiving UI thread only renders.
+     None of these is built.
+2. **(d) Full history** is 2.5× the baseline at 10,000 messages (327 ms vs 130) and 3.7× at 100,000 (3.45 s vs
+   0.94 s). The previous report had 5.5 s vs 1.8 s. The table shows medians of three fresh-device opens per
+   system, and the notes list every open: the baseline's own 100,000 open varies from 0.9 to 1.9 s between runs,
+   and that variation moves the ratio.
+   - **Changed:** the binding's log reads, the counter and render passes above, and, for this scenario, opens
+     that alternate between the two conversations, so both sizes are measured under the same machine state.
+   - **Left, from a CPU profile of a 100,000-message load** (the client's main thread is the bottleneck,
+     ~100 ms per 3,000-message segment):
+     - Yjs decode and integrate into the view, with the projection's observers: ~33%, including zod parsing of
+       every entry and matching vouches;
+     - GC: ~15%;
+     - XChaCha20-Poly1305 decryption with noble: ~13%;
+     - the ownership check's own Yjs decode of every update ([INNER-2]): ~8%;
+     - SHA-256 frame ids: ~5%;
+     - rendering: ~7%.
+
+     The baseline integrates one plain \`Y.Array\` with no cryptography, parsing or per-entry checks.
+   - **What would reach 1.5×:** open a segment's frames in a worker on the second core (decrypt, verify, hash,
+     and collect the struct owners), check ownership from struct headers without decoding content, and
+     materialize closed segments there without integrating them into the view document. None of this is built.
+3. **(c)** The server ships with \`--max-semi-space-size=8\`: V8's young generation grew to ~100 MiB after the
+   connect burst and stayed committed. The RSS row can read below heap+external, because sockets reuse memory
+   that malloc kept from the users' argon2 registrations (see the note under (c)). Heap+external per
+   connection is the steadier figure, and both are under 32 kB.
 4. **(e)** The app's engine keeps only the top 50 hits per query instead of building and sorting one result
-   object per match, and runs the typo pass only when exact and prefix matching find fewer than 10.
+   object per match, and it runs the typo pass only when exact and prefix matching find fewer than 10.
 `;
 
 export const METHOD = `## Method
