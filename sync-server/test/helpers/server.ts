@@ -44,6 +44,18 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       const c = new pg.Client({ connectionString: TEST_POSTGRES_URL });
       await c.connect();
       try {
+        // pg-pool's end() resolves before its connections' backends have exited; forcing the drop at once then
+        // terminates them mid-close, which pg reports as an uncaught "terminating connection due to
+        // administrator command". Wait for them first (briefly); force only what is still there after that.
+        for (let i = 0; i < 40; i++) {
+          try {
+            await c.query(`DROP DATABASE IF EXISTS ${name}`);
+            return;
+          } catch (e) {
+            if ((e as { code?: string }).code !== '55006') throw e; // object_in_use: sessions still connected
+            await new Promise((r) => setTimeout(r, 25));
+          }
+        }
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await c.end();
