@@ -2,22 +2,19 @@
  * The headless client core (shared/src/client: ParleyClient, Conversation, Keyring, membership) against the
  * real server on port 0 with real PostgreSQL: real accounts, sockets, crypto and storage; nothing mocked.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryStorage, ParleyClient } from '@parley/shared/client';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { newDevice, newUser, texts, until, type TestUser } from './conversations-helpers.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { chatSetup, newDevice, newUser, texts, until, type TestUser } from './conversations-helpers.ts';
 
 describe('conversations: client core against the real server (postgres)', () => {
+  const setup = chatSetup('alice', 'bob');
   let srv: TestServer;
   let alice: TestUser;
   let bob: TestUser;
-  beforeAll(async () => {
-    srv = await startTestServer({ backend: 'postgres' });
-    [alice, bob] = await Promise.all([newUser(srv.url, 'alice'), newUser(srv.url, 'bob')]);
-  });
-  afterAll(async () => {
-    await Promise.all([alice?.client.stop(), bob?.client.stop()]);
-    await srv?.close();
+  beforeEach(() => {
+    srv = setup.srv;
+    [alice, bob] = setup.users as [TestUser, TestUser];
   });
 
   it('two users chat 1:1 in real time: send, reply, edit, delete, react, read receipts, delivery state', async () => {
@@ -59,23 +56,15 @@ describe('conversations: client core against the real server (postgres)', () => 
 });
 
 describe('groups, removal, new devices, offline, forged membership (postgres)', () => {
+  const setup = chatSetup('alice', 'bob', 'carol', 'dave');
   let srv: TestServer;
   let alice: TestUser;
   let bob: TestUser;
   let carol: TestUser;
   let dave: TestUser;
-  beforeAll(async () => {
-    srv = await startTestServer({ backend: 'postgres' });
-    [alice, bob, carol, dave] = await Promise.all([
-      newUser(srv.url, 'alice'),
-      newUser(srv.url, 'bob'),
-      newUser(srv.url, 'carol'),
-      newUser(srv.url, 'dave'),
-    ]);
-  });
-  afterAll(async () => {
-    await Promise.all([alice, bob, carol, dave].map((u) => u?.client.stop()));
-    await srv?.close();
+  beforeEach(() => {
+    srv = setup.srv;
+    [alice, bob, carol, dave] = setup.users as [TestUser, TestUser, TestUser, TestUser];
   });
 
   it('three users chat in a group with an encrypted name; a removed member gets no new key and cannot read on', async () => {
@@ -225,16 +214,13 @@ describe('groups, removal, new devices, offline, forged membership (postgres)', 
 });
 
 describe('presence (postgres)', () => {
+  const setup = chatSetup('alice', 'bob');
   let srv: TestServer;
   let alice: TestUser;
   let bob: TestUser;
-  beforeAll(async () => {
-    srv = await startTestServer({ backend: 'postgres' });
-    [alice, bob] = await Promise.all([newUser(srv.url, 'alice'), newUser(srv.url, 'bob')]);
-  });
-  afterAll(async () => {
-    await Promise.all([alice?.client.stop(), bob?.client.stop()]);
-    await srv?.close();
+  beforeEach(() => {
+    srv = setup.srv;
+    [alice, bob] = setup.users as [TestUser, TestUser];
   });
 
   it('typing travels as encrypted, signed awareness; contacts see online/offline from inbox notices', async () => {
@@ -259,16 +245,13 @@ describe('presence (postgres)', () => {
 });
 
 describe('keys and compaction (postgres)', () => {
+  const setup = chatSetup('alice', 'bob');
   let srv: TestServer;
   let alice: TestUser;
   let bob: TestUser;
-  beforeAll(async () => {
-    srv = await startTestServer({ backend: 'postgres' });
-    [alice, bob] = await Promise.all([newUser(srv.url, 'alice'), newUser(srv.url, 'bob')]);
-  });
-  afterAll(async () => {
-    await Promise.all([alice?.client.stop(), bob?.client.stop()]);
-    await srv?.close();
+  beforeEach(() => {
+    srv = setup.srv;
+    [alice, bob] = setup.users as [TestUser, TestUser];
   });
 
   it('a busy segment is compacted by a device and stays readable for peers and fresh devices', async () => {

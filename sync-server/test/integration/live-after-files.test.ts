@@ -3,23 +3,17 @@
  * a file alone) still reach him live. Guards the client-core half of the live-update stall seen in the app
  * (e2e/tests/files.spec.ts, fixme): with in-memory storage the core keeps delivering.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { newUser, texts, until, type TestUser } from './conversations-helpers.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { chatSetup, texts, until, type TestUser } from './conversations-helpers.ts';
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7 + (i >> 8)) & 0xff);
 
 describe('live delivery after downloading attachments (client core)', () => {
-  let srv: TestServer;
+  const setup = chatSetup('alice', 'bob');
   let alice: TestUser;
   let bob: TestUser;
-  beforeAll(async () => {
-    srv = await startTestServer({ backend: 'postgres' });
-    [alice, bob] = await Promise.all([newUser(srv.url, 'alice'), newUser(srv.url, 'bob')]);
-  });
-  afterAll(async () => {
-    await Promise.all([alice?.client.stop(), bob?.client.stop()]);
-    await srv?.close();
+  beforeEach(() => {
+    [alice, bob] = setup.users as [TestUser, TestUser];
   });
 
   it('text and file-only messages keep arriving live after downloads and a read receipt', async () => {

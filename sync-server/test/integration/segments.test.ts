@@ -4,25 +4,22 @@
  * notice before the cap, the writer switches to it at the cap and the server closes the old one; nothing is
  * lost or reordered on the way, and a fresh device reads the whole history across both segments.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { SEGMENT_MAX_BYTES, SEGMENT_PREPARE_BYTES } from '@parley/shared/envelope';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { newDevice, newUser, texts, until, type TestUser } from './conversations-helpers.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { chatSetup, newDevice, texts, until, type TestUser } from './conversations-helpers.ts';
 
 /** ~12 KB of text that differs per message (frames are encrypted, so repetition does not shrink them). */
 const bigText = (i: number) => `${i} ` + Array.from({ length: 1200 }, (_, k) => ((i * 7919 + k * 104729) % 1_000_003).toString(36).padStart(4, '0')).join(' ').slice(0, 12_000);
 
 describe('[SEG-4] next segment prepared ahead (postgres)', () => {
+  const setup = chatSetup('alice', 'bob');
   let srv: TestServer;
   let alice: TestUser;
   let bob: TestUser;
-  beforeAll(async () => {
-    srv = await startTestServer({ backend: 'postgres' });
-    [alice, bob] = await Promise.all([newUser(srv.url, 'alice'), newUser(srv.url, 'bob')]);
-  });
-  afterAll(async () => {
-    await Promise.all([alice?.client.stop(), bob?.client.stop()]);
-    await srv?.close();
+  beforeEach(() => {
+    srv = setup.srv;
+    [alice, bob] = setup.users as [TestUser, TestUser];
   });
 
   it('a reader attaches to the next segment before the cap; the writer switches to it; nothing is lost or reordered', async () => {
