@@ -293,24 +293,40 @@ export async function setRole(db: Database, actorId: string, convId: string, tar
 }
 
 /**
- * Size-cap rollover within an epoch: closes `fromSegmentId` if it is still the open one (CAS; idempotent) and
- * opens the segment prepared ahead ([SEG-4]) if there is one, else a new one.
+ * In a transaction: locks the conversation, checks that `actorId` is a member, and runs `fn` with the open
+ * segment if it is still `fromSegmentId` (the CAS of the segment endpoints); no effects otherwise.
  */
-export async function rolloverSegment(db: Database, actorId: string, convId: string, fromSegmentId: string): Promise<ChangeEffects> {
+function withOpenSegment(
+  db: Database,
+  actorId: string,
+  convId: string,
+  fromSegmentId: string,
+  fn: (tx: Queryable, open: { id: string; idx: number }, currentEpoch: number) => Promise<ChangeEffects>,
+): Promise<ChangeEffects> {
   return db.withTransaction(async (tx) => {
     const conv = await lockConversation(tx, convId);
     if (!(await getMembership(tx, convId, actorId))) throw new AppError('not_found', 'No such conversation');
     const open = (await tx.query(CONVERSATION_SQL.openSegment, [convId])).rows[0] as { id: string; idx: number } | undefined;
     if (!open || open.id !== fromSegmentId) return { convId };
+    return fn(tx, open, conv.current_epoch);
+  });
+}
+
+/**
+ * Size-cap rollover within an epoch: closes `fromSegmentId` if it is still the open one (CAS; idempotent) and
+ * opens the segment prepared ahead ([SEG-4]) if there is one, else a new one.
+ */
+export function rolloverSegment(db: Database, actorId: string, convId: string, fromSegmentId: string): Promise<ChangeEffects> {
+  return withOpenSegment(db, actorId, convId, fromSegmentId, async (tx, open, currentEpoch) => {
     await tx.query(CONVERSATION_SQL.closeSegment, [open.id]);
     const next = (await tx.query(CONVERSATION_SQL.nextSegment, [convId])).rows[0] as { id: string; idx: number; epoch: number } | undefined;
-    if (next && next.epoch === conv.current_epoch) {
+    if (next && next.epoch === currentEpoch) {
       await tx.query(CONVERSATION_SQL.promoteSegment, [convId]);
       return { convId, closedSegments: [open.id] };
     }
     // (A prepared segment of an older epoch cannot outlive a rotation, which closes it; closed here too if one did.)
     if (next) await tx.query(CONVERSATION_SQL.closeNextSegment, [convId]);
-    await tx.query(CONVERSATION_SQL.insertSegment, [newSegmentId(), convId, Math.max(open.idx, next?.idx ?? 0) + 1, conv.current_epoch]);
+    await tx.query(CONVERSATION_SQL.insertSegment, [newSegmentId(), convId, Math.max(open.idx, next?.idx ?? 0) + 1, currentEpoch]);
     return { convId, closedSegments: next ? [open.id, next.id] : [open.id] };
   });
 }
@@ -320,15 +336,11 @@ export async function rolloverSegment(db: Database, actorId: string, convId: str
  * members attach to it before the size-cap rollover. Idempotent: no-op when one exists or `fromSegmentId` is no
  * longer the open segment. Members are told (`conversation_changed` naming it) so their clients attach.
  */
-export async function prepareNextSegment(db: Database, actorId: string, convId: string, fromSegmentId: string): Promise<ChangeEffects> {
-  return db.withTransaction(async (tx) => {
-    const conv = await lockConversation(tx, convId);
-    if (!(await getMembership(tx, convId, actorId))) throw new AppError('not_found', 'No such conversation');
-    const open = (await tx.query(CONVERSATION_SQL.openSegment, [convId])).rows[0] as { id: string; idx: number } | undefined;
-    if (!open || open.id !== fromSegmentId) return { convId };
+export function prepareNextSegment(db: Database, actorId: string, convId: string, fromSegmentId: string): Promise<ChangeEffects> {
+  return withOpenSegment(db, actorId, convId, fromSegmentId, async (tx, open, currentEpoch) => {
     if ((await tx.query(CONVERSATION_SQL.nextSegment, [convId])).rows.length > 0) return { convId };
     const id = newSegmentId();
-    await tx.query(CONVERSATION_SQL.insertNextSegment, [id, convId, open.idx + 1, conv.current_epoch]);
+    await tx.query(CONVERSATION_SQL.insertNextSegment, [id, convId, open.idx + 1, currentEpoch]);
     return { convId, preparedSegment: id };
   });
 }
