@@ -6,7 +6,7 @@
 import * as Y from 'yjs';
 import { z } from 'zod';
 import { EnvelopeBinding, SEGMENT_MAX_BYTES, logStats, putMessage, signMessage } from '@parley/shared/envelope';
-import { AccountClient, MemoryStorage, ParleyClient, type Conversation } from '@parley/shared/client';
+import { AccountClient, MemoryStorage, ParleyClient, SyncConnection, type Conversation } from '@parley/shared/client';
 import { Conversation as ConversationSchema, type Segment } from '@parley/shared/protocol';
 import { PASSWORD, baselineProvider, registerUsers, startClient } from '../lib/clients.ts';
 import { now, withServer, type Ctx } from '../lib/context.ts';
@@ -33,7 +33,7 @@ interface SeedStats {
   lastSegmentMessages: number;
 }
 
-async function seedParley(writer: ParleyClient, conv: Conversation, texts: string[], ctx: Ctx): Promise<SeedStats> {
+async function seedParley(baseUrl: string, writer: ParleyClient, conv: Conversation, texts: string[], ctx: Ctx): Promise<SeedStats> {
   const t0 = now();
   const w = writer.context;
   const author = { userId: w.userId, deviceId: w.deviceId, signingKey: w.keys.identity.secretKey };
@@ -42,6 +42,9 @@ async function seedParley(writer: ParleyClient, conv: Conversation, texts: strin
   if (!key) throw new Error('writer has no epoch key');
   const convId = conv.id;
   await conv.close();
+  // The writer's frames go through a socket of their own: the writer client's socket had these documents open a
+  // moment ago (seen: the first conversation's new link closed again mid-seed, its frames never acknowledged).
+  const sync = new SyncConnection(baseUrl, () => writer.account.accessToken());
   let seg: Segment = conv.info.segments.find((s) => s.state === 'open')!;
   let produced = 0;
   let segments = 0;
@@ -64,7 +67,7 @@ async function seedParley(writer: ParleyClient, conv: Conversation, texts: strin
       counters: w.counters,
       coalesceMs: Number.POSITIVE_INFINITY,
     });
-    const link = w.sync.open(seg.id, envelope);
+    const link = sync.open(seg.id, envelope);
     await Promise.race([link.whenSynced(), sleep(30_000)]);
     let snapshotFits = true;
     let inSegment = 0;
@@ -102,6 +105,7 @@ async function seedParley(writer: ParleyClient, conv: Conversation, texts: strin
     binding.destroy();
     if (segments % 10 === 0) ctx.log(`  seeded ${produced}/${texts.length} messages, ${segments} segments`);
   }
+  sync.destroy();
   return { segments, frames, bytes, seconds: (now() - t0) / 1000, lastSegmentMessages };
 }
 
@@ -170,7 +174,7 @@ export async function history(ctx: Ctx): Promise<ScenarioResult> {
     for (const n of sizes) {
       const conv = await writer.createGroup(`history ${n}`, [ru!.username]);
       const texts = all.slice(0, n);
-      const seed = await seedParley(writer, conv, texts, ctx);
+      const seed = await seedParley(server.url, writer, conv, texts, ctx);
       ctx.log(`parley history ${n}: seeded in ${seed.seconds.toFixed(0)} s (${seed.segments} segments, ${seed.frames} frames, ${round(seed.bytes / MiB)} MiB)`);
       seeded.push({ n, convId: conv.id, newest: texts.at(-1)!, seed });
     }

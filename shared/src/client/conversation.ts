@@ -1439,8 +1439,20 @@ export class Conversation extends Emitter<ConversationEvents> {
     }
   }
 
-  /** Detaches from the server and persists; the handle is unusable afterwards. */
-  async close(): Promise<void> {
+  /** Whether `close()` was called (the handle is unusable; `ParleyClient.open` gives a new one). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #closing: Promise<void> | undefined;
+
+  /** Detaches from the server and persists; the handle is unusable afterwards. Idempotent (same promise). */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     if (this.#renderTimer !== undefined) clearTimeout(this.#renderTimer);
     if (this.#compactTimer !== undefined) clearTimeout(this.#compactTimer);

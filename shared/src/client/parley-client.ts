@@ -281,8 +281,16 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   }
 
   /** Opens (or returns the already open) conversation handle. */
-  open(convId: string): Promise<Conversation> {
+  async open(convId: string): Promise<Conversation> {
     let p = this.#open.get(convId);
+    // A handle closed by its owner is replaced, once its documents are detached (a new handle opens the same
+    // documents on the same socket, which must not find the old links still there).
+    const existing = p ? await p.catch(() => undefined) : undefined;
+    if (existing?.closed) {
+      await existing.close();
+      if (this.#open.get(convId) === p) this.#open.delete(convId);
+      p = this.#open.get(convId);
+    }
     if (!p) {
       const cached = this.#list.find((c) => c.id === convId);
       const ctx = this.context;
