@@ -177,7 +177,8 @@ export const METHOD = `## Method
   vouching for the writer's own entries) whenever the client's own threshold says so (\`needsCompaction\`, >
   200 frames or > 256 KiB, while the snapshot fits in a frame), and a segment rollover through the REST
   endpoint the client uses when the segment passes 1 MiB of ciphertext (\`rolloverDecision\`). Frames travel
-  through the client's \`SyncConnection\` to the server, which validates and persists them like any other. The
+  through a client-core \`SyncConnection\` of the writer's own (a socket apart from the writer client's) to the
+  server, which validates and persists them like any other. The
   baseline history is the same texts pushed into one \`Y.Array\` in batches of 500 by a provider. A *fresh
   device* is a new login of a second member with empty \`MemoryStorage\`: first screen =
   \`client.open(convId)\` until the newest message is in \`conversation.messages\` (the open segment
