@@ -68,9 +68,9 @@ Met in the run above: (c) idle memory, (d) first screen at 10,000 and 100,000 me
 
 1. **(a) Fan-out.** In the run above the wire p50 is 1.9× the baseline (4.1 ms vs 2.2; the previous report had
    13 ms vs 2.5, 5.2×) and the p99 180 ms vs 8.6. Other \`npm run bench -- --scenario a\` runs on this box in the
-   same session gave wire p50 4.3-5.2 ms against 1.7-2.4 ms and p99 145-200 ms against 7-25 ms; in two runs
-   the whole box was slower (both systems used ~30% more CPU per message) and Parley's p50 was 10-17 ms: it
-   runs closer to saturation, so it suffers more. Changes since the previous report:
+   same session gave wire p50 4.3-5.2 ms against 1.7-2.4 ms and p99 145-200 ms against 7-25 ms. One full run
+   caught the box slow (both systems used ~30% more CPU per message) and Parley's p50 was 17 ms: it runs
+   closer to saturation, so it suffers more. Changes since the previous report:
    - **A frame per message.** The client's flush budget is 100 frames, then 250/s (was 100/100), the server's
      per-connection budget 400 / 500/s (was 400 / 200/s). At 200 msg/s half the messages waited for a token:
      the send pipeline p50 was 5.9 ms, now about 1 ms.
