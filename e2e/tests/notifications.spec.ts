@@ -5,7 +5,10 @@
  *
  * Headless Chromium reports every page as visible, so the test switches `document.visibilityState` with an
  * init script and fires `visibilitychange` — the only emulated part; the notification itself is the real
- * one (`ServiceWorkerRegistration.getNotifications()` lists what the worker showed).
+ * one (`ServiceWorkerRegistration.getNotifications()` lists what the worker showed). The init script also
+ * records every call the page makes to the real `showNotification` and `Notification` (and how the call
+ * ended) without replacing them, so a failure says which step went wrong: the message did not arrive, the
+ * app did not ask, the browser refused, or the browser does not list it.
  */
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { appUrl, registerAndEnter, uniqueUsername, watchPage } from '../support/app.ts';
@@ -21,6 +24,30 @@ async function newUser(browser: Browser, prefix: string): Promise<{ name: string
       hidden = h;
       document.dispatchEvent(new Event('visibilitychange'));
     };
+    // Records the page's notification calls; the real APIs still do the work.
+    type Call = { via: 'worker' | 'page'; title: string; body?: string; tag?: string; convId?: unknown; result: string };
+    const calls: Call[] = [];
+    (window as unknown as { __notificationCalls: Call[] }).__notificationCalls = calls;
+    const show = ServiceWorkerRegistration.prototype.showNotification;
+    ServiceWorkerRegistration.prototype.showNotification = function (title: string, options?: NotificationOptions) {
+      const call: Call = { via: 'worker', title, body: options?.body, tag: options?.tag, convId: (options?.data as { convId?: unknown } | undefined)?.convId, result: 'pending' };
+      calls.push(call);
+      const shown = show.call(this, title, options);
+      shown.then(
+        () => (call.result = 'shown'),
+        (e: unknown) => (call.result = `failed: ${String(e)}`),
+      );
+      return shown;
+    };
+    if (typeof Notification !== 'undefined') {
+      const PageNotification = Notification;
+      window.Notification = class extends PageNotification {
+        constructor(title: string, options?: NotificationOptions) {
+          calls.push({ via: 'page', title, body: options?.body, tag: options?.tag, result: 'constructed' });
+          super(title, options);
+        }
+      };
+    }
   });
   const origin = new URL(appUrl('/')).origin;
   return { name: uniqueUsername(prefix), page, watch: watchPage(page), grant: () => context.grantPermissions(['notifications'], { origin }) };
@@ -39,6 +66,20 @@ interface Shown {
   body: string;
   tag: string;
   convId: unknown;
+}
+
+interface Call {
+  via: 'worker' | 'page';
+  title: string;
+  body?: string;
+  tag?: string;
+  convId?: unknown;
+  result: string;
+}
+
+/** What the page asked the browser to show, and how each call ended (see the init script). */
+function notificationCalls(p: Page): Promise<Call[]> {
+  return p.evaluate(() => [...(window as unknown as { __notificationCalls: Call[] }).__notificationCalls].map((c) => ({ ...c })));
 }
 
 function shownNotifications(p: Page): Promise<Shown[]> {
@@ -89,17 +130,23 @@ test('a message that arrives while the app is hidden becomes a system notificati
   // Visible page: no system notification, just the in-app signals.
   await send(bob.page, 'seen in the app');
   await expect(ann.page.locator('.conv-row', { hasText: 'seen in the app' })).toBeVisible({ timeout: 20_000 });
+  expect(await notificationCalls(ann.page)).toEqual([]);
   expect(await shownNotifications(ann.page)).toEqual([]);
 
-  // Hidden page: the worker shows one, titled with the sender, carrying the conversation id.
+  // Hidden page: the message arrives, the app asks the worker to show it, titled with the sender and
+  // carrying the conversation id, and the browser lists it as shown by the worker.
   await ann.page.evaluate(() => (window as unknown as { __setHidden: (h: boolean) => void }).__setHidden(true));
   await send(bob.page, 'ping while you were away');
-  await expect.poll(() => shownNotifications(ann.page), { timeout: 20_000 }).toEqual([
-    expect.objectContaining({ title: bob.name, body: 'ping while you were away' }),
-  ]);
-  const [shown] = await shownNotifications(ann.page);
-  expect(shown?.tag).toBe(shown?.convId);
-  expect(String(shown?.convId)).toMatch(/^[0-9a-f-]{36}$/);
+  await expect(ann.page.locator('.conv-row', { hasText: 'ping while you were away' }), 'the message reached the hidden page').toBeVisible({ timeout: 20_000 });
+  await expect
+    .poll(() => notificationCalls(ann.page), { message: 'the app asked the service worker to show it, and the browser did', timeout: 10_000 })
+    .toEqual([expect.objectContaining({ via: 'worker', title: bob.name, body: 'ping while you were away', result: 'shown' })]);
+  const [call] = await notificationCalls(ann.page);
+  expect(call?.tag).toBe(call?.convId);
+  expect(String(call?.convId)).toMatch(/^[0-9a-f-]{36}$/);
+  await expect
+    .poll(() => shownNotifications(ann.page), { message: 'the browser lists the worker\'s notification', timeout: 10_000 })
+    .toEqual([{ title: bob.name, body: 'ping while you were away', tag: call?.tag, convId: call?.convId }]);
 
   ann.watch.expectClean();
   bob.watch.expectClean();
