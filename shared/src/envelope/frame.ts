@@ -35,6 +35,7 @@ export const FRAME_ERROR_CODES = [
   'replayed',
   'invalid_update',
   'foreign_client',
+  'overwrite',
 ] as const;
 /** One entry of `FRAME_ERROR_CODES`; what the UI shows for a frame that was skipped. */
 export type FrameErrorCode = (typeof FRAME_ERROR_CODES)[number];
