@@ -3,12 +3,12 @@
  *
  * Opening order (time to first screen does not grow with history): server record -> keys -> meta document
  * (signed membership) -> the OPEN segment, live. Older (closed) segments load lazily with `loadOlder()`,
- * read-only, and are cached sealed in storage. Each writable segment has its own inner doc (so its snapshots
- * hold exactly that segment); all of them feed one read-only view doc that a `MessageProjection` (incremental
- * `materialize`) turns into the message list, so edits, reactions and receipts may target messages of older
- * segments. Closed segments fetched for history apply their frames straight into the view (nothing is ever
- * written or compacted there, so they need no inner doc of their own, and each entry is integrated once).
- * Only changed entries are recomputed per render.
+ * read-only, and are cached sealed in storage. Every segment has its own inner doc (so its snapshots hold
+ * exactly that segment, and each entry is integrated once); one `MessageProjection` (incremental
+ * `materialize`) reads all of them side by side and turns them into the message list, so edits, reactions and
+ * receipts may target messages of older segments. The docs are never merged ([INNER-10]): Yjs clientIDs are
+ * per document, so one segment's structs cannot collide with another's, and a `messages` key found in two
+ * segments counts from the older one. Only changed entries are recomputed per render.
  *
  * Trust: frames must verify against pinned identity keys and come from members; messages, ops and receipts
  * count only from VERIFIED members (a signed `create`/`add` by an admin in the meta doc). A member the server
@@ -19,7 +19,6 @@
  * sealed record per entry (`outbox/<convId>/<entryId>`), written when the entry is added and deleted once its
  * frame is sealed, so a send costs the same storage work however many entries wait.
  */
-import * as Y from 'yjs';
 import { z } from 'zod';
 import {
   SignedMessage,
@@ -29,9 +28,7 @@ import {
   innerRoots,
   logStats,
   MessageProjection,
-  REMOTE_ORIGIN,
   VouchedEntries,
-  authoredValues,
   parseMessageEntry,
   parseOpEntry,
   putMessage,
@@ -183,7 +180,6 @@ export class Conversation extends Emitter<ConversationEvents> {
   /** [SEG-4] The segment this device switched away from before the server closed it. */
   #rolledFrom: string | undefined;
   #finishing: string | undefined;
-  readonly #view = new Y.Doc();
   #membership: VerifiedMembership;
   #messages: ConversationMessage[] = [];
   readonly #pending = new Set<string>();
@@ -243,7 +239,8 @@ export class Conversation extends Emitter<ConversationEvents> {
       isMember: (userId) => this.#knownMember(userId),
       epochKey: (epoch) => this.keyring.key(epoch),
     };
-    this.#projection = new MessageProjection(this.#view, {
+    // [INNER-10] Every loaded segment's inner doc joins the projection on its own (never merged into one doc).
+    this.#projection = new MessageProjection(undefined, {
       authentic: (value) => this.#authentic.get(value) === true,
       isMember: (userId) => this.#verifiedMember(userId),
       onEntry: (value) => this.#settle(value),
@@ -374,12 +371,11 @@ export class Conversation extends Emitter<ConversationEvents> {
   }
 
   /**
-   * Restores a segment's envelope from storage and applies its frames: into its own inner doc (not yet part of
-   * the view), or with `intoView` (closed segments fetched for history) straight into the view, so each entry
-   * is decoded and integrated once instead of twice.
+   * Restores a segment's envelope from storage and applies its frames to the segment's own inner doc, which joins
+   * the projection when the segment joins the conversation (`#loadSegment`). `history`: a closed segment fetched
+   * for history, cached only once loading pauses (`#saveWhenIdle`).
    */
-  #openDoc(seg: Segment, intoView = false): Promise<EncryptedDoc> {
-    const shared = intoView && seg.state === 'closed';
+  #openDoc(seg: Segment, history = false): Promise<EncryptedDoc> {
     return EncryptedDoc.load({
       name: seg.id,
       convId: this.id,
@@ -389,12 +385,9 @@ export class Conversation extends Emitter<ConversationEvents> {
       counters: this.ctx.counters,
       store: this.ctx.store,
       closed: seg.state === 'closed',
-      // History segments are cached once loading pauses (#saveWhenIdle), not while the user waits for them.
-      ...(shared ? { inner: this.#view, saveDelayMs: Number.POSITIVE_INFINITY } : {}),
+      ...(history && seg.state === 'closed' ? { saveDelayMs: Number.POSITIVE_INFINITY } : {}),
       onBinding: (e) => {
         if (e.type === 'vouched') this.#vouched.add(e.values); // [INNER-8]
-        // Before the segment joins (loadOlder renders then), its frames need no render of their own.
-        else if (shared && e.type === 'applied' && this.#segments.has(seg.id)) this.#scheduleRender();
       },
     });
   }
@@ -408,15 +401,10 @@ export class Conversation extends Emitter<ConversationEvents> {
     if (again) return again.doc; // loaded meanwhile (two callers awaited the same prefetch)
     this.#prefetched.delete(seg.id);
     this.#segments.set(seg.id, { seg, doc });
-    if (doc.inner !== this.#view) {
-      Y.applyUpdate(this.#view, Y.encodeStateAsUpdate(doc.inner));
-      doc.inner.on('update', (u: Uint8Array, origin: unknown) => {
-        // [INNER-8] our own writes (send, ops, outbox replays) are ours: vouched for before the view sees them.
-        if (origin !== REMOTE_ORIGIN) this.#vouched.add(authoredValues(Y.decodeUpdate(u).structs, this.ctx.userId));
-        Y.applyUpdate(this.#view, u);
-        this.#scheduleRender();
-      });
-    }
+    // [INNER-10] The segment's entries count from now on, ranked by the segment's age.
+    this.#projection.addDoc(doc.inner, seg.idx);
+    doc.inner.on('update', () => this.#scheduleRender());
+    this.#scheduleRender();
     // Frames rejected before the segment joined the view (stored frames, prefetch) are reported now.
     for (const f of doc.binding.invalid) this.emit('invalid', { segmentId: seg.id, frame: f });
     if (doc.binding.gaps.length > 0) this.emit('gaps', { segmentId: seg.id, gaps: doc.binding.gaps });
@@ -982,6 +970,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     const { doc } = this.#requireWritable();
     e.segment = doc.options.name; // a rollover during the write: the stored name is only a hint for replays
     this.#outbox.set(e.entry.id, e);
+    this.#vouched.add([e.entry]); // [INNER-8] my own entry: vouched for before the projection sees it
     if (e.kind === 'msg') {
       putMessage(doc.inner, e.entry);
       this.#pending.add(e.entry.id);
@@ -1002,7 +991,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     for (;;) {
       const counter = await this.#nextCounter();
       const m = await signMessageAsync(this.id, this.#author, { counter, ts: this.#nextTs(), text, ...options });
-      if (innerRoots(this.#view).messages.has(m.id)) continue; // id taken (squatted): next counter
+      if (this.#projection.hasKey(m.id)) continue; // id taken (squatted) in a loaded segment: next counter
       if (m.attachments) {
         // Queued before the message exists in the outbox: a crash in between leaks a blob, never loses one.
         this.#blobRefs.push(...blobIdsOf(m.attachments).map((blobId) => ({ op: 'attach' as const, blobId, msgId: m.id })));
@@ -1191,6 +1180,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     const moved: OutboxEntry[] = [];
     for (const e of this.#outbox.values()) {
       if (!inDoc(e)) {
+        this.#vouched.add([e.entry]); // [INNER-8] as in #enqueue
         if (e.kind === 'msg') putMessage(s.doc.inner, e.entry);
         else putOp(s.doc.inner, e.entry);
       }

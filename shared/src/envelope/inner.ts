@@ -707,18 +707,47 @@ function mergeSorted(a: MaterializedMessage[], b: MaterializedMessage[]): { list
   return { list: out, at: lo };
 }
 
+/** One document a `MessageProjection` reads: its roots, where it ranks, and its observers. */
+interface Source {
+  rank: number;
+  /** Order of `addDoc` calls: breaks ties between equal ranks. */
+  seq: number;
+  messages: Y.Map<unknown>;
+  ops: Y.Array<unknown>;
+  onMessages: (e: Y.YMapEvent<unknown>) => void;
+  onOps: (e: Y.YArrayEvent<unknown>) => void;
+}
+
+/** What one source holds under a `messages` key: the value, and its slot when the value is a valid entry. */
+interface Candidate {
+  source: Source;
+  value: unknown;
+  slot: MessageSlot | undefined;
+}
+
+/** Whether `a` outranks `b` ([INNER-10]): the lower rank (the older segment), then the document added first. */
+function outranks(a: Source, b: Source): boolean {
+  return a.rank < b.rank || (a.rank === b.rank && a.seq < b.seq);
+}
+
 /**
- * `materialize` kept up to date incrementally ([INNER-5]): observes the `messages` and `ops` roots of one doc,
- * and `update()` recomputes only the messages and receipts that changed since the last call (an entry was
- * added, removed or re-judged by `invalidate`). The result equals `materialize(doc, { verify, isMember })`
- * where `verify` accepts exactly the entries `authentic` accepts (messages and receipts; drop counts and
- * orphans are not tracked). Unchanged messages keep their object identity between calls.
+ * `materialize` kept up to date incrementally ([INNER-5]) over one or more inner docs ([INNER-10]): it observes
+ * the `messages` and `ops` roots of every doc added, and `update()` recomputes only the messages and receipts
+ * that changed since the last call (an entry was added, removed or re-judged by `invalidate`). Over one doc the
+ * result equals `materialize(doc, { verify, isMember })` where `verify` accepts exactly the entries `authentic`
+ * accepts (messages and receipts; drop counts and orphans are not tracked). Over several docs (a conversation's
+ * segments, each its own doc) it equals `materialize` of their merge when no `messages` key is in two docs;
+ * when one is, the valid entry of the lowest-ranked doc (the oldest segment) counts and the others are ignored,
+ * so an entry written into a newer segment can never shadow an older one. The docs are never merged, so one
+ * segment's Yjs structs can never collide with another's (clientIDs are per document). Unchanged messages keep
+ * their object identity between calls.
  */
 export class MessageProjection {
-  readonly #messages: Y.Map<unknown>;
-  readonly #ops: Y.Array<unknown>;
   readonly #o: ProjectionOptions;
-  /** Valid message entries by map key (= id). */
+  readonly #sources: Source[] = [];
+  /** Every source's value per `messages` key (usually one). */
+  readonly #cands = new Map<string, Candidate[]>();
+  /** The entry that counts per map key (= id): the best-ranked valid candidate. */
   readonly #msgs = new Map<string, MessageSlot>();
   readonly #slots = new WeakMap<object, MessageSlot | OpSlot>();
   /** Ops by target id (reads included). */
@@ -736,29 +765,51 @@ export class MessageProjection {
   #version = 0;
   /** Lowest index of the list that changed since `takeChangedFrom()` was last called (Infinity: none). */
   #changedFrom = Number.POSITIVE_INFINITY;
-  readonly #onMessages = (e: Y.YMapEvent<unknown>) => {
-    for (const key of e.keysChanged) this.#setMessage(key);
-  };
-  readonly #onOps = (e: Y.YArrayEvent<unknown>) => {
-    for (const item of e.changes.deleted) for (const v of item.content.getContent()) this.#removeOp(v);
-    for (const item of e.changes.added) for (const v of item.content.getContent()) this.#addOp(v);
-  };
 
-  constructor(doc: Y.Doc, options: ProjectionOptions) {
-    const { messages, ops } = innerRoots(doc);
-    this.#messages = messages;
-    this.#ops = ops;
+  /** Projects `doc` (rank 0), if given; `addDoc` adds more. */
+  constructor(doc: Y.Doc | undefined, options: ProjectionOptions) {
     this.#o = options;
-    for (const key of messages.keys()) this.#setMessage(key);
-    for (const v of ops.toArray()) this.#addOp(v);
-    messages.observe(this.#onMessages);
-    ops.observe(this.#onOps);
+    if (doc) this.addDoc(doc, 0);
   }
 
-  /** Stops observing the doc. */
+  /**
+   * Adds a doc (once per doc) with its `rank`: lower ranks win a `messages` key held by several docs
+   * ([INNER-10]; a conversation passes the segment index). Its current entries count from the next `update()`.
+   */
+  addDoc(doc: Y.Doc, rank: number): void {
+    const { messages, ops } = innerRoots(doc);
+    if (this.#sources.some((s) => s.messages === messages)) return;
+    const source: Source = {
+      rank,
+      seq: this.#sources.length,
+      messages,
+      ops,
+      onMessages: (e) => {
+        for (const key of e.keysChanged) this.#setMessage(source, key);
+      },
+      onOps: (e) => {
+        for (const item of e.changes.deleted) for (const v of item.content.getContent()) this.#removeOp(v);
+        for (const item of e.changes.added) for (const v of item.content.getContent()) this.#addOp(v);
+      },
+    };
+    this.#sources.push(source);
+    for (const key of messages.keys()) this.#setMessage(source, key);
+    for (const v of ops.toArray()) this.#addOp(v);
+    messages.observe(source.onMessages);
+    ops.observe(source.onOps);
+  }
+
+  /** Whether any doc holds a value (valid or not) under this `messages` key: a writer must pick another id. */
+  hasKey(key: string): boolean {
+    return this.#cands.has(key);
+  }
+
+  /** Stops observing every doc. */
   destroy(): void {
-    this.#messages.unobserve(this.#onMessages);
-    this.#ops.unobserve(this.#onOps);
+    for (const s of this.#sources) {
+      s.messages.unobserve(s.onMessages);
+      s.ops.unobserve(s.onOps);
+    }
   }
 
   /** The entry stored as `value` was re-judged (`authentic` changed): it is recomputed at the next `update()`. */
@@ -882,18 +933,34 @@ export class MessageProjection {
     else this.#dirtyMsgs.add(op.target);
   }
 
-  #setMessage(key: string): void {
-    const value = this.#messages.get(key);
-    const old = this.#msgs.get(key);
-    if (old?.value === value) return;
-    if (old) this.#msgs.delete(key);
-    const entry = parseMessageEntry(value);
-    if (entry && entry.id === key && typeof value === 'object' && value !== null) {
-      const slot: MessageSlot = { kind: 'msg', value, entry };
-      this.#msgs.set(key, slot);
-      this.#slots.set(value, slot);
-      this.#o.onEntry?.(value, entry);
+  #setMessage(source: Source, key: string): void {
+    const value = source.messages.get(key);
+    let list = this.#cands.get(key);
+    const at = list ? list.findIndex((c) => c.source === source) : -1;
+    const cand = at >= 0 ? list![at] : undefined;
+    if (cand ? cand.value === value : value === undefined) return;
+    if (value === undefined) {
+      list!.splice(at, 1);
+      if (list!.length === 0) this.#cands.delete(key);
+    } else {
+      const entry = parseMessageEntry(value);
+      const slot: MessageSlot | undefined = entry && entry.id === key && typeof value === 'object' && value !== null ? { kind: 'msg', value, entry } : undefined;
+      if (cand) {
+        cand.value = value;
+        cand.slot = slot;
+      } else {
+        if (!list) this.#cands.set(key, (list = []));
+        list.push({ source, value, slot });
+      }
+      if (slot) {
+        this.#slots.set(slot.value, slot);
+        this.#o.onEntry?.(slot.value, slot.entry);
+      }
     }
+    let best: Candidate | undefined;
+    for (const c of this.#cands.get(key) ?? []) if (c.slot && (!best || outranks(c.source, best.source))) best = c;
+    if (best) this.#msgs.set(key, best.slot!);
+    else this.#msgs.delete(key);
     this.#touchMessage(key);
   }
 
