@@ -3,6 +3,7 @@
  * clients), bound to 127.0.0.1 on a free port, asked for GC'd memory over IPC, and sampled from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { cpuProfileFlags } from './cpu-profile.ts';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -98,7 +99,7 @@ export class ServerProc {
     };
     const nodeFlags = opts.nodeFlags ?? (kind === 'parley' ? SERVER_NODE_FLAGS : []);
     // --expose-gc only lets the IPC `mem` command force the two full GCs before a reading.
-    const child = spawn(process.execPath, [...nodeFlags, '--expose-gc', '--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = spawn(process.execPath, [...nodeFlags, ...cpuProfileFlags(`${kind}-server`), '--expose-gc', '--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[${kind}-server] ${d.toString().slice(0, 2000)}`));
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${kind} server did not start in 60 s`)), 60_000);

@@ -8,6 +8,7 @@
  * children, also when the scenario throws.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { cpuProfileFlags } from './cpu-profile.ts';
 import path from 'node:path';
 import type { z } from 'zod';
 import { monoNow as now } from './clock.ts';
@@ -70,7 +71,7 @@ export class ReceiverProc {
 
   /** Spawns a child and waits (at most 60 s) until it has loaded its modules. Throws if it exits first. */
   static async start(label: string): Promise<ReceiverProc> {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+    const child = spawn(process.execPath, [...cpuProfileFlags(`receivers-${label}`), '--import', 'tsx', ENTRY], {
       cwd: ROOT,
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', NODE_ENV: 'production' },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],

@@ -141,6 +141,9 @@ export const METHOD = `## Method
 - **Run**: \`npm run bench\` (full sizes, about 10-15 minutes on 2 cores), \`npm run bench -- --quick\` (smoke sizes,
   about 2 minutes), \`npm run bench -- --scenario a,c\` to pick scenarios, \`--no-write\` to only print,
   \`--out FILE\` to write elsewhere. Every loop is bounded in count and time; a 40-minute guard ends the run.
+  Diagnostics: \`BENCH_CPU_PROFILE=<dir>\` makes every child process (servers, receivers) write a V8 CPU profile
+  there (\`node --cpu-prof --import tsx bench/run.ts …\` profiles the bench process itself); \`BENCH_DUMP=<file>\`
+  writes (a)'s per-message timeline.
 - **Servers**: Parley runs \`bench/servers/parley-server.ts\`: the composition root of \`sync-server/src/main.ts\`
   (\`loadConfig(env)\` + \`startServer\`), with only the per-IP *account* rate limits opened (every bench user
   registers from 127.0.0.1), and with the Node flags the server ships with (\`SERVER_NODE_FLAGS\` in

@@ -164,4 +164,5 @@ process.on('message', (raw: unknown) => {
 });
 // The parent went away (crash, kill): end with it rather than keep sockets open.
 process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0)); // a clean exit, so `--cpu-prof` (BENCH_CPU_PROFILE) writes its profile
 send({ v: IPC_VERSION, ready: true });

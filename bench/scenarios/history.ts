@@ -33,7 +33,7 @@ interface SeedStats {
   lastSegmentMessages: number;
 }
 
-async function seedParley(baseUrl: string, writer: ParleyClient, conv: Conversation, texts: string[], ctx: Ctx): Promise<SeedStats> {
+export async function seedParley(baseUrl: string, writer: ParleyClient, conv: Conversation, texts: string[], ctx: Ctx): Promise<SeedStats> {
   const t0 = now();
   const w = writer.context;
   const author = { userId: w.userId, deviceId: w.deviceId, signingKey: w.keys.identity.secretKey };
@@ -117,7 +117,7 @@ interface Open {
   startS: number;
 }
 
-async function openFresh(baseUrl: string, account: AccountClient, convId: string, n: number, newestText: string, fullMs: number, loadAll: boolean): Promise<Open & { texts?: string[] }> {
+export async function openFresh(baseUrl: string, account: AccountClient, convId: string, n: number, newestText: string, fullMs: number, loadAll: boolean): Promise<Open & { texts?: string[] }> {
   const client = new ParleyClient({ baseUrl, storage: new MemoryStorage(), account });
   const s0 = now();
   await client.start();
