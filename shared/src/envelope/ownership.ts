@@ -1,7 +1,12 @@
 /**
- * Which user owns which inner Yjs clientID ([INNER-2]). Yjs does not authenticate clientIDs, so the envelope
- * layer does: the first verified frame that writes structs under a clientID claims it for its signer, and any
- * later frame by a different user touching that clientID is rejected.
+ * Yjs-level checks of inner updates before they are applied.
+ *
+ * - Which user owns which inner Yjs clientID ([INNER-2]). Yjs does not authenticate clientIDs, so the envelope
+ *   layer does: the first verified frame that writes structs under a clientID claims it for its signer, and any
+ *   later frame by a different user touching that clientID is rejected.
+ * - Whether an update would replace an entry of `messages` ([INNER-9]): Yjs resolves two items under one map
+ *   key by deleting the loser locally, without any delete set, so ownership alone does not stop a member from
+ *   hiding someone else's message behind an entry of their own.
  */
 import * as Y from 'yjs';
 import type { SnapshotPayload } from './frame.ts';
@@ -88,4 +93,71 @@ export class ClientOwnership {
     }
     return { ok: true, claims, structs: decoded.structs };
   }
+}
+
+/**
+ * The root type a decoded (not yet integrated) item names as its parent. `Y.decodeUpdate` gives the root's name
+ * as a string where Yjs's typings only know types and ids.
+ */
+function rootName(item: Y.Item): string | undefined {
+  const parent: unknown = item.parent;
+  return typeof parent === 'string' ? parent : undefined;
+}
+
+/** Where a new item of an update lands: in `messages`, elsewhere, or not known yet (its neighbour is missing). */
+type Place = 'messages' | 'other' | 'unknown';
+
+/**
+ * [INNER-9] Whether applying `structs` (a decoded inner update) to `inner` would put a new item next to an
+ * entry of the root map `messages`: a new item for a key that already has one (Yjs would delete whichever
+ * loses, whoever wrote it, and no delete set says so), or a new item placed relative to an entry (an
+ * overwrite in Yjs terms). Honest writers never do either: message keys are unique (`deviceId:counter`) and
+ * `putMessage` refuses a key that exists. Items the doc already holds are skipped (applying them again changes
+ * nothing). An item whose neighbour is neither in the doc nor in this update cannot be placed yet and is not
+ * judged (it waits in Yjs until the neighbour arrives); see the threat model.
+ */
+export function overwritesMessages(structs: readonly unknown[], inner: Y.Doc): boolean {
+  const messages = inner.getMap<unknown>('messages');
+  const store = inner.store;
+  const fresh = new Map<number, Y.Item[]>(); // new items of this update per client, by clock
+  for (const s of structs) {
+    if (!(s instanceof Y.Item) || Y.getState(store, s.id.client) > s.id.clock) continue;
+    const list = fresh.get(s.id.client);
+    if (list) list.push(s);
+    else fresh.set(s.id.client, [s]);
+  }
+  const inUpdate = (id: Y.ID): Y.Item | undefined => {
+    const list = fresh.get(id.client);
+    if (!list) return undefined;
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const it = list[mid]!;
+      if (id.clock < it.id.clock) hi = mid - 1;
+      else if (id.clock >= it.id.clock + it.length) lo = mid + 1;
+      else return it;
+    }
+    return undefined;
+  };
+  const placeOf = (item: Y.Item, depth: number): Place => {
+    if (item.parent !== null) return rootName(item) === 'messages' ? 'messages' : 'other';
+    const next = item.origin ?? item.rightOrigin;
+    return next === null || depth > 64 ? 'unknown' : placeOfId(next, depth + 1);
+  };
+  const placeOfId = (id: Y.ID, depth: number): Place => {
+    if (Y.getState(store, id.client) > id.clock) {
+      const it = Y.getItem(store, id);
+      return it instanceof Y.Item && it.parent === messages ? 'messages' : 'other';
+    }
+    const it = inUpdate(id);
+    return it ? placeOf(it, depth) : 'unknown';
+  };
+  for (const list of fresh.values())
+    for (const item of list) {
+      if (rootName(item) === 'messages') {
+        if (item.parentSub === null || messages._map.has(item.parentSub)) return true;
+      } else if (item.parent === null && placeOf(item, 0) === 'messages') return true;
+    }
+  return false;
 }
