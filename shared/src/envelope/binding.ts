@@ -35,7 +35,7 @@ import {
   type SnapshotVouch,
 } from './frame.ts';
 import { DeviceCounters, type CounterGap, type CounterStore } from './counters.ts';
-import { ClientOwnership, overwritesMessages, tryDecodeUpdate } from './ownership.ts';
+import { ClientOwnership, deletesOthersItems, overwritesMessages, tryDecodeUpdate } from './ownership.ts';
 import { authoredValues, entrySigningBytes, parseMessageEntry, parseOpEntry, VouchedEntries } from './inner.ts';
 import { logChanges, shouldCompact, type CompactThresholds } from './segments.ts';
 
@@ -577,6 +577,9 @@ export class EnvelopeBinding {
     if (status !== 'new') return this.reject(frame, 'replayed', id, who);
     const check = snapshot ? this.ownership.checkSnapshot(snapshot, header.userId) : this.ownership.checkUpdate(update, header.userId);
     if (!check.ok) return this.reject(frame, check.code, id, who);
+    // [COMPACT-4] a snapshot's delete set may not delete what others own and this doc still holds.
+    const ownerOf = (client: number) => this.ownership.ownerOf(client) ?? check.claims.get(client);
+    if (snapshot && deletesOthersItems(check.ds, this.o.inner, ownerOf, header.userId)) return this.reject(frame, 'foreign_client', id, who);
     // [INNER-9] no frame, update or snapshot, may replace or hide an entry of `messages`.
     if (overwritesMessages(check.structs, this.o.inner)) return this.reject(frame, 'overwrite', id, who);
     // [INNER-8] before applying, so listeners know the vouched contents when the entries appear. A snapshot

@@ -9,13 +9,21 @@
  *   hiding someone else's message behind an entry of their own.
  */
 import * as Y from 'yjs';
+
+/** A decoded delete set (`Y.decodeUpdate(u).ds`; Yjs does not export the type by name). */
+type DeleteSet = ReturnType<typeof Y.decodeUpdate>['ds'];
 import type { SnapshotPayload } from './frame.ts';
 
 /** Why an inner update was refused. */
 export type InnerUpdateError = 'invalid_update' | 'foreign_client';
 
-/** Result of checking an inner update: on success, the clientIDs it would newly claim, with their owner, and the decoded structs. */
-export type OwnershipCheck = { ok: true; claims: Map<number, string>; structs: readonly unknown[] } | { ok: false; code: InnerUpdateError };
+/**
+ * Result of checking an inner update: on success, the clientIDs it would newly claim, with their owner, and the
+ * decoded structs and delete set.
+ */
+export type OwnershipCheck =
+  | { ok: true; claims: Map<number, string>; structs: readonly unknown[]; ds: DeleteSet }
+  | { ok: false; code: InnerUpdateError };
 
 /** Decodes an update without throwing; undefined when Yjs cannot decode it. */
 export function tryDecodeUpdate(update: Uint8Array): ReturnType<typeof Y.decodeUpdate> | undefined {
@@ -69,7 +77,7 @@ export class ClientOwnership {
       const owner = this.owners.get(client) ?? claims.get(client);
       if (owner !== signer) return { ok: false, code: 'foreign_client' };
     }
-    return { ok: true, claims, structs: decoded.structs };
+    return { ok: true, claims, structs: decoded.structs, ds: decoded.ds };
   }
 
   /**
@@ -91,7 +99,7 @@ export class ClientOwnership {
       if (this.owners.has(client)) continue;
       claims.set(client, payload.owners.get(client) ?? signer);
     }
-    return { ok: true, claims, structs: decoded.structs };
+    return { ok: true, claims, structs: decoded.structs, ds: decoded.ds };
   }
 }
 
@@ -159,5 +167,29 @@ export function overwritesMessages(structs: readonly unknown[], inner: Y.Doc): b
         if (item.parentSub === null || messages._map.has(item.parentSub)) return true;
       } else if (item.parent === null && placeOf(item, 0) === 'messages') return true;
     }
+  return false;
+}
+
+/**
+ * [INNER-2] for snapshots ([COMPACT-4]): whether the delete set of a snapshot's update would delete items `inner`
+ * holds, and has not deleted, under a clientID `ownerOf` attributes to someone other than `signer`. A snapshot
+ * carries its compactor's whole state, delete set included, so without this a member could delete anyone's
+ * message for every device by compacting (an `update` frame's delete set is checked whole by `checkUpdate`).
+ * Honest snapshots pass: the model is append-only, so the only deletions in an honest doc are owners deleting
+ * their own items, which the reader either holds deleted already or does not hold yet.
+ */
+export function deletesOthersItems(ds: DeleteSet, inner: Y.Doc, ownerOf: (client: number) => string | undefined, signer: string): boolean {
+  const store = inner.store;
+  for (const [client, ranges] of ds.clients) {
+    if (ownerOf(client) === signer) continue;
+    const structs = store.clients.get(client);
+    if (!structs) continue;
+    const held = Y.getState(store, client);
+    for (const { clock, len } of ranges) {
+      const end = Math.min(clock + len, held);
+      if (clock >= end) continue;
+      for (let i = Y.findIndexSS(structs, clock); i < structs.length && structs[i]!.id.clock < end; i++) if (!structs[i]!.deleted) return true;
+    }
+  }
   return false;
 }

@@ -1,9 +1,10 @@
 /**
- * [INNER-9] A member cannot hide another member's message by writing Yjs items under its key. Yjs settles two
- * items under one map key by deleting the loser locally, with no delete set to refuse, so [INNER-2] alone lets
- * a member replace any message with an entry of their own. Every variant here is a frame signed by a member
- * with the key (real keys, real frames, real bindings), and each one is refused with `overwrite` while the
- * original message stays. Honest traffic is untouched (the property tests run the same bindings).
+ * [INNER-9], [COMPACT-4] A member cannot hide or delete another member's message through Yjs. Yjs settles two
+ * items under one map key by deleting the loser locally, with no delete set to refuse, so [INNER-2] alone let a
+ * member replace any message with an entry of their own; and a snapshot carries its compactor's delete set,
+ * which nothing checked. Every variant here is a frame signed by a member with the key (real keys, real frames,
+ * real bindings), and each one is refused while the original message stays. Honest traffic is untouched (the
+ * property tests run the same bindings).
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -125,6 +126,36 @@ describe('[INNER-9] no frame may replace or hide an entry of messages', () => {
     syncDocs(m.envelope, r.envelope);
     await r.binding.whenIdle();
     await expectRefused(r, key);
+  });
+
+  it('[COMPACT-4] a snapshot whose delete set deletes another member\'s message is refused as foreign_client', async () => {
+    const { u, r, key } = await setup();
+    const m = new Peer(world, mallory);
+    await syncPeers(u, r, m);
+    innerRoots(m.inner).messages.delete(key); // her update frame would be refused ([INNER-2]); her snapshot carries it
+    m.send('mallory compacts', 3);
+    await m.binding.flush();
+    expect((await m.binding.compact({ minFrames: 1 })).ok).toBe(true);
+    expect([...Y.decodeUpdate(Y.encodeStateAsUpdate(m.inner)).ds.clients.keys()]).toContain(u.inner.clientID);
+    syncDocs(m.envelope, r.envelope);
+    await r.binding.whenIdle();
+    expect(r.binding.invalid.map((f) => [f.code, f.userId])).toContainEqual(['foreign_client', mallory.userId]);
+    expect(r.view().messages.map((x) => x.text)).toEqual(['the real message']);
+  });
+
+  it('[COMPACT-4] negative: a snapshot repeating a deletion the reader already holds passes', async () => {
+    const { u, r } = await setup();
+    const own = u.send('ursula takes this back', 4);
+    await syncPeers(u, r);
+    innerRoots(u.inner).messages.delete(own); // an owner may delete her own item ([INNER-2])
+    await syncPeers(u, r);
+    expect(r.view().messages.map((x) => x.text)).toEqual(['the real message']);
+    const c = new Peer(world, mallory); // an honest member compacting everything, deletion included
+    await syncPeers(u, r, c);
+    expect((await c.binding.compact({ minFrames: 1 })).ok).toBe(true);
+    await syncPeers(u, r, c);
+    expect(r.binding.invalid).toEqual([]);
+    expect(r.view().messages.map((x) => x.text)).toEqual(['the real message']);
   });
 
   it('negative: honest traffic passes, including a snapshot of entries the reader already has and new keys', async () => {
