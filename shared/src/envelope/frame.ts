@@ -6,7 +6,7 @@
  *
  * Opening a peer's frame never throws: every failure is a `FrameErrorCode`.
  */
-import { aeadDecrypt, aeadEncrypt, CONTEXT, concatBytes, hkdf, lp, randomBytes, sign, signAsync, verifyAsync } from '../crypto/index.ts';
+import { aeadDecrypt, aeadEncrypt, CONTEXT, concatBytes, equalBytes, hkdf, lp, randomBytes, sign, signAsync, verifyAsync } from '../crypto/index.ts';
 import {
   bytesToUserId,
   deviceIdToBytes,
@@ -94,9 +94,31 @@ export interface FrameResolvers {
   epochKey(epoch: number): MaybePromise<Uint8Array | undefined>;
 }
 
-/** Derives the frame key of one epoch ([KEY-1]): HKDF(epochKey, info = CONTEXT.frameKey, salt = utf8(convId)). */
+/**
+ * Frame keys already derived, per epoch key object: every frame sealed or opened needs one, and an HKDF costs
+ * about 20 µs. The entry keeps a copy of the epoch key it was derived from, so a caller that reuses the array
+ * for other bytes gets a fresh derivation, never a stale key.
+ */
+const frameKeys = new WeakMap<Uint8Array, { ikm: Uint8Array; byConv: Map<string, Uint8Array> }>();
+/** Conversations remembered per epoch key (one in practice). */
+const FRAME_KEYS_PER_EPOCH_KEY = 16;
+
+/**
+ * Derives the frame key of one epoch ([KEY-1]): HKDF(epochKey, info = CONTEXT.frameKey, salt = utf8(convId)).
+ * Remembered per epoch key; callers must not modify the returned array.
+ */
 export function deriveFrameKey(epochKey: Uint8Array, convId: string): Uint8Array {
-  return hkdf(epochKey, CONTEXT.frameKey, 32, utf8(convId));
+  let entry = frameKeys.get(epochKey);
+  if (!entry || !equalBytes(entry.ikm, epochKey)) {
+    entry = { ikm: epochKey.slice(), byConv: new Map() };
+    frameKeys.set(epochKey, entry);
+  }
+  let key = entry.byConv.get(convId);
+  if (!key) {
+    key = hkdf(epochKey, CONTEXT.frameKey, 32, utf8(convId));
+    if (entry.byConv.size < FRAME_KEYS_PER_EPOCH_KEY) entry.byConv.set(convId, key);
+  }
+  return key;
 }
 
 /** AAD of a frame ([FRAME-3]): lp(segmentId, convId) || header bytes. */

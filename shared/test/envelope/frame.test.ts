@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CONTEXT, randomBytes, sign } from '../../src/crypto/index.ts';
+import { CONTEXT, hkdf, randomBytes, sign } from '../../src/crypto/index.ts';
 import {
   FRAME_HEADER_BYTES,
   FRAME_MAX_BYTES,
@@ -9,6 +9,7 @@ import {
 } from '../../src/protocol/index.ts';
 import {
   decodeSnapshotPayload,
+  deriveFrameKey,
   encodeSnapshotPayload,
   sealFrame,
   verifyAndOpenFrame,
@@ -53,6 +54,19 @@ function flip(frame: Uint8Array, at: number, mask = 0x01): Uint8Array {
 }
 
 describe('frames', () => {
+  it('[KEY-1] the remembered frame key equals a fresh HKDF, per conversation, and follows changed epoch key bytes', () => {
+    const utf8 = (t: string) => new TextEncoder().encode(t);
+    const epochKey = randomBytes(32);
+    const fresh = (convId: string) => hkdf(epochKey, CONTEXT.frameKey, 32, utf8(convId));
+    expect(deriveFrameKey(epochKey, 'c_one')).toEqual(fresh('c_one'));
+    expect(deriveFrameKey(epochKey, 'c_one')).toBe(deriveFrameKey(epochKey, 'c_one')); // remembered
+    expect(deriveFrameKey(epochKey, 'c_two')).toEqual(fresh('c_two'));
+    expect(deriveFrameKey(epochKey, 'c_two')).not.toEqual(fresh('c_one'));
+    epochKey.set(randomBytes(32)); // the same array now holds another key: never the stale derivation
+    expect(deriveFrameKey(epochKey, 'c_one')).toEqual(fresh('c_one'));
+    expect(deriveFrameKey(new Uint8Array(epochKey), 'c_one')).toEqual(fresh('c_one'));
+  });
+
   it('[FRAME-1] [FRAME-4] seal/open round trip', async () => {
     const frame = sealFrame(input());
     expect(frame.length).toBe(FRAME_HEADER_BYTES + plaintext.length + 16 + 64);
