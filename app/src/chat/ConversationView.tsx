@@ -1,6 +1,7 @@
 /**
  * One conversation on screen: header (back on phones, name, presence or member count, info), warnings
- * (changed key, unverified members, removed), the message list, who is typing, and the composer.
+ * (changed key, unverified members, removed, missing or rejected updates), the message list, who is typing,
+ * and the composer.
  */
 import { createMemo, createSignal, Match, onCleanup, Show, Switch, type JSX } from 'solid-js';
 import { createStore, reconcile } from 'solid-js/store';
@@ -8,6 +9,7 @@ import type { Conversation, ConversationMessage } from '@parley/shared/client';
 import type { ChatStore } from './chat-store.ts';
 import { Avatar } from './Avatar.tsx';
 import { Composer, type ComposerMode } from './Composer.tsx';
+import { IntegrityNotice } from './IntegrityNotice.tsx';
 import { MessageList } from './MessageList.tsx';
 import { chatErrorText } from './notifications.ts';
 import { toast } from '../ui/toasts.tsx';
@@ -191,6 +193,7 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
           You are no longer a member of this conversation. You can read what you had, but new messages are not shared with you.
         </div>
       </Show>
+      <IntegrityNotice store={s} convId={c.id} />
       <MessageList
         conv={c}
         meId={s.me.userId}

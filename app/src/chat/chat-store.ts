@@ -18,6 +18,7 @@ import {
 } from '@parley/shared/client';
 import type { SignedIn } from '../session.ts';
 import { IdbStorage } from './idb-storage.ts';
+import { flattenGaps, GapWatch, visibleInvalid, type ConversationIntegrity } from './integrity.ts';
 
 /** A conversation-list row as the screens show it. */
 export interface ChatRow extends ConversationSummary {
@@ -49,6 +50,9 @@ export type StartState = { status: 'starting' } | { status: 'ready' } | { status
 
 /** Most conversations kept open (live) at once; older ones open on demand. */
 const LIVE_LIMIT = 50;
+
+/** Integrity events are coalesced for this long (a hostile member can send thousands of bad frames at once). */
+const INTEGRITY_COALESCE_MS = 100;
 
 /** See the module comment. Create one per mounted ChatApp; call `dispose()` on unmount. */
 export class ChatStore {
@@ -94,6 +98,9 @@ export class ChatStore {
   /** Bumps when names/membership of some conversation changed. */
   readonly membersVersion: Accessor<number>;
   readonly #bumpMembers: () => void;
+  /** Missing (persisted gaps) and rejected frames, per conversation (see integrity.ts). */
+  readonly integrity: Record<string, ConversationIntegrity>;
+  readonly #setIntegrity: (convId: string, value: ConversationIntegrity) => void;
 
   constructor(session: SignedIn) {
     this.me = { userId: session.session.userId, username: session.session.username };
@@ -108,6 +115,9 @@ export class ChatStore {
     this.typing = typing;
     this.#setTyping = (convId, ids) => setTyping(convId, reconcile(ids));
     [this.removed, this.#setRemoved] = createSignal<ReadonlySet<string>>(new Set());
+    const [integrity, setIntegrity] = createStore<Record<string, ConversationIntegrity>>({});
+    this.integrity = integrity;
+    this.#setIntegrity = (convId, value) => setIntegrity(convId, reconcile(value));
     [this.activeId, this.setActiveId] = createSignal<string | undefined>();
     const [members, setMembers] = createSignal(0);
     this.membersVersion = members;
@@ -189,6 +199,10 @@ export class ChatStore {
 
   /** A username for a user id (pinned directory first, then any open conversation's member list). */
   nameOf(userId: string): string {
+    return this.#usernameOf(userId) ?? 'Unknown member';
+  }
+
+  #usernameOf(userId: string): string | undefined {
     if (userId === this.me.userId) return this.me.username;
     const pinned = this.client.directory.pinned(userId);
     if (pinned) return pinned.username;
@@ -196,7 +210,7 @@ export class ChatStore {
       const m = h.info.members.find((x) => x.userId === userId);
       if (m) return m.username;
     }
-    return 'Unknown member';
+    return undefined;
   }
 
   /**
@@ -221,7 +235,12 @@ export class ChatStore {
 
   /** A user's display name from their profile, else their username (reactive). */
   displayNameOf(userId: string): string {
-    return this.profileOf(userId)?.displayName || this.nameOf(userId);
+    return this.knownDisplayNameOf(userId) ?? 'Unknown member';
+  }
+
+  /** `displayNameOf`, but undefined for a user this device knows nothing about (reactive). */
+  knownDisplayNameOf(userId: string): string | undefined {
+    return this.profileOf(userId)?.displayName || this.#usernameOf(userId);
   }
 
   /** An object URL of a user's avatar image, or undefined (reactive; the store revokes it when it changes). */
@@ -293,9 +312,38 @@ export class ChatStore {
       }),
     );
     if (c.removed) this.#setRemoved(new Set([...this.removed(), c.id]));
+    this.#watchIntegrity(c);
     this.hooks.onMessages?.(c.id, c.messages);
     this.#scheduleRows();
     this.#backfill(c);
+  }
+
+  /**
+   * Keeps `integrity[c.id]` current: recomputed from the conversation's own `gaps()` and `invalidFrames()`
+   * (never accumulated from events), with a gap shown only once it has persisted (`GapWatch`).
+   */
+  #watchIntegrity(c: Conversation): void {
+    const gaps = new GapWatch();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timerAt = Infinity;
+    /** Refreshes at `at` (ms), unless a refresh is already due by then. */
+    const schedule = (at: number) => {
+      if (timer !== undefined && timerAt <= at) return;
+      clearTimeout(timer);
+      timerAt = at;
+      timer = setTimeout(refresh, Math.max(0, at - Date.now()));
+    };
+    const refresh = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      if (this.#disposed) return;
+      const { shown, dueAt } = gaps.update(flattenGaps(c.gaps()), Date.now());
+      this.#setIntegrity(c.id, { gaps: shown, invalid: visibleInvalid(c.invalidFrames()) });
+      if (dueAt !== undefined) schedule(dueAt);
+    };
+    const soon = () => schedule(Date.now() + INTEGRITY_COALESCE_MS);
+    this.#offs.push(c.on('gaps', soon), c.on('invalid', soon), () => clearTimeout(timer));
+    refresh();
   }
 
   /**
