@@ -96,6 +96,9 @@ export function redisPresence(url: string, instanceId: string, log: Logger): Pre
       clearInterval(timer);
       try {
         await redis.del(key);
+      } catch (error) {
+        // Redis is down: the key expires within TTL_SECONDS anyway; shutdown must go on (database close).
+        log.warn('presence.close_failed', { err: error });
       } finally {
         redis.disconnect();
       }
