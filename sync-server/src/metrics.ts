@@ -82,6 +82,8 @@ export class Metrics {
   readonly compactions = this.counter('parley_sync_compactions_total', 'Server-side structural compactions');
   /** HTTP responses by status class. */
   readonly httpResponses = this.counter('parley_http_responses_total', 'HTTP responses, by status class');
+  /** Account rate-limit decisions this instance took alone because the shared store (Redis) failed. */
+  readonly rateLimitFallbacks = this.counter('parley_rate_limit_fallbacks_total', 'Account rate-limit decisions taken from instance memory because Redis failed or timed out');
   /** Errors (5xx responses, failed stores, failed fan-out). */
   readonly errors = this.counter('parley_errors_total', 'Internal errors, by where they happened');
 

@@ -10,7 +10,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { AccountService } from './auth/accounts.ts';
 import { dummyKeyHash } from './auth/passwords.ts';
-import { AuthRateLimiter, DEFAULT_RATE_LIMITS, scaleRateLimits, type RateLimits } from './auth/rate-limit.ts';
+import { AuthRateLimiter, DEFAULT_RATE_LIMITS, MemoryRateLimitStore, scaleRateLimits, type RateLimits } from './auth/rate-limit.ts';
+import { openSharedRateLimitStore } from './auth/rate-limit-redis.ts';
 import { createTokenService, type TokenService } from './auth/tokens.ts';
 import { cookiesAreSecure, isLoopbackHost, type Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
@@ -37,6 +38,8 @@ export interface StartOptions {
   syncLimits?: Partial<SyncLimits>;
   /** Name of this instance on the Redis channels (default: random). */
   instanceId?: string;
+  /** Namespace of the rate limiter's Redis keys (default `parley:rl:`; tests use a unique one per run). */
+  rateLimitKeyPrefix?: string;
 }
 
 /** A running server. */
@@ -89,7 +92,7 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
 
     const tokens = createTokenService({ secret, ttlSeconds: config.accessTokenTtlSeconds, db });
     const accounts = new AccountService({ db, tokens, secret, log });
-    const limiter = new AuthRateLimiter(opts.rateLimits ?? scaleRateLimits(DEFAULT_RATE_LIMITS, config.rateLimitMultiplier));
+    const limits = opts.rateLimits ?? scaleRateLimits(DEFAULT_RATE_LIMITS, config.rateLimitMultiplier);
     const metrics = new Metrics();
     const sync = createSyncServer({
       db,
@@ -102,6 +105,20 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
     });
     const fanout: Fanout = config.redisUrl ? await redisFanout(sync, config.redisUrl, log) : localFanout(sync);
     sync.setNotifier(fanout.notify);
+    // With Redis, every instance draws on the same account budgets (docs/operations.md "Scaling").
+    const limiter = new AuthRateLimiter(
+      limits,
+      config.redisUrl
+        ? await openSharedRateLimitStore({
+            url: config.redisUrl,
+            secret,
+            limits,
+            log,
+            onFallback: () => metrics.rateLimitFallbacks.inc(),
+            ...(opts.rateLimitKeyPrefix !== undefined ? { prefix: opts.rateLimitKeyPrefix } : {}),
+          })
+        : new MemoryRateLimitStore(limits),
+    );
     const blobs = new BlobService({
       db,
       store: new PostgresBlobStore(db),
@@ -175,6 +192,7 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
             server.closeIdleConnections();
             setTimeout(() => server.closeAllConnections(), 2000).unref();
           });
+          await limiter.close();
           await db.close();
           log.info('stopped');
         })();

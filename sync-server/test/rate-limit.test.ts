@@ -1,10 +1,12 @@
 /**
  * Rate limits: token-bucket arithmetic on a fake clock, then the documented budgets against a real server
  * (per-IP bursts, per-username failure bucket, and the lock-out exemption for a known (user, IP) pair).
+ * The stores behind the limiter: rate-limit-store-contract.test.ts; several instances sharing them through
+ * Redis, and Redis outages: rate-limit-shared.test.ts.
  */
 import { SessionResponse } from '@parley/shared/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthRateLimiter, DEFAULT_RATE_LIMITS, TokenBuckets } from '../src/auth/rate-limit.ts';
+import { AuthRateLimiter, DEFAULT_RATE_LIMITS, MemoryRateLimitStore, TokenBuckets } from '../src/auth/rate-limit.ts';
 import { b64, call, errorCode, newAccount, uniqueName } from './helpers/accounts.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -34,14 +36,25 @@ describe('TokenBuckets (fake clock)', () => {
     b.check('k');
   });
 
-  it('trusted (user, IP) pairs expire', () => {
+});
+
+describe('AuthRateLimiter over a store (fake clock; the stores have their own contract suite)', () => {
+  it('take and check throw rate_limited with retryAfter; check never consumes; trusted pairs expire', async () => {
     let now = 0;
-    const limiter = new AuthRateLimiter({ ...DEFAULT_RATE_LIMITS, trustedPairSeconds: 60 }, () => now);
-    limiter.trustPair('alice', '10.0.0.1');
-    expect(limiter.isTrustedPair('alice', '10.0.0.1')).toBe(true);
-    expect(limiter.isTrustedPair('alice', '10.0.0.2')).toBe(false);
+    const limits = { ...DEFAULT_RATE_LIMITS, auth: { capacity: 2, refillPerSecond: 1 / 30 }, trustedPairSeconds: 60 };
+    const limiter = new AuthRateLimiter(limits, new MemoryRateLimitStore(limits, () => now));
+    await limiter.auth.check('10.0.0.1');
+    await limiter.auth.take('10.0.0.1');
+    await limiter.auth.take('10.0.0.1');
+    await expect(limiter.auth.take('10.0.0.1')).rejects.toMatchObject({ code: 'rate_limited', retryAfter: 30 });
+    await expect(limiter.auth.check('10.0.0.1')).rejects.toMatchObject({ code: 'rate_limited', retryAfter: 30 });
+    await limiter.loginFailures.charge('alice');
+    await limiter.loginFailures.check('alice');
+    await limiter.trustPair('alice', '10.0.0.1');
+    expect(await limiter.isTrustedPair('alice', '10.0.0.1')).toBe(true);
+    expect(await limiter.isTrustedPair('alice', '10.0.0.2')).toBe(false);
     now += 61_000;
-    expect(limiter.isTrustedPair('alice', '10.0.0.1')).toBe(false);
+    expect(await limiter.isTrustedPair('alice', '10.0.0.1')).toBe(false);
   });
 });
 

@@ -1,6 +1,5 @@
 /**
- * In-memory token buckets for the account endpoints (per instance; with several instances each enforces
- * its own budget, which multiplies the allowance by the instance count: acceptable for these limits).
+ * Token buckets for the account endpoints, and where they are kept.
  *
  * Default budgets (see `DEFAULT_RATE_LIMITS`):
  * | bucket                    | key             | burst | refill            | charged when             |
@@ -14,8 +13,20 @@
  * Lock-out protection: a (username key, IP) pair that logged in successfully in the last 7 days is exempt
  * from the per-username login bucket, so an attacker hammering a name from elsewhere slows down only
  * themselves; the owner's usual device keeps working.
+ *
+ * Storage (`RateLimitStore`): a single instance keeps everything in memory (`MemoryRateLimitStore`). With
+ * `REDIS_URL`, every instance uses the same buckets and trusted pairs in Redis (`RedisRateLimitStore` in
+ * rate-limit-redis.ts, one atomic Lua script per operation), so N instances behind a load balancer grant
+ * one budget, not N, and a pair trusted on one instance is trusted on all. Every instance must run with
+ * the same budgets (RATE_LIMIT_MULTIPLIER) and the same JWT_SECRET (it keys the hashed Redis key names).
+ *
+ * Redis outage: `SharedRateLimitStore` bounds every Redis call by a short timeout and, when one fails,
+ * decides that request from this instance's own in-memory buckets (which it keeps charged all along), so
+ * logins keep working at per-instance strictness instead of hanging (fail-closed) or going unlimited
+ * (fail-open). A warning is logged at most once a minute, never with key material.
  */
 import { AppError } from '@parley/shared/protocol';
+import type { Logger } from '../log.ts';
 
 /** Burst size and refill rate of one bucket kind. */
 export interface BucketSpec {
@@ -57,6 +68,11 @@ export function scaleRateLimits(limits: RateLimits, factor: number): RateLimits 
     recoveryFailures: scale(limits.recoveryFailures),
     trustedPairSeconds: limits.trustedPairSeconds,
   });
+}
+
+/** The `rate_limited` error every bucket throws, carrying the seconds to wait. */
+function rateLimited(retryAfter: number): AppError {
+  return new AppError('rate_limited', 'Too many attempts; try again later', { retryAfter });
 }
 
 /** Upper bound on remembered keys per bucket kind, so a flood of distinct IPs cannot exhaust memory. */
@@ -120,15 +136,23 @@ export class TokenBuckets {
   /** Throws `rate_limited` when `key` has no token left; otherwise does nothing (peek, no charge). */
   check(key: string): void {
     const wait = this.waitSeconds(key);
-    if (wait > 0) throw new AppError('rate_limited', 'Too many attempts; try again later', { retryAfter: wait });
+    if (wait > 0) throw rateLimited(wait);
+  }
+
+  /** Consumes one token for `key` and returns 0, or consumes nothing and returns `waitSeconds(key)`. */
+  tryTake(key: string): number {
+    const wait = this.waitSeconds(key);
+    if (wait > 0) return wait;
+    const bucket = this.#refill(key);
+    bucket.tokens -= 1;
+    this.#store(key, bucket);
+    return 0;
   }
 
   /** Consumes one token for `key`, or throws `rate_limited` when there is none. */
   take(key: string): void {
-    this.check(key);
-    const bucket = this.#refill(key);
-    bucket.tokens -= 1;
-    this.#store(key, bucket);
+    const wait = this.tryTake(key);
+    if (wait > 0) throw rateLimited(wait);
   }
 
   /** Consumes one token when available, never throws (used to charge failures after the fact). */
@@ -139,41 +163,72 @@ export class TokenBuckets {
   }
 }
 
-/** The limiter the account routes use. */
-export class AuthRateLimiter {
-  readonly auth: TokenBuckets;
-  readonly register: TokenBuckets;
-  readonly recovery: TokenBuckets;
-  readonly loginFailures: TokenBuckets;
-  readonly recoveryFailures: TokenBuckets;
+/** Names of the account buckets; each has a `BucketSpec` in `RateLimits`. */
+export type BucketName = 'auth' | 'register' | 'recovery' | 'loginFailures' | 'recoveryFailures';
+
+/**
+ * Where the account limiter keeps its buckets and trusted pairs. Implementations receive their
+ * `RateLimits` at construction and must pass `test/rate-limit-store-contract.test.ts`. Methods reject only
+ * when the storage itself fails (never for want of tokens).
+ */
+export interface RateLimitStore {
+  /** Seconds until `key` has a token in `bucket` (0: one is available now). Consumes nothing. */
+  waitSeconds(bucket: BucketName, key: string): Promise<number>;
+  /** Consumes one token and resolves 0 when one is available; otherwise consumes nothing and resolves the wait. */
+  take(bucket: BucketName, key: string): Promise<number>;
+  /** Consumes one token when there is one left; an empty bucket stays empty (no debt). */
+  charge(bucket: BucketName, key: string): Promise<void>;
+  /** Remembers for `trustedPairSeconds` that `usernameKey` logged in successfully from `ip`. */
+  trustPair(usernameKey: string, ip: string): Promise<void>;
+  /** True when the pair was trusted less than `trustedPairSeconds` ago. */
+  isTrustedPair(usernameKey: string, ip: string): Promise<boolean>;
+  /** Releases connections; later calls may reject. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** One instance's buckets and trusted pairs, in memory (bounded to `MAX_KEYS` entries each). */
+export class MemoryRateLimitStore implements RateLimitStore {
+  readonly #buckets: Readonly<Record<BucketName, TokenBuckets>>;
   readonly #trusted = new Map<string, number>();
-  readonly #limits: RateLimits;
+  readonly #trustedMs: number;
   readonly #now: () => number;
 
   /** `now` returns milliseconds; inject a fake clock in tests. */
-  constructor(limits: RateLimits = DEFAULT_RATE_LIMITS, now: () => number = Date.now) {
-    this.#limits = limits;
+  constructor(limits: RateLimits, now: () => number = Date.now) {
     this.#now = now;
-    this.auth = new TokenBuckets(limits.auth, now);
-    this.register = new TokenBuckets(limits.register, now);
-    this.recovery = new TokenBuckets(limits.recovery, now);
-    this.loginFailures = new TokenBuckets(limits.loginFailures, now);
-    this.recoveryFailures = new TokenBuckets(limits.recoveryFailures, now);
+    this.#trustedMs = limits.trustedPairSeconds * 1000;
+    this.#buckets = {
+      auth: new TokenBuckets(limits.auth, now),
+      register: new TokenBuckets(limits.register, now),
+      recovery: new TokenBuckets(limits.recovery, now),
+      loginFailures: new TokenBuckets(limits.loginFailures, now),
+      recoveryFailures: new TokenBuckets(limits.recoveryFailures, now),
+    };
   }
 
-  /** Remembers that `usernameKey` logged in successfully from `ip`. */
-  trustPair(usernameKey: string, ip: string): void {
+  async waitSeconds(bucket: BucketName, key: string): Promise<number> {
+    return this.#buckets[bucket].waitSeconds(key);
+  }
+
+  async take(bucket: BucketName, key: string): Promise<number> {
+    return this.#buckets[bucket].tryTake(key);
+  }
+
+  async charge(bucket: BucketName, key: string): Promise<void> {
+    this.#buckets[bucket].charge(key);
+  }
+
+  async trustPair(usernameKey: string, ip: string): Promise<void> {
     const key = `${usernameKey}\u0000${ip}`;
     this.#trusted.delete(key);
     if (this.#trusted.size >= MAX_KEYS) {
       const oldest = this.#trusted.keys().next();
       if (oldest.done !== true) this.#trusted.delete(oldest.value);
     }
-    this.#trusted.set(key, this.#now() + this.#limits.trustedPairSeconds * 1000);
+    this.#trusted.set(key, this.#now() + this.#trustedMs);
   }
 
-  /** True when the pair logged in successfully within `trustedPairSeconds`. */
-  isTrustedPair(usernameKey: string, ip: string): boolean {
+  async isTrustedPair(usernameKey: string, ip: string): Promise<boolean> {
     const key = `${usernameKey}\u0000${ip}`;
     const until = this.#trusted.get(key);
     if (until === undefined) return false;
@@ -182,5 +237,161 @@ export class AuthRateLimiter {
       return false;
     }
     return true;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** After a failed shared-store call, how long this instance decides alone before trying Redis again. */
+const SHARED_RETRY_MS = 5_000;
+/** At most one outage warning per this many milliseconds. */
+const WARN_EVERY_MS = 60_000;
+const FAILED: unique symbol = Symbol('failed');
+
+/** Options for `SharedRateLimitStore`. */
+export interface SharedRateLimitStoreOptions {
+  log: Logger;
+  /** Called once per decision taken locally because the shared store failed (a metrics counter). */
+  onFallback?: () => void;
+  /** Milliseconds clock for the retry pause and the warning interval (tests). */
+  now?: () => number;
+}
+
+/**
+ * The shared store (Redis) with this instance's memory behind it. While the shared store answers, it
+ * decides; every charge and trusted pair is also written to memory, so the local view is warm when the
+ * shared one fails. When a call fails (error or timeout: the shared store bounds its own calls), that
+ * decision comes from memory, and memory alone decides for `SHARED_RETRY_MS`, so an outage costs at most
+ * one timeout per pause instead of one per call. A pair trusted in either store counts as trusted (a
+ * restarted Redis without persistence forgets pairs; the owner's usual instance still remembers).
+ */
+export class SharedRateLimitStore implements RateLimitStore {
+  readonly #shared: RateLimitStore;
+  readonly #local: MemoryRateLimitStore;
+  readonly #log: Logger;
+  readonly #onFallback: () => void;
+  readonly #now: () => number;
+  #pauseUntil = 0;
+  #lastWarning = -Infinity;
+  #unreported = 0;
+
+  constructor(shared: RateLimitStore, local: MemoryRateLimitStore, options: SharedRateLimitStoreOptions) {
+    this.#shared = shared;
+    this.#local = local;
+    this.#log = options.log;
+    this.#onFallback = options.onFallback ?? (() => {});
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Counts a shared-store failure and logs it at most once per `WARN_EVERY_MS` (message only, no keys). */
+  reportFailure(error: unknown): void {
+    this.#unreported += 1;
+    const now = this.#now();
+    if (now - this.#lastWarning < WARN_EVERY_MS) return;
+    this.#lastWarning = now;
+    const reason = error instanceof Error ? error.message.slice(0, 200) : 'unknown';
+    this.#log.warn('rate_limit.shared_store_unavailable', { reason, failures: this.#unreported, fallback: 'instance memory' });
+    this.#unreported = 0;
+  }
+
+  async #tryShared<T>(op: (store: RateLimitStore) => Promise<T>): Promise<T | typeof FAILED> {
+    if (this.#now() >= this.#pauseUntil) {
+      try {
+        return await op(this.#shared);
+      } catch (error) {
+        this.#pauseUntil = this.#now() + SHARED_RETRY_MS;
+        this.reportFailure(error);
+      }
+    }
+    this.#onFallback();
+    return FAILED;
+  }
+
+  async waitSeconds(bucket: BucketName, key: string): Promise<number> {
+    const wait = await this.#tryShared((s) => s.waitSeconds(bucket, key));
+    return wait === FAILED ? this.#local.waitSeconds(bucket, key) : wait;
+  }
+
+  async take(bucket: BucketName, key: string): Promise<number> {
+    const wait = await this.#tryShared((s) => s.take(bucket, key));
+    if (wait === FAILED) return this.#local.take(bucket, key);
+    if (wait === 0) await this.#local.charge(bucket, key);
+    return wait;
+  }
+
+  async charge(bucket: BucketName, key: string): Promise<void> {
+    await this.#tryShared((s) => s.charge(bucket, key));
+    await this.#local.charge(bucket, key);
+  }
+
+  async trustPair(usernameKey: string, ip: string): Promise<void> {
+    await this.#tryShared((s) => s.trustPair(usernameKey, ip));
+    await this.#local.trustPair(usernameKey, ip);
+  }
+
+  async isTrustedPair(usernameKey: string, ip: string): Promise<boolean> {
+    if (await this.#local.isTrustedPair(usernameKey, ip)) return true;
+    return (await this.#tryShared((s) => s.isTrustedPair(usernameKey, ip))) === true;
+  }
+
+  async close(): Promise<void> {
+    await this.#shared.close();
+    await this.#local.close();
+  }
+}
+
+/** One bucket kind of the limiter: `take` and `check` throw `AppError('rate_limited')` with `retryAfter`. */
+export interface LimiterBucket {
+  /** Consumes one token for `key`, or throws `rate_limited` when there is none. */
+  take(key: string): Promise<void>;
+  /** Throws `rate_limited` when `key` has no token left; otherwise does nothing (peek, no charge). */
+  check(key: string): Promise<void>;
+  /** Consumes one token when available, never throws for want of one (charges failures after the fact). */
+  charge(key: string): Promise<void>;
+}
+
+/** The limiter the account routes use: the documented buckets over one `RateLimitStore`. */
+export class AuthRateLimiter {
+  readonly auth: LimiterBucket;
+  readonly register: LimiterBucket;
+  readonly recovery: LimiterBucket;
+  readonly loginFailures: LimiterBucket;
+  readonly recoveryFailures: LimiterBucket;
+  readonly #store: RateLimitStore;
+
+  /** Defaults to an in-memory store (single instance); `startServer` passes a shared one with REDIS_URL. */
+  constructor(limits: RateLimits = DEFAULT_RATE_LIMITS, store: RateLimitStore = new MemoryRateLimitStore(limits)) {
+    this.#store = store;
+    const bucket = (name: BucketName): LimiterBucket => ({
+      take: async (key) => {
+        const wait = await store.take(name, key);
+        if (wait > 0) throw rateLimited(wait);
+      },
+      check: async (key) => {
+        const wait = await store.waitSeconds(name, key);
+        if (wait > 0) throw rateLimited(wait);
+      },
+      charge: (key) => store.charge(name, key),
+    });
+    this.auth = bucket('auth');
+    this.register = bucket('register');
+    this.recovery = bucket('recovery');
+    this.loginFailures = bucket('loginFailures');
+    this.recoveryFailures = bucket('recoveryFailures');
+  }
+
+  /** Remembers that `usernameKey` logged in successfully from `ip`. */
+  trustPair(usernameKey: string, ip: string): Promise<void> {
+    return this.#store.trustPair(usernameKey, ip);
+  }
+
+  /** True when the pair logged in successfully within `trustedPairSeconds`. */
+  isTrustedPair(usernameKey: string, ip: string): Promise<boolean> {
+    return this.#store.isTrustedPair(usernameKey, ip);
+  }
+
+  /** Releases the store's connections (server shutdown). */
+  close(): Promise<void> {
+    return this.#store.close();
   }
 }

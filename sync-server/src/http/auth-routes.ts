@@ -108,7 +108,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
   router
     .route('/prelogin')
     .post(...body, async (req, res) => {
-      limiter.auth.take(clientIp(req));
+      await limiter.auth.take(clientIp(req));
       const input = parseRequest(PreloginRequest, req.body);
       res.json(await accounts.prelogin(input.username));
     })
@@ -117,7 +117,7 @@ export function authRoutes(options: AuthRoutesOptions): Router {
   router
     .route('/register')
     .post(...body, async (req, res) => {
-      limiter.register.take(clientIp(req));
+      await limiter.register.take(clientIp(req));
       const input = parseRequest(RegisterRequest, req.body);
       const result = await accounts.register(input);
       setRefreshCookie(res, result.refreshToken);
@@ -129,18 +129,18 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     .route('/login')
     .post(...body, async (req, res) => {
       const ip = clientIp(req);
-      limiter.auth.take(ip);
+      await limiter.auth.take(ip);
       const input = parseRequest(LoginRequest, req.body);
       const key = usernameKey(input.username);
-      const trusted = limiter.isTrustedPair(key, ip);
-      if (!trusted) limiter.loginFailures.check(key);
+      const trusted = await limiter.isTrustedPair(key, ip);
+      if (!trusted) await limiter.loginFailures.check(key);
       try {
         const result = await accounts.login(input);
-        limiter.trustPair(key, ip);
+        await limiter.trustPair(key, ip);
         setRefreshCookie(res, result.refreshToken);
         res.json(result.body);
       } catch (error) {
-        if (error instanceof AppError && error.code === 'invalid_credentials' && !trusted) limiter.loginFailures.charge(key);
+        if (error instanceof AppError && error.code === 'invalid_credentials' && !trusted) await limiter.loginFailures.charge(key);
         throw error;
       }
     })
@@ -196,14 +196,14 @@ export function authRoutes(options: AuthRoutesOptions): Router {
       const principal = await authenticate(req);
       const input = parseRequest(ChangePasswordRequest, req.body);
       // A stolen access token must not become an unlimited oracle for the auth key.
-      limiter.loginFailures.check(`user:${principal.userId}`);
+      await limiter.loginFailures.check(`user:${principal.userId}`);
       try {
         const result = await accounts.changePassword(principal, input);
         options.onSessionsRevoked?.(principal.userId);
         setRefreshCookie(res, result.refreshToken);
         res.json(result.body);
       } catch (error) {
-        if (error instanceof AppError && error.code === 'invalid_credentials') limiter.loginFailures.charge(`user:${principal.userId}`);
+        if (error instanceof AppError && error.code === 'invalid_credentials') await limiter.loginFailures.charge(`user:${principal.userId}`);
         throw error;
       }
     })
@@ -211,15 +211,15 @@ export function authRoutes(options: AuthRoutesOptions): Router {
 
   const recovery = (handler: (req: Request, res: Response, key: string) => Promise<void>): RequestHandler => {
     return async (req, res) => {
-      limiter.recovery.take(clientIp(req));
+      await limiter.recovery.take(clientIp(req));
       const username = z.object({ username: z.string() }).safeParse(req.body);
       // The key is only used for the bucket; full validation happens in the handler.
       const key = username.success ? usernameKey(normalizeUsername(username.data.username)) : '';
-      if (key !== '') limiter.recoveryFailures.check(key);
+      if (key !== '') await limiter.recoveryFailures.check(key);
       try {
         await handler(req, res, key);
       } catch (error) {
-        if (error instanceof AppError && error.code === 'invalid_credentials' && key !== '') limiter.recoveryFailures.charge(key);
+        if (error instanceof AppError && error.code === 'invalid_credentials' && key !== '') await limiter.recoveryFailures.charge(key);
         throw error;
       }
     };

@@ -83,6 +83,10 @@ export interface TestServerOptions {
   rateLimits?: RateLimits;
   /** Directory of a built app to serve (defaults to a path that does not exist: placeholder page). */
   appDistDir?: string;
+  /** Use this PostgreSQL database (not dropped on close) instead of a new one: several instances on one database. */
+  databaseUrl?: string;
+  /** Namespace of the rate limiter's Redis keys (with REDIS_URL; see `uniqueRedisPrefix`). */
+  rateLimitKeyPrefix?: string;
 }
 
 /** A running test server plus its database and captured logs. */
@@ -102,7 +106,8 @@ export interface TestServer {
 /** Starts a real server on 127.0.0.1:0. */
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'parley-test-'));
-  const database = options.backend === 'postgres' ? await createTestDatabase() : null;
+  const database = options.backend === 'postgres' && options.databaseUrl === undefined ? await createTestDatabase() : null;
+  const databaseUrl = options.databaseUrl ?? database?.url;
   const jwtSecret = randomBytes(32).toString('base64url');
   const logs: string[] = [];
   try {
@@ -112,13 +117,14 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       DATA_DIR: dataDir,
       JWT_SECRET: jwtSecret,
       LOG_LEVEL: 'debug',
-      ...(database ? { DATABASE_URL: database.url } : {}),
+      ...(databaseUrl !== undefined ? { DATABASE_URL: databaseUrl } : {}),
       ...options.env,
     });
     const server = await startServer(config, {
       logSink: (line) => logs.push(line),
       rateLimits: options.rateLimits ?? RELAXED_RATE_LIMITS,
       appDistDir: options.appDistDir ?? path.join(dataDir, 'no-app'),
+      ...(options.rateLimitKeyPrefix !== undefined ? { rateLimitKeyPrefix: options.rateLimitKeyPrefix } : {}),
     });
     return {
       server,
