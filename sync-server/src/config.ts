@@ -25,7 +25,7 @@ export interface Config {
   readonly dataDir: string;
   /** PostgreSQL connection string; null means embedded PGlite in `<dataDir>/pglite`. */
   readonly databaseUrl: string | null;
-  /** Redis URL for multi-instance fan-out; null means a single instance. Parsed now, used later. */
+  /** Redis URL linking instances (document relay, fan-out, presence, account rate limits); null means a single instance. */
   readonly redisUrl: string | null;
   /** JWT signing secret (>= 32 chars); null means "load or create `<dataDir>/jwt-secret`" at start. */
   readonly jwtSecret: string | null;
