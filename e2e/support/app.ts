@@ -2,7 +2,7 @@
  * Helpers for driving the Parley app in a real browser: unique users, the account screens, and the
  * console/CSP watchers every test should fail on.
  */
-import { expect, type Page } from '@playwright/test';
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 
 /** Base URL of the server global-setup started. */
 export function appUrl(path = '/'): string {
@@ -94,4 +94,39 @@ export async function signOutViaUi(page: Page, keepLocalData = false): Promise<v
   if (keepLocalData) await page.getByLabel('Keep local data on this device').check();
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+}
+
+/** A user of a test: a fresh browser context (desktop size) with its page and console watcher. */
+export interface BrowserUser {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+  watch: ReturnType<typeof watchPage>;
+}
+
+/** A new browser context and page for a user not registered yet; `allow` as in `watchPage`. */
+export async function newBrowserUser(browser: Browser, prefix: string, allow: readonly string[] = []): Promise<BrowserUser> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  return { name: uniqueUsername(prefix), context, page, watch: watchPage(page, allow) };
+}
+
+/** The message composer of the open conversation. */
+export const composer = (page: Page) => page.getByLabel('Message', { exact: true });
+
+/** Sends `text` from the composer and waits until the composer is empty again. */
+export async function sendMessage(page: Page, text: string): Promise<void> {
+  await composer(page).fill(text);
+  await composer(page).press('Enter');
+  await expect(composer(page)).toHaveValue('');
+}
+
+/** Starts (or finds) the direct chat with `username` from the New chat dialog and waits until it is open. */
+export async function startDirectChat(page: Page, username: string): Promise<void> {
+  await page.getByRole('button', { name: 'New chat' }).click();
+  const dlg = page.getByRole('dialog', { name: 'New chat' });
+  await dlg.getByLabel('Username').fill(username);
+  await dlg.getByRole('button', { name: 'Start chat' }).click();
+  await expect(dlg).toBeHidden({ timeout: 20_000 });
+  await expect(page.locator('.chat-title')).toHaveText(username);
 }

@@ -9,15 +9,13 @@
  * One serial suite: users are registered once (the server allows 10 registrations per IP per hour) and
  * their browser contexts are reused by the later tests.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Locator, type Page } from '@playwright/test';
-import { appUrl, PASSWORD, registerAndEnter, submitSignIn, uniqueUsername, watchPage } from '../support/app.ts';
+import { appUrl, PASSWORD, registerAndEnter, startDirectChat as startDirect, submitSignIn, uniqueUsername, watchPage } from '../support/app.ts';
+import { axeSeriousViolations } from '../support/axe.ts';
 import { repoRoot } from '../support/server.ts';
 
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const SHOTS = join(repoRoot, 'docs/screenshots');
 const XSS_IMG = '<img src=x onerror=alert(1)>';
 const XSS_SCRIPT = '<script>alert("pwned")</script>';
@@ -57,28 +55,6 @@ async function send(p: Page, text: string): Promise<void> {
 async function openChat(p: Page, title: string): Promise<void> {
   await row(p, title).click();
   await expect(p.locator('.chat-title')).toHaveText(title);
-}
-
-async function startDirect(p: Page, username: string): Promise<void> {
-  await p.getByRole('button', { name: 'New chat' }).click();
-  const dlg = p.getByRole('dialog', { name: 'New chat' });
-  await dlg.getByLabel('Username').fill(username);
-  await dlg.getByRole('button', { name: 'Start chat' }).click();
-  await expect(dlg).toBeHidden({ timeout: 20_000 });
-  await expect(p.locator('.chat-title')).toHaveText(username);
-}
-
-async function axeSeriousViolations(p: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol rather than as an inline <script>: the app's CSP (rightly)
-  // blocks inline scripts, and the suite keeps that CSP on for the XSS checks.
-  if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(AXE_SOURCE);
-  return p.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-  });
 }
 
 async function shot(p: Page, name: string): Promise<void> {

@@ -3,22 +3,9 @@
  * contact) sees the display name in the conversation list and the chat header, the status and picture in
  * the contact-info dialog, and the safety number there both as text groups and as a QR code image.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { registerAndEnter, uniqueUsername, watchPage } from '../support/app.ts';
-
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** Serious or critical axe violations on the page (axe injected over DevTools: the CSP blocks inline scripts). */
-async function axeSerious(p: Page): Promise<string[]> {
-  if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(AXE_SOURCE);
-  return p.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-  });
-}
+import { axeSeriousViolations as axeSerious } from '../support/axe.ts';
 
 interface User {
   name: string;
