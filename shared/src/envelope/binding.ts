@@ -18,7 +18,7 @@
  */
 import * as Y from 'yjs';
 import { CONTEXT, sha256, signingPublicKey, verifyAsync } from '../crypto/index.ts';
-import { FRAME_MAX_BYTES, fromBase64Url, parseFrame, toBase64Url } from '../protocol/index.ts';
+import { FRAME_MAX_BYTES, FRAME_MIN_BYTES, fromBase64Url, parseFrame, toBase64Url } from '../protocol/index.ts';
 import {
   deviceKey,
   encodableVouch,
@@ -423,6 +423,9 @@ export class EnvelopeBinding {
     const { self, scope, epoch } = this.o;
     const epochKey = await this.o.resolvers.epochKey(epoch);
     if (!epochKey) return { ok: false, code: 'unknown_epoch' };
+    // Checked before a counter is taken: a counter taken for a frame that is then never sealed would show
+    // every reader a permanent gap ([FRAME-8]).
+    if (FRAME_MIN_BYTES + plaintext.length > FRAME_MAX_BYTES) return { ok: false, code: 'too_large' };
     const counter = await this.o.counters.next(scope.segmentId, this.counters.maxSeen(self.userId, self.deviceId) + 1);
     try {
       const frame = await sealFrameAsync({ scope, kind, epoch, epochKey, counter, plaintext, ...self, signingKey: self.signingKey });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { randomBytes } from '../../src/crypto/index.ts';
+import { parseFrame } from '../../src/protocol/index.ts';
 import {
   BINDING_ORIGIN,
   LOG_NAME,
@@ -352,6 +353,27 @@ describe('compaction', () => {
     await fresh.binding.whenIdle();
     expect(texts(fresh)).toEqual(['precious']);
     expect(fresh.binding.invalid).toEqual([]);
+  });
+
+  it('[FRAME-8] an update too large to seal takes no counter, so readers see no gap', async () => {
+    const [alice, bob] = [makeUser(), makeUser()];
+    const world = new World([alice, bob]);
+    const a = new Peer(world, alice);
+    const b = new Peer(world, bob);
+    const dropped: BindingEvent[] = [];
+    a.binding.on((e) => e.type === 'local_dropped' && dropped.push(e));
+    a.send('before', 1);
+    await syncPeers(a, b);
+    a.inner.getMap('messages').set('oversized', 'x'.repeat(300 * 1024)); // one update above FRAME_MAX_BYTES
+    await a.settle();
+    expect(dropped).toMatchObject([{ reason: 'too_large' }]);
+    a.send('after', 2);
+    await syncPeers(a, b);
+    // Counters 1 and 2: the dropped update took none. (Its structs are still missing from Alice's clientID, so
+    // Yjs holds her later ones at every reader; the client never writes an update that large, [INNER-1].)
+    expect(frames(b).map((f) => parseFrame(f)).map((p) => p.ok && p.value.header.counter)).toEqual([1, 2]);
+    expect(b.binding.gaps).toEqual([]);
+    expect(b.binding.invalid).toEqual([]);
   });
 
   it('[COMPACT-2] garbage frames are compacted away, pending ones are kept', async () => {
