@@ -127,4 +127,9 @@ describe('details', () => {
     expect(many.details).toHaveLength(MAX_DETAILS + 1);
     expect(many.details.at(-1)).toBe('… and 5 more');
   });
+
+  it('names the membership document instead of a segment', () => {
+    const meta = 'm_0123456789abcdef0123456789abcdef';
+    expect(summary([gap(BOB, 3, 3, meta)]).details).toEqual(['Missing: Bob, device abcdef01, update 3 (membership)']);
+  });
 });

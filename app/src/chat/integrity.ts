@@ -145,6 +145,11 @@ function capped<T>(items: Array<[T, number]>, line: (item: T, n: number) => stri
   return [...kept.map(([k, n]) => line(k, n)), rest(left.length, left.reduce((s, [, n]) => s + n, 0))];
 }
 
+/** Which document a detail line is about: the membership document (`m_…`) or a message segment. */
+function where(docName: string): string {
+  return docName.startsWith('m_') ? 'membership' : `segment ${short(docName)}`;
+}
+
 /**
  * The notice's sentences for the gaps and rejected frames to show. `nameOf` gives a member's display name, or
  * undefined when unknown ("a member" is used then).
@@ -184,11 +189,11 @@ export function summarizeIntegrity(state: ConversationIntegrity, nameOf: (userId
 
   const details = [
     ...state.gaps.map(
-      (g) => `Missing: ${name(g.userId)}, device ${short(g.deviceId)}, update ${g.from === g.to ? count(g.from) : `${count(g.from)}–${count(g.to)}`} (segment ${short(g.segmentId)})`,
+      (g) => `Missing: ${name(g.userId)}, device ${short(g.deviceId)}, update ${g.from === g.to ? count(g.from) : `${count(g.from)}–${count(g.to)}`} (${where(g.segmentId)})`,
     ),
     ...state.invalid.map(({ segmentId, frame: f }) => {
       const who = f.userId !== undefined ? `${name(f.userId)}, device ${short(f.deviceId ?? '')}, update ${count(f.counter ?? 0)}` : 'sender not verified';
-      return `Rejected (${f.code}): ${who} (segment ${short(segmentId)})`;
+      return `Rejected (${f.code}): ${who} (${where(segmentId)})`;
     }),
   ];
   const overflow = details.length - MAX_DETAILS;

@@ -307,7 +307,14 @@ export class Conversation extends Emitter<ConversationEvents> {
   /** Frames rejected so far, per segment. */
   invalidFrames(): Array<{ segmentId: string; frame: InvalidFrame }> {
     const out: Array<{ segmentId: string; frame: InvalidFrame }> = [];
-    for (const [id, s] of this.#segments) for (const f of s.doc.binding.invalid) out.push({ segmentId: id, frame: f });
+    for (const [id, doc] of this.#integrityDocs()) for (const f of doc.binding.invalid) out.push({ segmentId: id, frame: f });
+    return out;
+  }
+
+  /** The documents whose frames `invalidFrames` and `gaps` report: the meta document, then every loaded segment. */
+  #integrityDocs(): Array<[string, EncryptedDoc]> {
+    const out: Array<[string, EncryptedDoc]> = this.#meta ? [[this.#meta.options.name, this.#meta]] : [];
+    for (const [id, s] of this.#segments) out.push([id, s.doc]);
     return out;
   }
 
@@ -318,7 +325,9 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   /** Current counter gaps, per segment. */
   gaps(): Array<{ segmentId: string; gaps: CounterGap[] }> {
-    return [...this.#segments].map(([id, s]) => ({ segmentId: id, gaps: s.doc.binding.gaps })).filter((g) => g.gaps.length > 0);
+    return this.#integrityDocs()
+      .map(([id, doc]) => ({ segmentId: id, gaps: doc.binding.gaps }))
+      .filter((g) => g.gaps.length > 0);
   }
 
   #knownMember(userId: string): boolean {
@@ -353,6 +362,13 @@ export class Conversation extends Emitter<ConversationEvents> {
       store: this.ctx.store,
     });
     this.#meta.inner.on('update', () => this.#recomputeMembership());
+    // The membership document's frames can be withheld or forged like a segment's: reported the same way.
+    const metaName = this.#meta.options.name;
+    for (const f of this.#meta.binding.invalid) this.emit('invalid', { segmentId: metaName, frame: f });
+    this.#meta.onBinding((e) => {
+      if (e.type === 'invalid') this.emit('invalid', { segmentId: metaName, frame: e.frame });
+      else if (e.type === 'gaps') this.emit('gaps', { segmentId: metaName, gaps: e.gaps });
+    });
     this.#recomputeMembership();
     const metaLink = this.#meta.attach(this.ctx.sync, { onFinalClose: (r) => this.#onFinalClose(r) });
     if (this.ctx.sync.online) await Promise.all([keys, withTimeout(metaLink.whenSynced().then(() => this.#meta.binding.whenIdle()), 5000)]);
