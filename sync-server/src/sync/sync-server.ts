@@ -359,11 +359,24 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   };
 
   const extensions: Extension[] = [auth, limitsExtension, envelopeGuard, keepalive, persistence];
-  let redisClient: IORedis | null = null;
+  const redisClients: IORedis[] = [];
   if (options.redis) {
-    redisClient = new IORedis(options.redis.url, { maxRetriesPerRequest: 3 });
-    redisClient.on('error', (error) => log.warn('sync.redis_error', { err: error }));
-    extensions.unshift(new RedisExtension({ redis: redisClient, identifier: options.redis.identifier, prefix: 'parley:doc' }));
+    const url = options.redis.url;
+    let lastWarned = 0;
+    // The extension's own clients (publisher, subscriber), each with an error listener: a client without one
+    // makes ioredis print "Unhandled error event" on every failed reconnect while Redis is down. Logged at
+    // most every 10 s.
+    const createClient = () => {
+      const client = new IORedis(url, { maxRetriesPerRequest: 3 });
+      client.on('error', (error) => {
+        if (Date.now() - lastWarned < 10_000) return;
+        lastWarned = Date.now();
+        log.warn('sync.redis_error', { err: error });
+      });
+      redisClients.push(client);
+      return client;
+    };
+    extensions.unshift(new RedisExtension({ createClient, identifier: options.redis.identifier, prefix: 'parley:doc' }));
   }
 
   const hocuspocus: Hocuspocus<SyncContext> = new Hocuspocus<SyncContext>({
@@ -505,7 +518,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       while (hocuspocus.getDocumentsCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await Promise.allSettled([...storing]);
       await durableAcks.settled(); // appends already started finish before the database closes
-      redisClient?.disconnect();
+      for (const client of redisClients) client.disconnect();
       await presence.close();
     },
   };

@@ -28,7 +28,7 @@ describe('integrity of the membership document (postgres)', () => {
       const genuine = log.get(0);
       expect(genuine).toBeInstanceOf(Uint8Array);
       const forged = genuine.slice();
-      forged[forged.length - 1] ^= 1;
+      forged[forged.length - 1] = forged.at(-1)! ^ 1;
       log.push([forged]);
       await link.whenAcked();
     } finally {
