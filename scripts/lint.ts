@@ -43,7 +43,7 @@ if (isMain) {
   console.log(`boundaries: ${violations.length === 0 ? 'ok' : `${violations.length} violation(s)`}`);
   let failed = violations.length > 0;
   if (!process.argv.includes('--no-typecheck')) {
-    for (const pkg of ['shared', 'sync-server', 'app', 'e2e', 'scripts']) {
+    for (const pkg of ['shared', 'sync-server', 'app', 'e2e', 'scripts', 'bench']) {
       const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', pkg], { cwd: root, stdio: 'inherit' });
       console.log(`typecheck ${pkg}: ${r.status === 0 ? 'ok' : 'failed'}`);
       if (r.status !== 0) failed = true;
