@@ -54,7 +54,7 @@ export interface IntegritySummary {
 }
 
 /** How a rejected frame is described to users; several codes share a description. */
-type Reason = 'signature' | 'decrypt' | 'not_member' | 'foreign' | 'malformed';
+type Reason = 'signature' | 'decrypt' | 'not_member' | 'foreign' | 'omission' | 'malformed';
 
 /**
  * Every `FrameErrorCode` and how it is shown: a new code fails the typecheck here until it is described.
@@ -75,6 +75,7 @@ const REASON_OF: Record<FrameErrorCode, Reason | null> = {
   invalid_update: 'malformed',
   foreign_client: 'foreign',
   overwrite: 'foreign',
+  incomplete_snapshot: 'omission',
 };
 
 /** The words for each reason, after "1 update" / "3 updates". */
@@ -83,6 +84,7 @@ const REASON_TEXT: Record<Reason, { one: string; many: string }> = {
   decrypt: { one: 'could not be decrypted', many: 'could not be decrypted' },
   not_member: { one: 'came from someone who is not a member', many: 'came from someone who is not a member' },
   foreign: { one: 'tried to change or replace someone else’s messages', many: 'tried to change or replace someone else’s messages' },
+  omission: { one: 'left out or changed messages it claimed to keep (restored)', many: 'left out or changed messages they claimed to keep (restored)' },
   malformed: { one: 'was malformed', many: 'were malformed' },
 };
 

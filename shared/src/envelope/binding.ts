@@ -36,6 +36,7 @@ import {
 } from './frame.ts';
 import { DeviceCounters, type CounterGap, type CounterStore } from './counters.ts';
 import { ClientOwnership, deletesOthersItems, overwritesMessages, tryDecodeUpdate } from './ownership.ts';
+import { snapshotOmits, structRanges, type AppliedFrame, type StructRanges } from './snapshot-check.ts';
 import { authoredValues, entrySigningBytes, parseMessageEntry, parseOpEntry, VouchedEntries } from './inner.ts';
 import { logChanges, shouldCompact, type CompactThresholds } from './segments.ts';
 
@@ -109,7 +110,7 @@ export type BindingEvent =
 export type WriteResult<T> = { ok: true; value: T } | { ok: false; code: 'segment_closed' | 'unknown_epoch' | 'too_large' };
 
 type FrameRecord =
-  | { status: 'applied'; userId: string; deviceId: string; counter: number; coverage: Coverage | undefined }
+  | { status: 'applied'; userId: string; deviceId: string; counter: number; coverage: Coverage | undefined; ranges?: StructRanges }
   | { status: 'invalid'; code: FrameErrorCode }
   | { status: 'pending' };
 
@@ -463,7 +464,7 @@ export class EnvelopeBinding {
       this.ownership.commit(check.claims);
       this.ownAuthentic?.add(authoredValues(check.structs, this.o.self.userId)); // our own writes ([COMPACT-3])
       const id = frameId(frame);
-      this.records.set(id, { status: 'applied', ...this.selfIds(), counter, coverage: undefined });
+      this.records.set(id, { status: 'applied', ...this.selfIds(), counter, coverage: undefined, ranges: structRanges(check.structs) });
       this.counters.accept(this.o.self.userId, this.o.self.deviceId, counter, id);
       this.o.envelope.transact(() => this.log.push([frame]), BINDING_ORIGIN);
       this.emit({ type: 'sealed', counter, bytes: frame.length });
@@ -585,6 +586,8 @@ export class EnvelopeBinding {
     if (snapshot && deletesOthersItems(check.ds, this.o.inner, ownerOf, header.userId)) return this.reject(frame, 'foreign_client', id, who);
     // [INNER-9] no frame, update or snapshot, may replace or hide an entry of `messages`.
     if (overwritesMessages(check.structs, this.o.inner)) return this.reject(frame, 'overwrite', id, who);
+    // [COMPACT-7] a snapshot carries, unchanged, what it claims to cover and this doc holds.
+    if (snapshot && snapshotOmits(check.structs, snapshot.coverage, this.appliedFrames(), this.o.inner)) return this.reject(frame, 'incomplete_snapshot', id, who);
     // [INNER-8] before applying, so listeners know the vouched contents when the entries appear. A snapshot
     // vouches only with payload version 2, and not for the entries it excludes ([COMPACT-3]).
     const values = !snapshot
@@ -602,11 +605,16 @@ export class EnvelopeBinding {
     this.ownership.commit(check.claims);
     this.counters.accept(header.userId, header.deviceId, header.counter, id);
     if (snapshot) this.counters.cover(snapshot.coverage);
-    const record: FrameRecord = { status: 'applied', ...who, coverage: snapshot?.coverage };
+    const record: FrameRecord = { status: 'applied', ...who, coverage: snapshot?.coverage, ranges: structRanges(check.structs) };
     this.records.set(id, record);
     if (snapshot) this.snapshotFrames.add(frame);
     this.emit({ type: 'applied', ...who, kind: header.kind });
     return record;
+  }
+
+  /** Every frame applied (or sealed) here, with its struct ranges, for [COMPACT-7]. */
+  private *appliedFrames(): Iterable<AppliedFrame> {
+    for (const r of this.records.values()) if (r.status === 'applied') yield r;
   }
 
   private emitGaps(): void {

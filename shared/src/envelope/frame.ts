@@ -36,6 +36,7 @@ export const FRAME_ERROR_CODES = [
   'invalid_update',
   'foreign_client',
   'overwrite',
+  'incomplete_snapshot',
 ] as const;
 /** One entry of `FRAME_ERROR_CODES`; what the UI shows for a frame that was skipped. */
 export type FrameErrorCode = (typeof FRAME_ERROR_CODES)[number];

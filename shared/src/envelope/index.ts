@@ -5,6 +5,7 @@
 export * from './frame.ts';
 export * from './counters.ts';
 export * from './ownership.ts';
+export * from './snapshot-check.ts';
 export * from './segments.ts';
 export * from './binding.ts';
 export * from './inner.ts';
