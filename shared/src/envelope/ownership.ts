@@ -107,9 +107,41 @@ export class ClientOwnership {
  * The root type a decoded (not yet integrated) item names as its parent. `Y.decodeUpdate` gives the root's name
  * as a string where Yjs's typings only know types and ids.
  */
-function rootName(item: Y.Item): string | undefined {
+export function decodedRootName(item: Y.Item): string | undefined {
   const parent: unknown = item.parent;
   return typeof parent === 'string' ? parent : undefined;
+}
+
+/** Decoded structs of one update, per client in clock order (the order `Y.decodeUpdate` gives them). */
+export type StructsByClient = Map<number, Array<Y.Item | Y.GC>>;
+
+/** Groups decoded structs by client, keeping those `keep` accepts. */
+export function structsByClient(structs: readonly unknown[], keep: (s: Y.Item | Y.GC) => boolean = () => true): StructsByClient {
+  const out: StructsByClient = new Map();
+  for (const s of structs) {
+    if (!(s instanceof Y.Item) && !(s instanceof Y.GC)) continue;
+    if (!keep(s)) continue;
+    const list = out.get(s.id.client);
+    if (list) list.push(s);
+    else out.set(s.id.client, [s]);
+  }
+  return out;
+}
+
+/** The struct of `byClient` that holds `clock` of `client` (binary search), if any. */
+export function structAt(byClient: StructsByClient, client: number, clock: number): Y.Item | Y.GC | undefined {
+  const list = byClient.get(client);
+  if (!list) return undefined;
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const s = list[mid]!;
+    if (clock < s.id.clock) hi = mid - 1;
+    else if (clock >= s.id.clock + s.length) lo = mid + 1;
+    else return s;
+  }
+  return undefined;
 }
 
 /** Where a new item of an update lands: in `messages`, elsewhere, or not known yet (its neighbour is missing). */
@@ -127,29 +159,14 @@ type Place = 'messages' | 'other' | 'unknown';
 export function overwritesMessages(structs: readonly unknown[], inner: Y.Doc): boolean {
   const messages = inner.getMap<unknown>('messages');
   const store = inner.store;
-  const fresh = new Map<number, Y.Item[]>(); // new items of this update per client, by clock
-  for (const s of structs) {
-    if (!(s instanceof Y.Item) || Y.getState(store, s.id.client) > s.id.clock) continue;
-    const list = fresh.get(s.id.client);
-    if (list) list.push(s);
-    else fresh.set(s.id.client, [s]);
-  }
+  // New items of this update per client, by clock (items the doc holds already are skipped by Yjs).
+  const fresh = structsByClient(structs, (s) => s instanceof Y.Item && Y.getState(store, s.id.client) <= s.id.clock);
   const inUpdate = (id: Y.ID): Y.Item | undefined => {
-    const list = fresh.get(id.client);
-    if (!list) return undefined;
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const it = list[mid]!;
-      if (id.clock < it.id.clock) hi = mid - 1;
-      else if (id.clock >= it.id.clock + it.length) lo = mid + 1;
-      else return it;
-    }
-    return undefined;
+    const s = structAt(fresh, id.client, id.clock);
+    return s instanceof Y.Item ? s : undefined;
   };
   const placeOf = (item: Y.Item, depth: number): Place => {
-    if (item.parent !== null) return rootName(item) === 'messages' ? 'messages' : 'other';
+    if (item.parent !== null) return decodedRootName(item) === 'messages' ? 'messages' : 'other';
     const next = item.origin ?? item.rightOrigin;
     return next === null || depth > 64 ? 'unknown' : placeOfId(next, depth + 1);
   };
@@ -163,7 +180,8 @@ export function overwritesMessages(structs: readonly unknown[], inner: Y.Doc): b
   };
   for (const list of fresh.values())
     for (const item of list) {
-      if (rootName(item) === 'messages') {
+      if (!(item instanceof Y.Item)) continue;
+      if (decodedRootName(item) === 'messages') {
         if (item.parentSub === null || messages._map.has(item.parentSub)) return true;
       } else if (item.parent === null && placeOf(item, 0) === 'messages') return true;
     }

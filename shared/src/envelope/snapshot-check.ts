@@ -15,6 +15,7 @@
  */
 import * as Y from 'yjs';
 import { deviceKey, type Coverage } from './frame.ts';
+import { decodedRootName, structAt, structsByClient } from './ownership.ts';
 
 /** The struct ranges of one frame's inner update: `[client, clock, length]`, adjacent ranges merged. */
 export type StructRanges = Array<[client: number, clock: number, length: number]>;
@@ -38,12 +39,6 @@ export interface AppliedFrame {
   counter: number;
   /** Absent for a frame whose structs were not recorded (this device's own snapshots). */
   ranges?: StructRanges | undefined;
-}
-
-/** The root type a decoded item names (Yjs's typings only know types and ids; decoding gives a name). */
-function decodedRootName(item: Y.Item): string | undefined {
-  const parent: unknown = item.parent;
-  return typeof parent === 'string' ? parent : undefined;
 }
 
 /** The root type an integrated item sits in, by name (undefined for a nested type or an unknown parent). */
@@ -96,27 +91,7 @@ function sameContent(a: unknown, b: unknown): boolean {
  * covered frame in `applied` that `inner` holds ([COMPACT-7]).
  */
 export function snapshotOmits(structs: readonly unknown[], coverage: Coverage, applied: Iterable<AppliedFrame>, inner: Y.Doc): boolean {
-  const theirs = new Map<number, Array<Y.Item | Y.GC>>();
-  for (const s of structs) {
-    if (!(s instanceof Y.Item) && !(s instanceof Y.GC)) continue;
-    const list = theirs.get(s.id.client);
-    if (list) list.push(s);
-    else theirs.set(s.id.client, [s]);
-  }
-  const find = (client: number, clock: number): Y.Item | Y.GC | undefined => {
-    const list = theirs.get(client);
-    if (!list) return undefined;
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const s = list[mid]!;
-      if (clock < s.id.clock) hi = mid - 1;
-      else if (clock >= s.id.clock + s.length) lo = mid + 1;
-      else return s;
-    }
-    return undefined;
-  };
+  const theirs = structsByClient(structs);
   const store = inner.store;
   for (const f of applied) {
     if (!f.ranges || (coverage.get(deviceKey(f.userId, f.deviceId)) ?? 0) < f.counter) continue;
@@ -130,7 +105,7 @@ export function snapshotOmits(structs: readonly unknown[], coverage: Coverage, a
           continue;
         }
         for (; clock < end; clock++) {
-          const other = find(client, clock);
+          const other = structAt(theirs, client, clock);
           if (!(other instanceof Y.Item)) return true;
           const a = unitOf(mine, clock);
           const b = unitOf(other, clock);

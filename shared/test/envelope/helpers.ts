@@ -7,6 +7,8 @@ import {
   EnvelopeBinding,
   entrySigningBytes,
   identityVerifier,
+  parseMessageEntry,
+  parseOpEntry,
   innerRoots,
   materialize,
   MemoryCounterStore,
@@ -22,6 +24,7 @@ import {
   type FrameScope,
   type OpBody,
   type SignedMessage,
+  type VerifyFn,
 } from '../../src/envelope/index.ts';
 
 export const SCOPE: FrameScope = { convId: 'c_8f1d2a', segmentId: 's_0a1b2c3d4e5f' };
@@ -225,4 +228,26 @@ export async function launderedSnapshot(world: World, u: TestUser, v: TestUser, 
   const compacted = await a.binding.compact({ minFrames: 1 });
   if (!compacted.ok) throw new Error(`compaction failed: ${compacted.code}`);
   return { a, b, fake };
+}
+
+const ProcessEnv = z.object({ env: z.record(z.string(), z.string().optional()) });
+
+/** fast-check settings: PARLEY_FC_SEED and PARLEY_FC_RUNS from the environment, else `seed` and `numRuns`. */
+export function fcSettings(seed: number, numRuns: number): { seed: number; numRuns: number } {
+  const proc = ProcessEnv.safeParse(Reflect.get(globalThis, 'process'));
+  const env = proc.success ? proc.data.env : {};
+  return { seed: Number(env.PARLEY_FC_SEED ?? seed), numRuns: Number(env.PARLEY_FC_RUNS ?? numRuns) };
+}
+
+/**
+ * Real, cached signature checks against `users`' identity keys: `verify` for `materialize`, and `authentic` for a
+ * `MessageProjection` (an entry counts when its own signature verifies).
+ */
+export function authenticOver(users: readonly TestUser[]): { verify: VerifyFn; authentic: (value: object) => boolean } {
+  const verify = new VerificationCache().wrap(identityVerifier((id) => users.find((x) => x.userId === id)?.publicKey));
+  const authentic = (value: object) => {
+    const e = parseMessageEntry(value) ?? parseOpEntry(value);
+    return e !== undefined && verify(e.author, entrySigningBytes(SCOPE.convId, e), fromBase64Url(e.sig));
+  };
+  return { verify, authentic };
 }

@@ -10,39 +10,23 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as Y from 'yjs';
-import { z } from 'zod';
 import {
   MessageProjection,
-  VerificationCache,
-  entrySigningBytes,
-  identityVerifier,
   innerRoots,
   materialize,
-  parseMessageEntry,
-  parseOpEntry,
   signMessage,
   signOp,
   type OpBody,
 } from '../../src/envelope/index.ts';
-import { fromBase64Url } from '../../src/protocol/index.ts';
-import { makeUser, newDeviceId, SCOPE } from './helpers.ts';
+import { authenticOver, fcSettings, makeUser, newDeviceId, SCOPE } from './helpers.ts';
 
-const proc = z.object({ env: z.record(z.string(), z.string().optional()) }).safeParse(Reflect.get(globalThis, 'process'));
-const ENV = proc.success ? proc.data.env : {};
-const SEED = Number(ENV.PARLEY_FC_SEED ?? 20261207);
-const NUM_RUNS = Number(ENV.PARLEY_FC_RUNS ?? 30);
+const { seed: SEED, numRuns: NUM_RUNS } = fcSettings(20261207, 30);
 
 const users = [makeUser(), makeUser(), makeUser()];
 const devices = users.map(() => newDeviceId());
 const authorOf = (u: number) => ({ userId: users[u]!.userId, deviceId: devices[u]!, signingKey: users[u]!.secretKey });
 
-const cache = new VerificationCache();
-const verify = cache.wrap(identityVerifier((id) => users.find((x) => x.userId === id)?.publicKey));
-
-function authentic(value: object): boolean {
-  const e = parseMessageEntry(value) ?? parseOpEntry(value);
-  return e !== undefined && verify(e.author, entrySigningBytes(SCOPE.convId, e), fromBase64Url(e.sig));
-}
+const { verify, authentic } = authenticOver(users);
 
 function merged(docs: readonly Y.Doc[]): Y.Doc {
   const out = new Y.Doc();

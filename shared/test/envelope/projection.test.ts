@@ -8,27 +8,17 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as Y from 'yjs';
-import { z } from 'zod';
 import {
   MessageProjection,
-  VerificationCache,
-  entrySigningBytes,
-  identityVerifier,
   innerRoots,
   materialize,
-  parseMessageEntry,
-  parseOpEntry,
   signMessage,
   signOp,
   type OpBody,
 } from '../../src/envelope/index.ts';
-import { fromBase64Url } from '../../src/protocol/index.ts';
-import { makeUser, newDeviceId, SCOPE } from './helpers.ts';
+import { authenticOver, fcSettings, makeUser, newDeviceId, SCOPE } from './helpers.ts';
 
-const proc = z.object({ env: z.record(z.string(), z.string().optional()) }).safeParse(Reflect.get(globalThis, 'process'));
-const ENV = proc.success ? proc.data.env : {};
-const PROJECTION_SEED = Number(ENV.PARLEY_FC_SEED ?? 20261126);
-const NUM_RUNS = Number(ENV.PARLEY_FC_RUNS ?? 40);
+const { seed: PROJECTION_SEED, numRuns: NUM_RUNS } = fcSettings(20261126, 40);
 
 const users = [makeUser(), makeUser(), makeUser()];
 const eve = makeUser();
@@ -58,13 +48,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('member' as const), u }) },
 );
 
-const cache = new VerificationCache();
-const verify = cache.wrap(identityVerifier((id) => users.find((x) => x.userId === id)?.publicKey));
-
-function authentic(value: object): boolean {
-  const e = parseMessageEntry(value) ?? parseOpEntry(value);
-  return e !== undefined && verify(e.author, entrySigningBytes(SCOPE.convId, e), fromBase64Url(e.sig));
-}
+const { verify, authentic } = authenticOver(users);
 
 function run(cmds: Cmd[]): void {
   const docs = [new Y.Doc(), new Y.Doc()];
