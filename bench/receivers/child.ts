@@ -92,6 +92,9 @@ async function handle(c: Command): Promise<unknown> {
             if (seen.has(msg.id)) break;
             if (!msg.mine) seen.set(msg.id, t);
           }
+          // A message that lands before the newest (an earlier timestamp arriving later, e.g. re-sent in the next
+          // segment after a rollover) is not at the tail: when the list holds more than was seen, look at all of it.
+          if (seen.size < messages.length) for (const msg of messages) if (!msg.mine && !seen.has(msg.id)) seen.set(msg.id, t);
         });
         return conv;
       });
