@@ -66,68 +66,50 @@ export const FINDINGS = `## Why the targets are missed, and what would fix them
 Met in the run above: (c) idle memory, (d) first screen at 10,000 and 100,000 messages, (e) search p95. Missed:
 (a) fan-out latency and (d) full history.
 
-1. **(a) Fan-out.** In the run above the wire p50 is 1.9× the baseline (4.1 ms vs 2.2; the previous report had
-   13 ms vs 2.5, 5.2×) and the p99 180 ms vs 8.6. Other \`npm run bench -- --scenario a\` runs on this box in the
-   same session gave wire p50 4.3-5.2 ms against 1.7-2.4 ms and p99 145-200 ms against 7-25 ms. One full run
-   caught the box slow (both systems used ~30% more CPU per message) and Parley's p50 was 17 ms: it runs
-   closer to saturation, so it suffers more. Changes since the previous report:
-   - **A frame per message.** The client's flush budget is 100 frames, then 250/s (was 100/100), the server's
-     per-connection budget 400 / 500/s (was 400 / 200/s). At 200 msg/s half the messages waited for a token:
-     the send pipeline p50 was 5.9 ms, now about 1 ms.
-   - **No per-frame work that grows with the segment.** The binding walked the whole log on every event
-     (\`event.changes\`); it now reads what the transaction inserted (\`logChanges\`, property-tested against
-     \`event.changes\`) and keeps the log's byte count for the rollover check, which walked the log after every
-     flush. Counter gap checks scanned every accepted counter per batch. A render compared and copied the
-     whole list; the projection now reports the first changed position. Decorating dropped from ~600 ms to
-     ~70 ms per 15 s in a full receiver's profile. The bench's own frame watcher in the sender's process
-     also walked the log; it uses \`logChanges\` now.
-   - **Refresh stalls.** Every conversation refresh (after a rollover, for example) re-verified all members'
-     published keys with noble: ~1 ms each, so ~50 ms per refresh with 50 members. Verified key sets are now
-     remembered.
-   - **Local persistence.** The whole segment state (up to 1 MiB, encoded and encrypted) was rewritten every
-     64 saves; now only when the appended pieces outweigh it.
-   - **Server group commit.** Appends that arrive while one is in flight go in one \`INSERT\` ([SYNC-5]).
-   - **Rollover prepared ahead ([SEG-4]).** At 75% of the cap the writer asks for the next segment; members
-     attach to it when notified. At the cap the writer switches at once and closes the old segment in the
-     background. The per-message timeline (\`BENCH_DUMP=file\`) shows the sender's pause at the rollover
-     falling from 80-160 ms to under 25 ms, and members no longer attach 100-250 ms late. Before this, the
-     rollover alone held ~2% of the messages, enough to set the p99.
+This 2-core VM's speed varies between runs (CPU steal): the same code gave (a) wire p50 4.1 ms in the previous
+report and 10-28 ms on 2026-12-07, when the baseline's own p99 rose from 8.6 ms to 19-105 ms and its 100,000-message
+open from 0.94 s to 2.08 s. Compare the two columns of one run, and read changes in the code from A/B runs made
+side by side (below), not from one report to the next.
 
-   What is left:
-   - **p99.** The slow deliveries are now spread over the run, in 50-300 ms windows. A lag monitor in every
-     process showed a receiver child's event loop delayed while its CPU profile read idle: runnable, but not
-     scheduled. The 2 cores carry the server, PostgreSQL, the sender and both receiver processes. Parley's
-     processes use ~1.45 cores (sender 0.34, receivers 0.46 + 0.40, server 0.23) plus PostgreSQL; the
-     baseline's use ~0.9 (0.12, 0.55 + 0.08, 0.18).
-   - **p50.** The send pipeline is about 1 ms and the relay p50 2.7 ms vs 2.2.
-   - **Where the CPU goes.** Per message, the sender signs twice (message and frame; WebCrypto Ed25519 costs
-     ~136 µs per call including its async job), seals and stores an outbox record, then seals and persists the
-     frame. Each full receiver verifies the frame (~110 µs of CPU on the thread pool), decrypts it, applies it
-     to the segment's document and to the view, and renders.
-   - **What would close the gap.** Less CPU per message. Candidates: the outbox record written as the sealed
-     frame itself (one seal and write instead of two), one Yjs apply per received frame instead of two
-     (segment document and view), and the per-frame work in a worker so the receiving UI thread only renders.
-     None of these is built.
-2. **(d) Full history** is 2.5× the baseline at 10,000 messages (327 ms vs 130) and 3.7× at 100,000 (3.45 s vs
-   0.94 s). The previous report had 5.5 s vs 1.8 s. The table shows medians of three fresh-device opens per
-   system, and the notes list every open: the baseline's own 100,000 open varies from 0.9 to 1.9 s between runs,
-   and that variation moves the ratio.
-   - **Changed:** the binding's log reads, the counter and render passes above, and, for this scenario, opens
-     that alternate between the two conversations, so both sizes are measured under the same machine state.
-   - **Left, from a CPU profile of a 100,000-message load** (the client's main thread is the bottleneck,
-     ~100 ms per 3,000-message segment):
-     - Yjs decode and integrate into the view, with the projection's observers: ~33%, including zod parsing of
-       every entry and matching vouches;
-     - GC: ~15%;
-     - XChaCha20-Poly1305 decryption with noble: ~13%;
-     - the ownership check's own Yjs decode of every update ([INNER-2]): ~8%;
-     - SHA-256 frame ids: ~5%;
-     - rendering: ~7%.
+1. **(a) Fan-out.** Changes on this path since the previous report, all measured A/B against the previous commit
+   in a second worktree, alternating (\`npm run bench -- --scenario a --quick\`, 3 runs each, and one full-size
+   run each): no difference beyond run-to-run noise (sender 0.35-0.48 cores either way, full receivers
+   0.30-0.39 vs 0.31-0.37, wire p50 within ±0.5 ms at quick size; at full size on the slow box, 13.3 vs 28.2 ms).
+   - **Segments are read side by side ([INNER-10]).** A received frame and a local write are integrated into Yjs
+     once (the segment's doc) instead of twice (the segment's doc and a merged view doc), and own writes are no
+     longer decoded again to vouch for them. It was a small share of a receiver's work.
+   - **Frame keys are remembered** (an HKDF, ~20 µs, per frame sealed or opened).
+   - **New checks** per received frame ([INNER-9], on the structs the ownership check decodes anyway) and per
+     snapshot ([COMPACT-7]): ~10 ms per 4 s in a full receiver's profile.
+   - **Tried and not kept:** Node's own Ed25519 (\`crypto.sign\`/\`verify\` on the thread pool) in place of Node's
+     WebCrypto, which does most of each call on the calling thread (~200 µs of main-thread time per call in the
+     profiles; browsers run WebCrypto off the page's thread). A/B 3× each: no change in latency or CPU (the
+     work moves to another thread of the same process, and at 200 msg/s the main thread is not the bottleneck).
+   - **Measurement fix:** a full client's visible time now also catches a message that lands before the newest
+     (an earlier timestamp arriving later, e.g. re-sent in the next segment after a rollover); such messages were
+     counted as lost (13 in one full run).
 
-     The baseline integrates one plain \`Y.Array\` with no cryptography, parsing or per-entry checks.
-   - **What would reach 1.5×:** open a segment's frames in a worker on the second core (decrypt, verify, hash,
-     and collect the struct owners), check ownership from struct headers without decoding content, and
-     materialize closed segments there without integrating them into the view document. None of this is built.
+   What is left, as before: the p99 comes from the 2 cores running near saturation (Parley's processes use
+   ~1.4-1.5 cores plus PostgreSQL against the baseline's ~0.9-1.0), and the p50 from the per-message CPU: the
+   sender signs twice (message and frame), seals and stores an outbox record, seals and persists the frame;
+   each full receiver verifies, decrypts, applies and renders. Candidates: the outbox record written as the
+   sealed frame itself (one seal and write instead of two), and the per-frame work in a worker.
+2. **(d) Full history.** Why 1.5× the baseline is out of reach for this design, from CPU profiles of a 30,000-
+   message fresh-device load (\`bench/tools/history-open.ts\` with \`PROF=\`, read with \`bench/tools/cpuprofile.mjs\`):
+   - **Per byte**, on the main thread: XChaCha20-Poly1305 decryption with noble (~80 MB/s), SHA-256 frame ids
+     (~140 MB/s) and Node's WebCrypto copying each frame for its signature check (~250 MB/s): ~30 ms per MiB of
+     ciphertext, so ~1 s for the 33.5 MiB of the 100,000-message history, about the baseline's whole time on the
+     same box.
+   - **Per message**, ~25-30 µs: one Yjs map item per message, decoded twice (the ownership check, [INNER-2],
+     and the apply) and integrated; zod parsing; matching the frame's vouch ([INNER-8]); the projection; and
+     the garbage all of this leaves (GC ~15%). The baseline integrates one \`Y.Array\` whose 500-message pushes
+     are single items.
+
+   So 1.5× (1.4 s at 100,000 when the baseline takes 0.94 s) needs both the per-frame cryptography on another
+   thread (a worker: decrypt, hash, verify) and a closed-segment form that does not hold one Yjs item per
+   message (for example a read-only segment's entries compacted into batches decoded and checked as one: a
+   new snapshot payload version). Neither is built. (This session's [INNER-10] change keeps closed segments
+   applied once, as before; the A/B on a 30,000-message load showed no difference.)
 3. **(c)** The server ships with \`--max-semi-space-size=8\`: V8's young generation grew to ~100 MiB after the
    connect burst and stayed committed. The RSS row can read below heap+external, because sockets reuse memory
    that malloc kept from the users' argon2 registrations (see the note under (c)). Heap+external per
@@ -143,7 +125,8 @@ export const METHOD = `## Method
   \`--out FILE\` to write elsewhere. Every loop is bounded in count and time; a 40-minute guard ends the run.
   Diagnostics: \`BENCH_CPU_PROFILE=<dir>\` makes every child process (servers, receivers) write a V8 CPU profile
   there (\`node --cpu-prof --import tsx bench/run.ts …\` profiles the bench process itself); \`BENCH_DUMP=<file>\`
-  writes (a)'s per-message timeline.
+  writes (a)'s per-message timeline; \`bench/tools/history-open.ts\` repeats (d)'s fresh-device open at any size
+  (optionally profiled), and \`bench/tools/cpuprofile.mjs\` summarises profiles (timeline, top, inclusive, callers).
 - **Servers**: Parley runs \`bench/servers/parley-server.ts\`: the composition root of \`sync-server/src/main.ts\`
   (\`loadConfig(env)\` + \`startServer\`), with only the per-IP *account* rate limits opened (every bench user
   registers from 127.0.0.1), and with the Node flags the server ships with (\`SERVER_NODE_FLAGS\` in
