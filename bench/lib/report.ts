@@ -82,9 +82,11 @@ side by side (below), not from one report to the next.
    - **New checks** per received frame ([INNER-9], on the structs the ownership check decodes anyway) and per
      snapshot ([COMPACT-7]): ~10 ms per 4 s in a full receiver's profile.
    - **Tried and not kept:** Node's own Ed25519 (\`crypto.sign\`/\`verify\` on the thread pool) in place of Node's
-     WebCrypto, which does most of each call on the calling thread (~200 µs of main-thread time per call in the
-     profiles; browsers run WebCrypto off the page's thread). A/B 3× each: no change in latency or CPU (the
-     work moves to another thread of the same process, and at 200 msg/s the main thread is not the bottleneck).
+     WebCrypto, which does much of each call on the calling thread (browsers run WebCrypto off the page's thread).
+     A/B at quick size (3× each) and full size (2× each, alternating): no difference beyond noise. Profiles of
+     the full receivers' process put 20-25% of its main thread inside the Ed25519 calls with either API: on 2
+     busy cores the pool threads run the verification while the main thread waits for a core, so there the
+     profile does not measure main-thread work.
    - **Measurement fix:** a full client's visible time now also catches a message that lands before the newest
      (an earlier timestamp arriving later, e.g. re-sent in the next segment after a rollover); such messages were
      counted as lost (13 in one full run).
