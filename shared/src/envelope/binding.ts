@@ -147,8 +147,13 @@ export class EnvelopeBinding {
   private lastGaps = '[]';
   private isClosed: boolean;
   private destroyed = false;
-  /** Applied snapshot frames (by object: the log holds these very arrays), for `needsCompaction`. */
-  private readonly snapshotFrames = new WeakSet<Uint8Array>();
+  /**
+   * Applied snapshot frames (by object: the log holds these very arrays), for `needsCompaction`: the ones that
+   * may still be in `log` (pruned there); `inLog` says which frame objects are.
+   */
+  private readonly snapshotFrames = new Set<Uint8Array>();
+  /** Frame objects in `log` now, kept by `onLog` (a deleted frame leaves; a re-inserted one is a new object). */
+  private readonly inLog = new WeakSet<Uint8Array>();
   /** A compaction found the state too large for one frame (see `snapshotTooLarge`). */
   private tooLarge = false;
   /**
@@ -165,14 +170,25 @@ export class EnvelopeBinding {
   };
   private readonly onLog = (_event: Y.YArrayEvent<unknown>, tr: Y.Transaction) => {
     const { inserted, deleted } = logChanges(this.log, tr);
-    for (const f of inserted) if (f instanceof Uint8Array) this.bytes += f.length;
-    for (const f of deleted) if (f instanceof Uint8Array) this.bytes -= f.length;
+    for (const f of inserted) if (f instanceof Uint8Array) this.enterLog(f);
+    for (const f of deleted) if (f instanceof Uint8Array) this.leaveLog(f);
     const own = tr.origin === BINDING_ORIGIN;
     // [COMPACT-5] deleted content is readable in the observer only, hence collected now.
     this.enqueue(() => this.processBatch(inserted, own ? [] : deleted));
   };
   /** Bytes of the frames in `log`, kept up to date by `onLog` (see `logBytes`). */
   private bytes = 0;
+
+  private enterLog(f: Uint8Array): void {
+    this.bytes += f.length;
+    this.inLog.add(f);
+  }
+
+  private leaveLog(f: Uint8Array): void {
+    this.bytes -= f.length;
+    this.inLog.delete(f);
+    this.snapshotFrames.delete(f);
+  }
 
   constructor(options: EnvelopeBindingOptions) {
     this.o = options;
@@ -182,7 +198,7 @@ export class EnvelopeBinding {
     if (!this.isClosed) options.inner.on('update', this.onInner);
     this.log.observe(this.onLog);
     const initial = this.log.toArray();
-    for (const f of initial) if (f instanceof Uint8Array) this.bytes += f.length;
+    for (const f of initial) if (f instanceof Uint8Array) this.enterLog(f);
     if (initial.length > 0) this.enqueue(() => this.processBatch(initial, []));
   }
 
@@ -245,16 +261,14 @@ export class EnvelopeBinding {
    */
   needsCompaction(t?: CompactThresholds): boolean {
     if (this.snapshotTooLarge) return false;
-    let frames = 0;
-    let bytes = 0;
+    // O(snapshots in the log), not O(log): called after every frame applied or sealed.
+    const frames = this.log.length;
     let snapshotBytes = 0;
-    for (const f of this.log.toArray()) {
-      frames++;
-      if (!(f instanceof Uint8Array)) continue;
-      bytes += f.length;
-      if (this.snapshotFrames.has(f)) snapshotBytes = Math.max(snapshotBytes, f.length);
+    for (const f of this.snapshotFrames) {
+      if (!this.inLog.has(f)) this.snapshotFrames.delete(f);
+      else snapshotBytes = Math.max(snapshotBytes, f.length);
     }
-    return shouldCompact({ frames: snapshotBytes > 0 ? frames - 1 : frames, bytes: bytes - snapshotBytes }, t);
+    return shouldCompact({ frames: snapshotBytes > 0 ? frames - 1 : frames, bytes: this.bytes - snapshotBytes }, t);
   }
 
   /** Whether the last compaction found the segment state too large for one snapshot frame. */

@@ -439,6 +439,48 @@ describe('compaction', () => {
     expect(a.binding.snapshotTooLarge).toBe(true);
     expect(a.binding.needsCompaction({ maxFrames: 1 })).toBe(false);
   });
+
+  it('[COMPACT-1] the threshold follows the log as frames come and go: replaced snapshots stop counting, on every peer', async () => {
+    const alice = makeUser();
+    const world = new World([alice]);
+    const a = new Peer(world, alice);
+    const b = new Peer(world, alice);
+    /** The rule of `needsCompaction`, recomputed from the log: every frame but the largest snapshot counts. */
+    const expected = (p: Peer, snapshot: number, t: { maxFrames: number }) => frames(p).length - (snapshot > 0 ? 1 : 0) > t.maxFrames;
+    const send = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        a.send(`m${i}`, i);
+        await a.binding.flush();
+      }
+      await syncPeers(a, b);
+    };
+    await send(0, 5);
+    for (const p of [a, b]) {
+      expect(p.binding.needsCompaction({ maxFrames: 4 })).toBe(true);
+      expect(p.binding.needsCompaction({ maxFrames: 5 })).toBe(false);
+    }
+    expect(await a.binding.compact({ minFrames: 1 })).toEqual({ ok: true, value: 5 });
+    await syncPeers(a, b);
+    let snapshot = frames(a)[0]!.length;
+    await send(5, 8); // snapshot + 3 frames
+    for (const p of [a, b]) {
+      expect(frames(p).length).toBe(4);
+      for (const maxFrames of [2, 3]) expect(p.binding.needsCompaction({ maxFrames })).toBe(expected(p, snapshot, { maxFrames }));
+    }
+    // b compacts: its snapshot replaces a's (deleted from the log on both), and only the new one is left out.
+    expect(await b.binding.compact({ minFrames: 1 })).toEqual({ ok: true, value: 4 });
+    await syncPeers(a, b);
+    expect(frames(a)).toHaveLength(1);
+    snapshot = frames(a)[0]!.length;
+    await send(8, 10);
+    for (const p of [a, b]) {
+      expect(frames(p).length).toBe(3);
+      expect(p.binding.needsCompaction({ maxFrames: 1 })).toBe(true);
+      expect(p.binding.needsCompaction({ maxFrames: 2 })).toBe(false);
+      expect(p.binding.needsCompaction({ maxFrames: 0, maxBytes: frames(p).reduce((n, f) => n + f.length, 0) - snapshot - 1 })).toBe(true);
+      expect(p.binding.needsCompaction({ maxFrames: 10, maxBytes: frames(p).reduce((n, f) => n + f.length, 0) - snapshot })).toBe(false);
+    }
+  });
 });
 
 // keep the unused import from being flagged by strict lint configs
