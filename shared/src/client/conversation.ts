@@ -24,6 +24,7 @@ import {
   SignedMessage,
   SignedOp,
   VerificationCache,
+  compactionWait,
   entrySigningBytes,
   innerRoots,
   logStats,
@@ -211,6 +212,9 @@ export class Conversation extends Emitter<ConversationEvents> {
   #fetching = new Set<string>();
   #renderTimer: ReturnType<typeof setTimeout> | undefined;
   #compactTimer: ReturnType<typeof setTimeout> | undefined;
+  /** [COMPACT-1] The open segment's latest frame, and since when (and which segment) it needs compacting. */
+  #lastFrameAt = 0;
+  #compactRound: { segmentId: string; neededSince: number; jitter: number } | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #removed = false;
   #closed = false;
@@ -1350,14 +1354,39 @@ export class Conversation extends Emitter<ConversationEvents> {
   }
 
 
+  /** A frame was applied to or sealed into the open segment: compact it when it needs it, at a quiet moment. */
   #maybeCompact(): void {
-    const s = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
-    if (!s || this.#compactTimer !== undefined || !s.doc.binding.needsCompaction()) return;
-    // Jitter: usually only one device compacts; concurrent compactions are safe anyway ([COMPACT-6]).
+    this.#lastFrameAt = Date.now();
+    this.#scheduleCompaction();
+  }
+
+  /**
+   * [COMPACT-1] Schedules the open segment's compaction for `compactionWait` (the first quiet moment, or at the
+   * latest `COMPACT_MAX_DEFER_MS` after it first needed it). The timer re-checks on firing: frames that came in
+   * meanwhile push it back. Jitter: usually only one device compacts; concurrent compactions are safe anyway
+   * ([COMPACT-6]).
+   */
+  #scheduleCompaction(): void {
+    const segmentId = this.#openSegment;
+    const s = segmentId ? this.#segments.get(segmentId) : undefined;
+    if (!s || !segmentId || this.#compactTimer !== undefined || this.#closed) return;
+    if (!s.doc.binding.needsCompaction()) {
+      this.#compactRound = undefined;
+      return;
+    }
+    if (this.#compactRound?.segmentId !== segmentId) this.#compactRound = { segmentId, neededSince: Date.now(), jitter: 300 + Math.random() * 2000 };
+    const round = this.#compactRound;
+    const wait = compactionWait({ now: Date.now(), lastFrameAt: this.#lastFrameAt, neededSince: round.neededSince, jitter: round.jitter });
     this.#compactTimer = setTimeout(() => {
       this.#compactTimer = undefined;
+      if (this.#closed || this.#openSegment !== segmentId) return;
+      if (compactionWait({ now: Date.now(), lastFrameAt: this.#lastFrameAt, neededSince: round.neededSince, jitter: round.jitter }) > 0) {
+        this.#scheduleCompaction(); // frames came in meanwhile
+        return;
+      }
+      this.#compactRound = undefined;
       if (s.doc.binding.needsCompaction()) void s.doc.binding.compact().then(() => s.doc.save());
-    }, 300 + Math.random() * 2000);
+    }, wait);
   }
 
   // --- membership (admins) ---

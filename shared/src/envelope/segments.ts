@@ -81,6 +81,34 @@ export function shouldCompact(stats: CompactStats, t: CompactThresholds = {}): b
   return stats.frames > (t.maxFrames ?? COMPACT_MAX_FRAMES) || stats.bytes > (t.maxBytes ?? COMPACT_MAX_BYTES);
 }
 
+/** [COMPACT-1] A segment that needs compacting is compacted once no frame arrived for this long ... */
+export const COMPACT_QUIET_MS = 2_000;
+/** ... or at the latest this long after it first needed it, however busy the segment stays. */
+export const COMPACT_MAX_DEFER_MS = 30_000;
+
+/** Input to `compactionWait` (times in ms on one clock). */
+export interface CompactionTiming {
+  now: number;
+  /** When the segment's latest frame (received or sent) arrived. */
+  lastFrameAt: number;
+  /** When the segment first needed compacting in this round (`shouldCompact` turned true). */
+  neededSince: number;
+  /** This device's random delay, so that usually only one of the members' devices compacts ([COMPACT-6]). */
+  jitter: number;
+}
+
+/**
+ * [COMPACT-1] How long to wait before compacting a segment that needs it (0: now). A compaction sends the whole
+ * segment state (up to a frame, 256 KiB) to every member, and each of them checks it: done in the middle of a
+ * busy conversation it holds up the messages around it for every member. So a device compacts in the first
+ * quiet moment (`COMPACT_QUIET_MS` without frames), and a segment that never goes quiet is compacted
+ * `COMPACT_MAX_DEFER_MS` after it first needed it; either plus the device's jitter.
+ */
+export function compactionWait(t: CompactionTiming): number {
+  const at = Math.min(t.lastFrameAt + COMPACT_QUIET_MS, t.neededSince + COMPACT_MAX_DEFER_MS) + t.jitter;
+  return Math.max(0, at - t.now);
+}
+
 /** Why a segment must be closed. */
 export type RolloverReason = 'epoch_changed' | 'size_cap' | 'snapshot_too_large';
 

@@ -285,6 +285,34 @@ describe('keys and compaction (postgres)', () => {
     expect(texts(b)).toEqual(texts(a));
   });
 
+  it('[COMPACT-1] devices do not compact a segment while messages keep coming, and do once it goes quiet', async () => {
+    const a = await alice.client.createGroup('busy', [bob.username]); // its own conversation (the direct chat is shared by the tests)
+    const b = await bob.client.open(a.id);
+    for (let i = 0; i < 205; i++) {
+      await a.send(`m${i}`);
+      await a.whenDelivered(); // one frame per message: past the 200-frame threshold
+    }
+    const segId = a.info.segments.find((s) => s.state === 'open')!.id;
+    const framesOf = (c: typeof a) => c.segmentStats().find((x) => x.segmentId === segId)!.frames;
+    // Busy: a message every 400 ms for 5 s (under the quiet period, longer than any device's jitter). The logs
+    // only grow: nobody sends the whole segment state to everyone in the middle of the conversation.
+    let seen = { a: framesOf(a), b: framesOf(b) };
+    for (let i = 0; i < 12; i++) {
+      await a.send(`busy ${i}`);
+      await new Promise((r) => setTimeout(r, 400));
+      const now = { a: framesOf(a), b: framesOf(b) };
+      expect(now.a, `a's log shrank while busy (message ${i})`).toBeGreaterThanOrEqual(seen.a);
+      expect(now.b, `b's log shrank while busy (message ${i})`).toBeGreaterThanOrEqual(seen.b);
+      seen = now;
+    }
+    expect(seen.a).toBeGreaterThan(205);
+    // Quiet: one of the devices compacts.
+    await until(() => framesOf(a) < 20 && framesOf(b) < 20, 15_000, 'compaction once quiet');
+    await until(() => texts(a).length === 217 && texts(b).length === 217, 10_000).catch(() => undefined);
+    expect([texts(a).length, texts(b).length]).toEqual([217, 217]);
+    expect(texts(b)).toEqual(texts(a));
+  });
+
   it('a restarted device opens offline from its sealed storage, writes, and syncs when back online', async () => {
     const a = await alice.client.createDirect(bob.username);
     await a.send('persisted before restart');
