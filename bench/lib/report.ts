@@ -127,8 +127,11 @@ export const METHOD = `## Method
   \`--out FILE\` to write elsewhere. Every loop is bounded in count and time; a 40-minute guard ends the run.
   Diagnostics: \`BENCH_CPU_PROFILE=<dir>\` makes every child process (servers, receivers) write a V8 CPU profile
   there (\`node --cpu-prof --import tsx bench/run.ts …\` profiles the bench process itself); \`BENCH_DUMP=<file>\`
-  writes (a)'s per-message timeline; \`bench/tools/history-open.ts\` repeats (d)'s fresh-device open at any size
-  (optionally profiled), and \`bench/tools/cpuprofile.mjs\` summarises profiles (timeline, top, inclusive, callers).
+  writes (a)'s per-message timeline (with the large frames other devices wrote, the rollovers and when the wire
+  members attached a new segment); \`bench/tools/history-open.ts\` repeats (d)'s fresh-device open at any size
+  (optionally profiled), \`bench/tools/send-cost.ts\` measures one sender's CPU per message without receivers
+  (\`WALK=1\`: the length of its segment logs, \`THREADS=1\`: CPU per thread), and \`bench/tools/cpuprofile.mjs\`
+  summarises profiles (timeline, top, inclusive, callers).
 - **Servers**: Parley runs \`bench/servers/parley-server.ts\`: the composition root of \`sync-server/src/main.ts\`
   (\`loadConfig(env)\` + \`startServer\`), with only the per-IP *account* rate limits opened (every bench user
   registers from 127.0.0.1), and with the Node flags the server ships with (\`SERVER_NODE_FLAGS\` in

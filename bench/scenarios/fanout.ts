@@ -103,6 +103,9 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
         // The sender's links, watched per (segment, link object): the client may replace a segment's link (a
         // re-opened document gets a new provider and envelope), and a rollover opens a new segment.
         const watched = new Map<string, unknown>();
+        const othersBig: Array<{ at: number; size: number }> = [];
+        const rolloverAt: number[] = [];
+        const attachAt: number[] = [];
         const watchSender = (segId: string): boolean => {
           const link = sender.sync.link(segId);
           if (!link) return false;
@@ -115,7 +118,11 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
           // logChanges reads the transaction, not `ev.changes` (which walks the whole log on every event and put
           // the bench's own O(segment) bookkeeping into the sender's process).
           log.observe((_ev, tr) => {
-            if (tr.origin !== BINDING_ORIGIN) return;
+            if (tr.origin !== BINDING_ORIGIN) {
+              // Diagnostics (BENCH_DUMP): large frames other devices wrote (their compaction snapshots).
+              if (process.env.BENCH_DUMP) for (const f of logChanges(log, tr).inserted) if (f instanceof Uint8Array && f.length > 4096) othersBig.push({ at: now(), size: f.length });
+              return;
+            }
             pushed(logChanges(log, tr).inserted, segId);
           });
           pushed(log.toArray(), segId); // frames the client sealed before we looked
@@ -135,11 +142,15 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
           const open = conv.info.segments.find((x) => x.state === 'open');
           if (open && !openSegments.has(open.id)) {
             openSegments.add(open.id);
-            if (openSegments.size > 1) rollovers++;
+            if (openSegments.size > 1) {
+              rollovers++;
+              rolloverAt.push(now());
+            }
           }
           for (const x of conv.info.segments) {
             if (x.state === 'closed' || wireSegments.has(x.id)) continue;
             wireSegments.add(x.id);
+            attachAt.push(now());
             const a = wireProc.attach(x.id);
             a.catch(() => undefined); // awaited (and its failure thrown) after the wait below
             attaching.push(a);
@@ -247,7 +258,8 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
             return { id, call: calls.get(id)! - t0, push: f ? f.at - t0 : null, seg: f?.segId, size: f?.frame.length, arrMed: arr.length ? arr[arr.length >> 1]! - t0 : null, arrMax: arr.length ? arr.at(-1)! - t0 : null };
           });
           const big = [...frameBytes.values()].filter((f) => f.frame.length > 4096).map((f) => ({ at: f.at - t0, size: f.frame.length }));
-          writeFileSync(process.env.BENCH_DUMP, JSON.stringify({ rows, big, t0 }));
+          const others = othersBig.map((f) => ({ at: f.at - t0, size: f.size }));
+          writeFileSync(process.env.BENCH_DUMP, JSON.stringify({ rows, big, others, rollovers: rolloverAt.map((t) => t - t0), attaches: attachAt.map((t) => t - t0), t0 }));
         }
         return {
           sent, sendWall, complete, wire: dist(wireLat), wireLost, wireN: wire.length, visible: dist(visLat), visLost, visN: visible.length, pipeline: dist(pipeline), relay: dist(relayLat), frames, rateLimited,
