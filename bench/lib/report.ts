@@ -71,31 +71,36 @@ report and 10-28 ms on 2026-12-07, when the baseline's own p99 rose from 8.6 ms 
 open from 0.94 s to 2.08 s. Compare the two columns of one run, and read changes in the code from A/B runs made
 side by side (below), not from one report to the next.
 
-1. **(a) Fan-out.** Changes on this path since the previous report, all measured A/B against the previous commit
-   in a second worktree, alternating (\`npm run bench -- --scenario a --quick\`, 3 runs each, and one full-size
-   run each): no difference beyond run-to-run noise (sender 0.35-0.48 cores either way, full receivers
-   0.30-0.39 vs 0.31-0.37, wire p50 within ±0.5 ms at quick size; at full size on the slow box, 13.3 vs 28.2 ms).
-   - **Segments are read side by side ([INNER-10]).** A received frame and a local write are integrated into Yjs
-     once (the segment's doc) instead of twice (the segment's doc and a merged view doc), and own writes are no
-     longer decoded again to vouch for them. It was a small share of a receiver's work.
-   - **Frame keys are remembered** (an HKDF, ~20 µs, per frame sealed or opened).
-   - **New checks** per received frame ([INNER-9], on the structs the ownership check decodes anyway) and per
-     snapshot ([COMPACT-7]): ~10 ms per 4 s in a full receiver's profile.
-   - **Tried and not kept:** Node's own Ed25519 (\`crypto.sign\`/\`verify\` on the thread pool) in place of Node's
-     WebCrypto, which does much of each call on the calling thread (browsers run WebCrypto off the page's thread).
-     A/B at quick size (3× each) and full size (2× each, alternating): no difference beyond noise. Profiles of
-     the full receivers' process put 20-25% of its main thread inside the Ed25519 calls with either API: on 2
-     busy cores the pool threads run the verification while the main thread waits for a core, so there the
-     profile does not measure main-thread work.
-   - **Measurement fix:** a full client's visible time now also catches a message that lands before the newest
-     (an earlier timestamp arriving later, e.g. re-sent in the next segment after a rollover); such messages were
-     counted as lost (13 in one full run).
+1. **(a) Fan-out.** What the per-message timeline (\`BENCH_DUMP\`) showed on 2026-12-07: the p99 came from a few
+   half-second windows in which every member's delivery stalled (p50 of that window 100-160 ms), and each one
+   lined up with a **compaction snapshot** (100-260 KiB, the whole segment state, sent to all 49 members and
+   checked by each), the others with the segment rollover and with the members attaching the next segment
+   ([SEG-4]). Changes, measured A/B against the previous commit in a second worktree, alternating, full size
+   (\`npm run bench -- --scenario a --no-write\`, 2 runs each):
+   - **Compaction waits for a quiet moment** ([COMPACT-1]: 2 s without frames, at the latest 30 s after the
+     segment needed it). No snapshot was sent during the timed runs; wire p99 314 and 699 ms before, 169 and
+     280 ms after (baseline 32-63 ms in the same runs); relay p99 285/659 → 156/271 ms. The p50 did not move
+     beyond noise (12.8/16.7 before, 16.4/22.1 after, with the baseline's own p50 moving 2.5 → 3.4 ms across
+     the four runs). A sender alone (\`bench/tools/send-cost.ts\`, 3,000 messages at 200/s, 2× each): 1.93 and
+     1.78 ms of CPU per message before, 1.74 and 1.74 after.
+   - **\`needsCompaction\` no longer walks the log** after every frame (O(snapshots), was O(frames)).
+   - **The server's JWT key is a KeyObject made once**: 33 → 6.5 µs per token verification (every socket
+     authentication; 49 of them at once when the members attach the next segment).
+   - Earlier on this path (previous report, A/B with no difference beyond noise): segments read side by side
+     ([INNER-10]), frame keys remembered, the [INNER-9]/[COMPACT-7] checks (~10 ms per 4 s in a full receiver).
+     **Tried and not kept:** Node's own Ed25519 (\`crypto.sign\`/\`verify\` on the thread pool) instead of its
+     WebCrypto: no difference beyond noise at quick and full size.
 
-   What is left, as before: the p99 comes from the 2 cores running near saturation (Parley's processes use
-   ~1.4-1.5 cores plus PostgreSQL against the baseline's ~0.9-1.0), and the p50 from the per-message CPU: the
-   sender signs twice (message and frame), seals and stores an outbox record, seals and persists the frame;
-   each full receiver verifies, decrypts, applies and renders. Candidates: the outbox record written as the
-   sealed frame itself (one seal and write instead of two), and the per-frame work in a worker.
+   What is left: the rollover and the members attaching the next segment still stall deliveries for a moment
+   (the server authenticates and loads 49 document connections at once; its main thread then spends most of
+   its time in \`writev\`, as the baseline's does when broadcasting), and the p50 comes from the 2 cores running
+   near saturation: Parley's processes use ~1.4-1.5 cores plus PostgreSQL against the baseline's ~0.9-1.0.
+   Per message, the sender signs twice (message and frame), seals and stores an outbox record, seals and
+   persists the frame, and pushes it into a Yjs array whose \`push\` walks the whole log (Yjs keeps no pointer
+   to the end of a list; ~110 µs at 1,400 frames); each full receiver verifies, decrypts, applies and renders
+   (~1 ms of CPU per frame, spread over dozens of functions, none above ~5%). Candidates: members attaching the
+   next segment with a random delay, the outbox record written as the sealed frame itself, and the per-frame
+   work in a worker.
 2. **(d) Full history.** Why 1.5× the baseline is out of reach for this design, from CPU profiles of a 30,000-
    message fresh-device load (\`bench/tools/history-open.ts\` with \`PROF=\`, read with \`bench/tools/cpuprofile.mjs\`):
    - **Per byte**, on the main thread: XChaCha20-Poly1305 decryption with noble (~80 MB/s), SHA-256 frame ids
