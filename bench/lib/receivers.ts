@@ -135,9 +135,9 @@ export class ReceiverProc {
     return this.request({ cmd: 'wire', baseUrl, tokens, segmentId }, OpenedResult, 120_000);
   }
 
-  /** Attaches every wire member to `segmentId` as well (rollover). */
-  attach(segmentId: string) {
-    return this.request({ cmd: 'attach', segmentId }, AttachResult, 30_000);
+  /** Attaches every wire member to `segmentId` as well (rollover), each after a random delay of up to `jitterMs`. */
+  attach(segmentId: string, jitterMs = 0) {
+    return this.request({ cmd: 'attach', segmentId, jitterMs }, AttachResult, 30_000);
   }
 
   /** Logs each user in on a new device, starts a full client and opens `convId`. */

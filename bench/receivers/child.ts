@@ -73,7 +73,11 @@ async function handle(c: Command): Promise<unknown> {
       return { opened: links.length, synced: links.filter((l) => l.synced).length };
     }
     case 'attach':
-      for (const m of wire) attachWire(m, c.segmentId);
+      // Each member after its own random delay, as the real clients attach a prepared segment ([SEG-4]).
+      for (const m of wire) {
+        if (c.jitterMs > 0) setTimeout(() => attachWire(m, c.segmentId), Math.random() * c.jitterMs);
+        else attachWire(m, c.segmentId);
+      }
       return { attached: wire.length };
     case 'full': {
       const opened = await pool(c.usernames, 4, async (username) => {

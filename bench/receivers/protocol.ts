@@ -17,7 +17,7 @@ export const Command = z.discriminatedUnion('cmd', [
   /** Opens one bare member socket per token (`SyncConnection`) and attaches each to `segmentId`. */
   z.object({ ...base, cmd: z.literal('wire'), baseUrl: z.string().min(1), tokens: z.array(z.string().min(1)).max(10_000), segmentId: z.string().min(1) }).strict(),
   /** Attaches every wire member to one more segment (the conversation rolled over). */
-  z.object({ ...base, cmd: z.literal('attach'), segmentId: z.string().min(1) }).strict(),
+  z.object({ ...base, cmd: z.literal('attach'), segmentId: z.string().min(1), jitterMs: z.number().min(0).max(60_000) }).strict(),
   /** Logs each user in on a new device (`PASSWORD` of bench/lib/clients.ts), starts a ParleyClient and opens `convId`. */
   z.object({ ...base, cmd: z.literal('full'), baseUrl: z.string().min(1), usernames: z.array(z.string().min(1)).max(100), convId: z.string().min(1) }).strict(),
   /** Opens `count` plain Hocuspocus providers on document `name` (baseline receivers). */

@@ -16,7 +16,7 @@
  * would delay the sender's event loop, and the latency would largely be the bench process's own queueing.
  */
 import * as Y from 'yjs';
-import { BINDING_ORIGIN, logChanges, verifyAndOpenFrame } from '@parley/shared/envelope';
+import { ATTACH_AHEAD_JITTER_MS, BINDING_ORIGIN, logChanges, verifyAndOpenFrame } from '@parley/shared/envelope';
 import { FLUSH_BURST, FLUSH_PER_SECOND } from '@parley/shared/client';
 import { DEFAULT_SYNC_LIMITS } from '../../sync-server/src/sync/sync-server.ts';
 import { baselineProvider, registerUsers, startClient } from '../lib/clients.ts';
@@ -151,7 +151,8 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
             if (x.state === 'closed' || wireSegments.has(x.id)) continue;
             wireSegments.add(x.id);
             attachAt.push(now());
-            const a = wireProc.attach(x.id);
+            // A prepared segment ([SEG-4]) as the real clients attach it: each member after a random delay.
+            const a = wireProc.attach(x.id, x.state === 'next' ? ATTACH_AHEAD_JITTER_MS : 0);
             a.catch(() => undefined); // awaited (and its failure thrown) after the wait below
             attaching.push(a);
           }
@@ -327,7 +328,7 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
     });
 
     const recvMsgs = p.sent * (sizes.members - 1 - sizes.full);
-    if (p.rollovers > 0) notes.push(`The conversation passed the segment size cap (about 1 MiB of frames) ${p.rollovers}× during the run; the sender's client rolled over to the next segment, which it had asked the server for at 75% of the cap ([SEG-4]); every wire member attached to that segment when the bench saw it in the sender's record, as the real clients do on the server's notice (a frame sealed before a member attached arrives with that member's initial sync, which the latency includes). Messages sealed into the closed segment in the moment of the rollover (refused there) are timed to the frame of the new segment that carried them.${p.resealed > 0 ? ` ${p.resealed} messages were found only in frames no member received; they are left out of the wire rows (the full clients' row shows whether they arrived).` : ''}`);
+    if (p.rollovers > 0) notes.push(`The conversation passed the segment size cap (about 1 MiB of frames) ${p.rollovers}× during the run; the sender's client rolled over to the next segment, which it had asked the server for at 75% of the cap ([SEG-4]); every wire member attached to that segment after a random delay of up to ${ATTACH_AHEAD_JITTER_MS / 1000} s from when the bench saw it in the sender's record, as the real clients do on the server's notice (a frame sealed before a member attached arrives with that member's initial sync, which the latency includes). Messages sealed into the closed segment in the moment of the rollover (refused there) are timed to the frame of the new segment that carried them.${p.resealed > 0 ? ` ${p.resealed} messages were found only in frames no member received; they are left out of the wire rows (the full clients' row shows whether they arrived).` : ''}`);
     if (p.rateLimited > 0) notes.push(`The server's per-connection budget (${DEFAULT_SYNC_LIMITS.messagesPerSecond} messages/s, burst ${DEFAULT_SYNC_LIMITS.messagesBurst}) closed the sender's document connection ${p.rateLimited}× (rate-limited); the client re-attached and re-synced.`);
     notes.push(
       `Parley server append latency (its /metrics, last 1,024 updates): p50 ${round(p.store.p50)} ms, p99 ${round(p.store.p99)} ms over ${p.store.count} updates. The server relays a validated update at once and holds only the sender's acknowledgement until the PostgreSQL commit (synchronous_commit on), so the commit is off the delivery path.`,

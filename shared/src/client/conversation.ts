@@ -24,6 +24,7 @@ import {
   SignedMessage,
   SignedOp,
   VerificationCache,
+  ATTACH_AHEAD_JITTER_MS,
   compactionWait,
   entrySigningBytes,
   innerRoots,
@@ -212,6 +213,8 @@ export class Conversation extends Emitter<ConversationEvents> {
   #fetching = new Set<string>();
   #renderTimer: ReturnType<typeof setTimeout> | undefined;
   #compactTimer: ReturnType<typeof setTimeout> | undefined;
+  /** [SEG-4] A delayed attach to the `next` segment (`#attachAheadSoon`). */
+  #aheadTimer: ReturnType<typeof setTimeout> | undefined;
   /** [COMPACT-1] The open segment's latest frame, and since when (and which segment) it needs compacting. */
   #lastFrameAt = 0;
   #compactRound: { segmentId: string; neededSince: number; jitter: number } | undefined;
@@ -470,6 +473,21 @@ export class Conversation extends Emitter<ConversationEvents> {
     if (!doc.link && !this.#closed) this.#attachLive(doc, seg);
   }
 
+  /**
+   * [SEG-4] Attaches the `next` segment after a random delay (up to `ATTACH_AHEAD_JITTER_MS`), if it is still
+   * the prepared segment of the current epoch then; a rollover in between opens it as the live segment anyway.
+   */
+  #attachAheadSoon(segmentId: string): void {
+    if (this.#segments.has(segmentId) || this.#aheadTimer !== undefined) return;
+    this.#aheadTimer = setTimeout(() => {
+      this.#aheadTimer = undefined;
+      void this.#serial(async () => {
+        const seg = this.#info.segments.find((x) => x.id === segmentId);
+        if (!this.#closed && seg?.state === 'next' && seg.epoch === this.#info.currentEpoch) await this.#attachAhead(seg);
+      }).catch(() => undefined); // offline or failed: attached as the live segment at the rollover
+    }, Math.random() * ATTACH_AHEAD_JITTER_MS);
+  }
+
   /** The segment attached ahead ([SEG-4]), once synced: the size-cap rollover can switch to it at once. */
   #readyAhead(): { seg: Segment; doc: EncryptedDoc } | undefined {
     const next = this.#info.segments.find((x) => x.state === 'next');
@@ -674,7 +692,11 @@ export class Conversation extends Emitter<ConversationEvents> {
       if (s) s.seg = open;
     }
     const next = info.segments.find((x) => x.state === 'next');
-    if (next && next.epoch === info.currentEpoch) await this.#attachAhead(next);
+    if (next && next.epoch === info.currentEpoch) {
+      // The device that asked for it attaches now (it writes there at the cap); the others a moment later.
+      if (this.#preparing !== undefined && this.#preparing === this.#openSegment) await this.#attachAhead(next);
+      else this.#attachAheadSoon(next.id);
+    }
     void this.#refreshView();
   }
 
@@ -1491,6 +1513,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.#closed = true;
     if (this.#renderTimer !== undefined) clearTimeout(this.#renderTimer);
     if (this.#compactTimer !== undefined) clearTimeout(this.#compactTimer);
+    if (this.#aheadTimer !== undefined) clearTimeout(this.#aheadTimer);
     await this.#queue;
     if (this.#idleSaveTimer !== undefined) clearTimeout(this.#idleSaveTimer);
     this.#idleSaveTimer = undefined;

@@ -11,6 +11,13 @@ export const SEGMENT_MAX_BYTES = 1024 * 1024;
  * attach to before the cap: the rollover then only switches the writer to a document everyone already syncs.
  */
 export const SEGMENT_PREPARE_BYTES = Math.floor(SEGMENT_MAX_BYTES * 0.75);
+/**
+ * [SEG-4] Members other than the device that asked for the next segment attach to it after a random delay of up
+ * to this long: the server then authenticates and loads their connections spread out, not all at once (in
+ * bench (a) the 49 simultaneous attaches stalled every member's deliveries for a moment). The prepared segment
+ * is needed only at the cap (25% of a segment later); a member not attached by then attaches at the rollover.
+ */
+export const ATTACH_AHEAD_JITTER_MS = 1_500;
 /** Frames in a log above which a device should compact ([COMPACT-1]). */
 export const COMPACT_MAX_FRAMES = 200;
 /** Bytes in a log above which a device should compact ([COMPACT-1]). */
