@@ -83,6 +83,9 @@ side by side (below), not from one report to the next.
      beyond noise (12.8/16.7 before, 16.4/22.1 after, with the baseline's own p50 moving 2.5 → 3.4 ms across
      the four runs). A sender alone (\`bench/tools/send-cost.ts\`, 3,000 messages at 200/s, 2× each): 1.93 and
      1.78 ms of CPU per message before, 1.74 and 1.74 after.
+   - **Members attach the next segment spread out** ([SEG-4]: each after a random delay of up to 1.5 s; the device
+     that asked for it at once). A/B against the commit before (same command, 2 runs each, alternating): wire
+     p99 198 and 205 ms before, 127 and 101 ms after; p50 within noise (10.1/15.6 before, 12.7/12.1 after).
    - **\`needsCompaction\` no longer walks the log** after every frame (O(snapshots), was O(frames)).
    - **The server's JWT key is a KeyObject made once**: 33 → 6.5 µs per token verification (every socket
      authentication; 49 of them at once when the members attach the next segment).
@@ -91,16 +94,15 @@ side by side (below), not from one report to the next.
      **Tried and not kept:** Node's own Ed25519 (\`crypto.sign\`/\`verify\` on the thread pool) instead of its
      WebCrypto: no difference beyond noise at quick and full size.
 
-   What is left: the rollover and the members attaching the next segment still stall deliveries for a moment
-   (the server authenticates and loads 49 document connections at once; its main thread then spends most of
-   its time in \`writev\`, as the baseline's does when broadcasting), and the p50 comes from the 2 cores running
+   What is left: the rollover itself still stalls deliveries for a moment (the writer waits for the server to
+   hold its frames of the old segment, then switches), and the p50 comes from the 2 cores running
    near saturation: Parley's processes use ~1.4-1.5 cores plus PostgreSQL against the baseline's ~0.9-1.0.
    Per message, the sender signs twice (message and frame), seals and stores an outbox record, seals and
    persists the frame, and pushes it into a Yjs array whose \`push\` walks the whole log (Yjs keeps no pointer
    to the end of a list; ~110 µs at 1,400 frames); each full receiver verifies, decrypts, applies and renders
-   (~1 ms of CPU per frame, spread over dozens of functions, none above ~5%). Candidates: members attaching the
-   next segment with a random delay, the outbox record written as the sealed frame itself, and the per-frame
-   work in a worker.
+   (~1 ms of CPU per frame, spread over dozens of functions, none above ~5%); the server's main thread spends
+   much of its time in \`writev\` (one per member per frame), as the baseline's does. Candidates: the outbox
+   record written as the sealed frame itself, and the per-frame work in a worker.
 2. **(d) Full history.** Why 1.5× the baseline is out of reach for this design, from CPU profiles of a 30,000-
    message fresh-device load (\`bench/tools/history-open.ts\` with \`PROF=\`, read with \`bench/tools/cpuprofile.mjs\`):
    - **Per byte**, on the main thread: XChaCha20-Poly1305 decryption with noble (~80 MB/s), SHA-256 frame ids
