@@ -1397,18 +1397,18 @@ export class Conversation extends Emitter<ConversationEvents> {
       return;
     }
     if (this.#compactRound?.segmentId !== segmentId) this.#compactRound = { segmentId, neededSince: Date.now(), jitter: 300 + Math.random() * 2000 };
-    const round = this.#compactRound;
-    const wait = compactionWait({ now: Date.now(), lastFrameAt: this.#lastFrameAt, neededSince: round.neededSince, jitter: round.jitter });
+    const { neededSince, jitter } = this.#compactRound;
+    const wait = () => compactionWait({ now: Date.now(), lastFrameAt: this.#lastFrameAt, neededSince, jitter });
     this.#compactTimer = setTimeout(() => {
       this.#compactTimer = undefined;
       if (this.#closed || this.#openSegment !== segmentId) return;
-      if (compactionWait({ now: Date.now(), lastFrameAt: this.#lastFrameAt, neededSince: round.neededSince, jitter: round.jitter }) > 0) {
+      if (wait() > 0) {
         this.#scheduleCompaction(); // frames came in meanwhile
         return;
       }
       this.#compactRound = undefined;
       if (s.doc.binding.needsCompaction()) void s.doc.binding.compact().then(() => s.doc.save());
-    }, wait);
+    }, wait());
   }
 
   // --- membership (admins) ---
