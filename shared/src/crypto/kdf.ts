@@ -28,6 +28,33 @@ export function sha256(data: Uint8Array): Uint8Array {
   return nobleSha256(data);
 }
 
+/** Test hook for `sha256Async`: `false` forces noble, `undefined` uses WebCrypto when present. */
+let nativeDigest: boolean | undefined;
+
+/** For tests: `false` makes `sha256Async` use noble, `undefined` WebCrypto when the platform has it. */
+export function setNativeDigest(enabled: false | undefined): void {
+  nativeDigest = enabled;
+}
+
+/**
+ * `sha256` with WebCrypto's native digest when the platform has it (browsers in a secure context, Node): the
+ * same 32 bytes, computed off the JavaScript thread in Node and 5-10x faster than the JS hash for large inputs,
+ * at the price of a round trip per call (use `sha256` for small inputs on latency-sensitive paths). Falls back
+ * to noble when WebCrypto is missing or refuses. Throws `CryptoError('bad_format')` for a non-Uint8Array.
+ */
+export async function sha256Async(data: Uint8Array): Promise<Uint8Array> {
+  expectBytes('data', data);
+  const subtle = nativeDigest === false ? undefined : (globalThis.crypto as Crypto | undefined)?.subtle;
+  if (subtle) {
+    try {
+      return new Uint8Array(await subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>));
+    } catch {
+      /* fall through to noble */
+    }
+  }
+  return nobleSha256(data);
+}
+
 /**
  * Raw RFC 5869 HKDF-SHA256 with every input explicit (empty salt means HashLen zero bytes, as in the RFC).
  * Exists for known-answer tests and interop; Parley code derives keys with `hkdf` and a named context.

@@ -105,6 +105,29 @@ describe('EnvelopeBinding', () => {
     expect(c.binding.gaps).toEqual([]);
   });
 
+  it('[BIND-2] a large log (frame ids from the native hash) applies the same: a copy of a frame is a duplicate, a changed byte is another frame', async () => {
+    const [alice, carol] = [makeUser(), makeUser()];
+    const world = new World([alice, carol]);
+    const a = new Peer(world, alice);
+    for (let i = 0; i < 8; i++) {
+      a.send(`${i}`.repeat(12_000), i + 1);
+      await a.binding.flush();
+    }
+    const stored = frames(a);
+    expect(stored.reduce((n, f) => n + f.length, 0)).toBeGreaterThan(64 * 1024);
+    const tampered = stored[5]!.slice();
+    tampered[100]! ^= 0x40;
+    // Byte-identical copies (other objects) of frames 1 and 3, and frame 5 with one byte changed.
+    const log = [...stored.slice(0, 5), tampered, ...stored.slice(5), stored[1]!.slice(), stored[3]!.slice()];
+    const env = new Y.Doc();
+    env.getArray<Uint8Array>(LOG_NAME).push(log);
+    const c = new Peer(world, carol, { envelope: Y.encodeStateAsUpdate(env) });
+    await c.binding.whenIdle();
+    expect(c.binding.invalid).toEqual([{ index: 5, code: 'bad_signature' }]);
+    expect(texts(c)).toEqual(Array.from({ length: 8 }, (_, i) => `${i}`.repeat(12_000)));
+    expect(c.binding.gaps).toEqual([]);
+  });
+
   it('[BIND-4] forged frames are rejected: wrong signer, non-member, replayed counter, foreign clientID', async () => {
     const [alice, bob, mallory] = [makeUser(), makeUser(), makeUser()];
     const world = new World([alice, bob]);
