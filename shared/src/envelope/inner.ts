@@ -603,10 +603,14 @@ export function sameValue(a: unknown, b: unknown): boolean {
  * A match consumes the statement (a second copy of the same entry is verified on its own).
  */
 export class VouchedEntries {
+  /**
+   * Statements by signature string: the entry's own string, so a lookup builds no key (a signature names its
+   * entry all but uniquely; `sameValue` compares the rest, author included).
+   */
   readonly #byKey = new Map<string, object[]>();
 
   static #key(v: Record<string, unknown>): string | undefined {
-    return typeof v.author === 'string' && typeof v.sig === 'string' ? `${v.author}\u0000${v.sig}` : undefined;
+    return typeof v.author === 'string' && typeof v.sig === 'string' ? v.sig : undefined;
   }
 
   /** Statements not consumed yet. */

@@ -124,6 +124,8 @@ describe('[INNER-8] frame-vouched entries', () => {
     expect(v.take({ ...m, text: 'other' })).toBe(false);
     expect(v.take({ ...m, sig: 'B'.repeat(86) })).toBe(false);
     expect(v.take({ ...m, extra: 1 })).toBe(false);
+    expect(v.take({ ...m, author: bob.userId })).toBe(false); // same signature string, another author
+    expect(v.includes({ ...m, author: bob.userId })).toBe(false);
     expect(v.take('not an object')).toBe(false);
     expect(v.take({ ...m })).toBe(true);
     expect(v.take({ ...m })).toBe(false); // consumed: a second copy is verified on its own
