@@ -10,7 +10,7 @@
  * idempotent, so a crash between the rewrite and the deletes only re-applies what is already there.
  */
 import * as Y from 'yjs';
-import { EnvelopeBinding, type BindingEvent, type FrameResolvers, type LocalAuthor } from '../envelope/index.ts';
+import { BINDING_ORIGIN, EnvelopeBinding, type BindingEvent, type FrameResolvers, type LocalAuthor } from '../envelope/index.ts';
 import type { CounterStore } from '../envelope/counters.ts';
 import type { SealedStore } from './storage.ts';
 import type { DocLink, OpenDocOptions, SyncConnection } from './sync-connection.ts';
@@ -34,9 +34,11 @@ export interface EncryptedDocOptions {
   inner?: Y.Doc;
   coalesceMs?: number;
   /**
-   * Delay of the automatic save after an envelope change, in ms (default 50). `Infinity`: only `save()` and
-   * `destroy()` persist (the owner decides when, e.g. history fetched while the user waits is cached once
-   * the loading is over).
+   * Delay of the automatic save after an envelope change this device made (a frame sealed, a compaction), in ms
+   * (default 50), or after a small change from the server; large changes from the server wait at least
+   * `REMOTE_SAVE_DELAY_MS`. `Infinity`: only
+   * `save()` and `destroy()` persist (the owner decides when, e.g. history fetched while the user waits is
+   * cached once the loading is over).
    */
   saveDelayMs?: number;
   /**
@@ -60,6 +62,19 @@ const COMPACT_BYTES = 256 * 1024;
 
 const logPrefix = (name: string) => `envlog/${name}/`;
 
+/**
+ * Least delay of the automatic save after a large change from the server (at least `REMOTE_SAVE_DEFER_BYTES`
+ * in one update: an initial sync, a catch-up). The server holds those frames, so nothing is lost if the app
+ * dies first (they sync again), while sealing them into storage costs about as much main-thread time as
+ * decrypting them: a device opening a conversation applies the live segment's frames (up to the 1 MiB cap) and
+ * then the history the user scrolls to, and caching the live segment at once stalled that history by tens of
+ * milliseconds. Small changes (a message arriving live) and this device's own frames still save after
+ * `saveDelayMs`, with everything pending, so what was shown is cached for offline use at once.
+ */
+export const REMOTE_SAVE_DELAY_MS = 2000;
+/** See `REMOTE_SAVE_DELAY_MS`. */
+export const REMOTE_SAVE_DEFER_BYTES = 64 * 1024;
+
 /** See the module comment. */
 export class EncryptedDoc {
   readonly envelope = new Y.Doc({ gc: true });
@@ -67,6 +82,8 @@ export class EncryptedDoc {
   binding!: EnvelopeBinding;
   link: DocLink | undefined;
   #saveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the pending `#saveTimer` fires (`Date.now()` time). */
+  #saveDue = 0;
   #saving: Promise<void> = Promise.resolve();
   #destroyed = false;
   /** Envelope updates not yet persisted. */
@@ -126,7 +143,7 @@ export class EncryptedDoc {
     d.envelope.on('update', (u: Uint8Array, origin: unknown) => {
       if (origin === 'storage') return;
       d.#unsaved.push(u);
-      d.scheduleSave();
+      d.scheduleSave(origin !== BINDING_ORIGIN && u.length >= REMOTE_SAVE_DEFER_BYTES);
     });
     await binding.whenIdle();
     return d;
@@ -154,10 +171,20 @@ export class EncryptedDoc {
     return this.#unsaved.length > 0;
   }
 
-  /** Persists the envelope state soon (coalesced). */
-  scheduleSave(): void {
-    const delay = this.options.saveDelayMs ?? 50;
-    if (this.#destroyed || this.#saveTimer !== undefined || !Number.isFinite(delay)) return;
+  /**
+   * Persists the envelope state soon (coalesced): after `saveDelayMs`, or for a large change that came from the
+   * server (`deferred`) after at least `REMOTE_SAVE_DELAY_MS`. A sooner save replaces a later pending one.
+   */
+  scheduleSave(deferred = false): void {
+    const base = this.options.saveDelayMs ?? 50;
+    if (this.#destroyed || !Number.isFinite(base)) return;
+    const delay = deferred ? Math.max(base, REMOTE_SAVE_DELAY_MS) : base;
+    const due = Date.now() + delay;
+    if (this.#saveTimer !== undefined) {
+      if (this.#saveDue <= due) return;
+      clearTimeout(this.#saveTimer);
+    }
+    this.#saveDue = due;
     this.#saveTimer = setTimeout(() => {
       this.#saveTimer = undefined;
       void this.save();
