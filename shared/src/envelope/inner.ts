@@ -402,9 +402,17 @@ function sigBytes(sig: string): Uint8Array | undefined {
   }
 }
 
+/**
+ * `attachments` and `reactions` of messages without any: one frozen array each, shared, so listed messages do not
+ * cost two arrays apiece and a recomputed message without files or reactions is the same as before
+ * (`sameMaterialized` compares `attachments` by identity).
+ */
+const NO_ATTACHMENTS: Attachment[] = Object.freeze([]) as unknown as Attachment[];
+const NO_REACTIONS: MaterializedMessage['reactions'] = Object.freeze([]) as unknown as MaterializedMessage['reactions'];
+
 /** A verified message as listed before any op applies (shared by `materialize` and `MessageProjection`). */
 function baseMessage(m: SignedMessage): MaterializedMessage {
-  return { id: m.id, author: m.author, ts: m.ts, text: m.text, replyTo: m.replyTo, attachments: m.attachments ?? [], edited: false, deleted: false, reactions: [] };
+  return { id: m.id, author: m.author, ts: m.ts, text: m.text, replyTo: m.replyTo, attachments: m.attachments ?? NO_ATTACHMENTS, edited: false, deleted: false, reactions: NO_REACTIONS };
 }
 
 /** Applies an author's edit or delete (the caller checked the author): a delete is final, edits after it are ignored. */
@@ -412,7 +420,7 @@ function applyContentOp(target: MaterializedMessage, body: { type: 'delete' } | 
   if (body.type === 'delete') {
     target.deleted = true;
     target.text = '';
-    target.attachments = [];
+    target.attachments = NO_ATTACHMENTS;
   } else if (!target.deleted) {
     target.text = body.text;
     target.edited = true;
@@ -429,6 +437,7 @@ function reactionList(state: ReadonlyMap<string, boolean>): MaterializedMessage[
     users.push(user);
     byEmoji.set(emoji, users);
   }
+  if (byEmoji.size === 0) return NO_REACTIONS;
   return [...byEmoji.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([emoji, users]) => ({ emoji, users: users.sort() }));
 }
 

@@ -150,5 +150,10 @@ describe('incremental projection', () => {
     const third = p.update();
     expect(third.version).toBe(second.version);
     expect(third.messages).toBe(second.messages);
+    // Recomputing everything (a membership change) finds nothing changed: no new list, no new objects.
+    p.invalidateAll();
+    const fourth = p.update();
+    expect(fourth.version).toBe(third.version);
+    expect(fourth.messages).toBe(third.messages);
   });
 });
