@@ -2,7 +2,7 @@
 /**
  * Reads V8 CPU profiles (`node --cpu-prof`, or BENCH_CPU_PROFILE=<dir> for the bench's children).
  *
- *   node bench/tools/cpuprofile.mjs timeline FILE              busy ms in each second of the profile
+ *   node bench/tools/cpuprofile.mjs timeline FILE              busy ms in each second (BUCKET_MS=100: each 100 ms)
  *   node bench/tools/cpuprofile.mjs top FILE [N]               self time by function and by file
  *   node bench/tools/cpuprofile.mjs incl FILE NAME...          inclusive time of functions by name
  *   node bench/tools/cpuprofile.mjs callers FILE NAME [DEPTH]  the stacks that lead to NAME
@@ -39,15 +39,16 @@ function samples(fn) {
 }
 
 if (cmd === 'timeline') {
+  const bucketMs = Number(process.env.BUCKET_MS ?? 1000);
   const busy = [];
   let t = 0;
   for (let i = 0; i < p.samples.length; i++) {
     t += p.timeDeltas[i] ?? 0;
     if (byId.get(p.samples[i]).callFrame.functionName === '(idle)') continue;
-    const s = Math.floor(t / 1e6);
+    const s = Math.floor(t / 1e3 / bucketMs);
     busy[s] = (busy[s] ?? 0) + (p.timeDeltas[i] ?? 0) / 1000;
   }
-  console.log(Array.from(busy, (b, i) => `${i}:${Math.round(b ?? 0)}`).join(' '));
+  console.log(Array.from(busy, (b, i) => `${(i * bucketMs) / 1000}:${Math.round(b ?? 0)}`).join(' '));
 } else if (cmd === 'top') {
   const fn = new Map();
   const files = new Map();
