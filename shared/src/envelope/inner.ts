@@ -715,9 +715,9 @@ function mergeSorted(a: MaterializedMessage[], b: MaterializedMessage[]): { list
   let i = lo;
   let j = 0;
   while (i < a.length && j < b.length) out.push(byTsThenId(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!);
-  while (i < a.length) out.push(a[i++]!);
-  while (j < b.length) out.push(b[j++]!);
-  return { list: out, at: lo };
+  // The rest of one list as one copy (older history joining in front leaves all of `a` here).
+  const list = i < a.length ? out.concat(i === 0 ? a : a.slice(i)) : j < b.length ? out.concat(j === 0 ? b : b.slice(j)) : out;
+  return { list, at: lo };
 }
 
 /** One document a `MessageProjection` reads: its roots, where it ranks, and its observers. */
