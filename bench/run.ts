@@ -11,6 +11,7 @@ import { idle } from './scenarios/idle.ts';
 import { history } from './scenarios/history.ts';
 import { search } from './scenarios/search.ts';
 import type { Ctx } from './lib/context.ts';
+import { fullGc } from './lib/stats.ts';
 import type { ScenarioResult } from './lib/result.ts';
 import { renderMarkdown, renderTable } from './lib/report.ts';
 
@@ -52,6 +53,7 @@ guard.unref();
 
 for (const id of chosen) {
   log(`scenario ${id}: start${quick ? ' (quick)' : ''}`);
+  fullGc(); // each scenario starts on a clean heap, not with the garbage of the one before
   try {
     results.push(await ALL[id]!({ quick, log }));
   } catch (e) {

@@ -101,24 +101,36 @@ side by side (below), not from one report to the next.
    persists the frame, and pushes it into a Yjs array whose \`push\` walks the whole log (Yjs keeps no pointer
    to the end of a list; ~110 µs at 1,400 frames); each full receiver verifies, decrypts, applies and renders
    (~1 ms of CPU per frame, spread over dozens of functions, none above ~5%); the server's main thread spends
-   much of its time in \`writev\` (one per member per frame), as the baseline's does. Candidates: the outbox
-   record written as the sealed frame itself, and the per-frame work in a worker.
-2. **(d) Full history.** Why 1.5× the baseline is out of reach for this design, from CPU profiles of a 30,000-
-   message fresh-device load (\`bench/tools/history-open.ts\` with \`PROF=\`, read with \`bench/tools/cpuprofile.mjs\`):
-   - **Per byte**, on the main thread: XChaCha20-Poly1305 decryption with noble (~80 MB/s), SHA-256 frame ids
-     (~140 MB/s) and Node's WebCrypto copying each frame for its signature check (~250 MB/s): ~30 ms per MiB of
-     ciphertext, so ~1 s for the 33.5 MiB of the 100,000-message history, about the baseline's whole time on the
-     same box.
-   - **Per message**, ~25-30 µs: one Yjs map item per message, decoded twice (the ownership check, [INNER-2],
-     and the apply) and integrated; zod parsing; matching the frame's vouch ([INNER-8]); the projection; and
-     the garbage all of this leaves (GC ~15%). The baseline integrates one \`Y.Array\` whose 500-message pushes
-     are single items.
+   much of its time in \`writev\` (one per member per frame), as the baseline's does. Candidate: the outbox
+   record written as the sealed frame itself. (Frame work in a worker thread did not pay on these 2 cores for
+   (d), below.)
+2. **(d) Full history.** From CPU profiles of fresh-device loads (\`bench/tools/history-open.ts\` with \`PROF=\`,
+   read with \`bench/tools/cpuprofile.mjs\`): the client's main thread is busy for nearly the whole load (idle
+   3-10%: the first older segment on its way from the server), so its CPU per message decides. Changes on
+   2026-12-07 (evening), each measured with \`bench/tools/history-ab.ts\` (this checkout's client and another
+   checkout's, alternating open by open in one process against one seeded server, medians):
+   - **Frame ids hashed natively**: SHA-256 of each frame with WebCrypto's digest (\`sha256Async\`) for batches
+     over 64 KiB, and remembered per frame object (compaction asked again for every frame's id): 30,000
+     messages, 6 opens each, 914 vs 974 ms (0.94×), CPU 1,057 vs 1,150 ms.
+   - **The live segment's initial sync is cached after 2 s, not 50 ms** (a change from the server of 64 KiB or
+     more; own frames and live messages still at once): sealing ~1 MiB into storage ran in the middle of the
+     history the user waits for. With the vouch lookup keyed by the signature string (no key built per message):
+     10,000 messages, 10 opens each, 275 vs 320 ms (0.86×), CPU 295 vs 395 ms.
+   - Messages without files or reactions share one frozen empty array each (a recomputed unchanged message is now
+     the same object: a fresh \`[]\` made every recompute a change), and older history joins the list as one copy.
+   - All of it against the previous report's code, 100,000 messages, 4 opens each: 3,195 vs 3,526 ms (0.91×),
+     CPU 3,409 vs 3,996 ms.
+   - **Tried and not kept: frame decryption in a worker thread** (a pool taking ciphertexts of 8 KiB and more,
+     started before the open). On these 2 cores the worker competes with the server and the main thread: 30,000
+     messages, 6 opens each, 928 vs 887 ms without it (1.05×), and the first screen went from 50-170 to 260-385 ms
+     while the live segment's frames queued for the worker. It may pay on a phone with more cores; not measured.
 
-   So 1.5× (1.4 s at 100,000 when the baseline takes 0.94 s) needs both the per-frame cryptography on another
-   thread (a worker: decrypt, hash, verify) and a closed-segment form that does not hold one Yjs item per
-   message (for example a read-only segment's entries compacted into batches decoded and checked as one: a
-   new snapshot payload version). Neither is built. (This session's [INNER-10] change keeps closed segments
-   applied once, as before; the A/B on a 30,000-message load showed no difference.)
+   What is left, at 100,000 messages: the ownership check and the apply decode every message's Yjs item twice
+   (~16%), the projection (schema parse, vouch match, list; ~20%), noble's XChaCha20-Poly1305 (~8%), rendering
+   (~8%) and the garbage collector (~15%; about 2.7 kB stays allocated per loaded message). 1.5× the baseline
+   needs a closed-segment form that does not hold one Yjs item per message (for example a read-only segment's
+   entries in batches decoded and checked as one: a new snapshot payload version), so that each message is
+   decoded once and cheaply. Not built.
 3. **(c)** The server ships with \`--max-semi-space-size=8\`: V8's young generation grew to ~100 MiB after the
    connect burst and stayed committed. The RSS row can read below heap+external, because sockets reuse memory
    that malloc kept from the users' argon2 registrations (see the note under (c)). Heap+external per
@@ -136,7 +148,8 @@ export const METHOD = `## Method
   there (\`node --cpu-prof --import tsx bench/run.ts …\` profiles the bench process itself); \`BENCH_DUMP=<file>\`
   writes (a)'s per-message timeline (with the large frames other devices wrote, the rollovers and when the wire
   members attached a new segment); \`bench/tools/history-open.ts\` repeats (d)'s fresh-device open at any size
-  (optionally profiled), \`bench/tools/send-cost.ts\` measures one sender's CPU per message without receivers
+  (optionally profiled), \`bench/tools/history-ab.ts\` alternates (d)'s opens between this checkout's client and
+  another checkout's (\`OTHER=<dir>\`) in one process against one server, \`bench/tools/send-cost.ts\` measures one sender's CPU per message without receivers
   (\`WALK=1\`: the length of its segment logs, \`THREADS=1\`: CPU per thread), and \`bench/tools/cpuprofile.mjs\`
   summarises profiles (timeline, top, inclusive, callers).
 - **Servers**: Parley runs \`bench/servers/parley-server.ts\`: the composition root of \`sync-server/src/main.ts\`
@@ -182,7 +195,10 @@ export const METHOD = `## Method
   \`client.open(convId)\` until the newest message is in \`conversation.messages\` (the open segment
   only); full history = \`loadOlder()\`, segment by segment, until every message is in the list. Baseline: a
   new provider until \`synced\` and the array read into a list. Every open is a fresh device, 2-4 s after
-  the previous one (the server unloads the documents). Parley opens the two conversations in alternation,
+  the previous one (the server unloads the documents), and starts after a full garbage collection of the bench
+  process (both systems: a fresh device is a fresh page; without it each open also collected what the seeding
+  or the previous 100,000-message open had left, up to ~300 MB, and the same 10,000-message open took 315, 524
+  and 638 ms in one run). Every scenario starts after one as well. Parley opens the two conversations in alternation,
   seven times each: the first three load the full history, the other four time the first screen only; the
   baseline opens each three times. The table shows medians (first screen over all seven opens), the notes
   every value.

@@ -1,4 +1,7 @@
 /** Small statistics helpers. */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -92,4 +95,19 @@ export function makeText(r: () => number, vocab: readonly string[], i: number): 
   const words: string[] = [];
   for (let k = 0; k < n; k++) words.push(vocab[Math.floor(vocab.length * r() ** 2.5)]!);
   return `${words.join(' ')} #${i}`;
+}
+
+let gcNow: (() => void) | undefined;
+
+/**
+ * A full garbage collection of the bench process now (V8's `gc`, exposed at run time). Each scenario, and each
+ * fresh-device open of (d), starts on a clean heap: a fresh device is a fresh page, and otherwise it paid for
+ * the garbage of the run before it (a 100,000-message open leaves ~300 MB, collected during the next open).
+ */
+export function fullGc(): void {
+  if (!gcNow) {
+    v8.setFlagsFromString('--expose-gc');
+    gcNow = vm.runInNewContext('gc') as () => void;
+  }
+  gcNow();
 }

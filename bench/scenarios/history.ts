@@ -11,7 +11,7 @@ import { Conversation as ConversationSchema, type Segment } from '@parley/shared
 import { PASSWORD, baselineProvider, registerUsers, startClient } from '../lib/clients.ts';
 import { now, withServer, type Ctx } from '../lib/context.ts';
 import { MiB, round, row, type ScenarioResult } from '../lib/result.ts';
-import { makeText, rng, sleep, vocabulary, waitFor } from '../lib/stats.ts';
+import { fullGc, makeText, rng, sleep, vocabulary, waitFor } from '../lib/stats.ts';
 
 const ConversationResponse = z.object({ conversation: ConversationSchema }).strict();
 const PER_FRAME = 50;
@@ -118,6 +118,7 @@ interface Open {
 }
 
 export async function openFresh(baseUrl: string, account: AccountClient, convId: string, n: number, newestText: string, fullMs: number, loadAll: boolean): Promise<Open & { texts?: string[] }> {
+  fullGc(); // a new device is a new page: a clean heap, not the previous open's garbage
   const client = new ParleyClient({ baseUrl, storage: new MemoryStorage(), account });
   const s0 = now();
   await client.start();
@@ -215,6 +216,7 @@ export async function history(ctx: Ctx): Promise<ScenarioResult> {
       const opens: Open[] = [];
       for (let k = 0; k < repeats; k++) {
         await sleep(4000); // let the store (debounced, unloadImmediately) run and the document unload
+        fullGc(); // as before each Parley open
         const f0 = now();
         const r = baselineProvider(server.wsUrl, name);
         await Promise.race([r.synced, sleep(120_000)]);

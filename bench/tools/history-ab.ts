@@ -13,7 +13,7 @@ import { z } from 'zod';
 import * as Here from '@parley/shared/client';
 import { PASSWORD, registerUsers, startClient } from '../lib/clients.ts';
 import { now, withServer } from '../lib/context.ts';
-import { sleep, waitFor } from '../lib/stats.ts';
+import { fullGc, sleep, waitFor } from '../lib/stats.ts';
 import { historyTexts, seedParley } from '../scenarios/history.ts';
 
 const Env = z.object({
@@ -29,6 +29,7 @@ const other = (await import(pathToFileURL(resolve(env.OTHER, 'shared/src/client/
 
 /** A fresh device of the reader opens the conversation and loads all of it: ms to the full history, and CPU. */
 async function open(mod: ClientModule, baseUrl: string, username: string, convId: string, n: number): Promise<{ full: number; cpu: number }> {
+  fullGc(); // a clean heap for each device, not the previous open's garbage
   const account = new mod.AccountClient({ baseUrl });
   await account.login({ username, password: PASSWORD });
   const client = new mod.ParleyClient({ baseUrl, storage: new mod.MemoryStorage(), account });
