@@ -107,23 +107,28 @@ side by side (below), not from one report to the next.
 2. **(d) Full history.** From CPU profiles of fresh-device loads (\`bench/tools/history-open.ts\` with \`PROF=\`,
    read with \`bench/tools/cpuprofile.mjs\`): the client's main thread is busy for nearly the whole load (idle
    3-10%: the first older segment on its way from the server), so its CPU per message decides. Changes on
-   2026-12-07 (evening), each measured with \`bench/tools/history-ab.ts\` (this checkout's client and another
-   checkout's, alternating open by open in one process against one seeded server, medians):
-   - **Frame ids hashed natively**: SHA-256 of each frame with WebCrypto's digest (\`sha256Async\`) for batches
-     over 64 KiB, and remembered per frame object (compaction asked again for every frame's id): 30,000
-     messages, 6 opens each, 914 vs 974 ms (0.94×), CPU 1,057 vs 1,150 ms.
-   - **The live segment's initial sync is cached after 2 s, not 50 ms** (a change from the server of 64 KiB or
-     more; own frames and live messages still at once): sealing ~1 MiB into storage ran in the middle of the
-     history the user waits for. With the vouch lookup keyed by the signature string (no key built per message):
-     10,000 messages, 10 opens each, 275 vs 320 ms (0.86×), CPU 295 vs 395 ms.
-   - Messages without files or reactions share one frozen empty array each (a recomputed unchanged message is now
-     the same object: a fresh \`[]\` made every recompute a change), and older history joins the list as one copy.
-   - All of it against the previous report's code, 100,000 messages, 4 opens each: 3,195 vs 3,526 ms (0.91×),
-     CPU 3,409 vs 3,996 ms.
+   2026-12-07 (evening): frame ids hashed with WebCrypto's native SHA-256 (\`sha256Async\`) for batches over
+   64 KiB and remembered per frame object (compaction asked again for every frame's id); a large change from
+   the server (64 KiB or more in one update, e.g. the live segment's initial sync) cached after 2 s instead of
+   50 ms, so sealing ~1 MiB into storage no longer runs in the middle of the history the user waits for (own
+   frames and live messages are still cached at once); the vouch lookup keyed by the signature string (no key
+   built per message); one shared frozen empty array for messages without files or reactions (a recomputed
+   unchanged message is now the same object: a fresh \`[]\` made every recompute a change); older history
+   joining the list as one copy.
+   - Measured with \`bench/tools/history-ab.ts\` (two checkouts' clients alternating open by open in one process
+     against one seeded server, both imported from worktrees), this session's code (B) against the previous
+     report's (A), medians: 30,000 messages, 8 opens each, 1,098 vs 1,219 ms (0.90×), main thread busy 0.89×;
+     10,000 messages, 10 opens, 465 vs 485 ms (0.96×); 100,000 messages, 6 opens, 3,809 vs 3,942 ms (0.97×), and
+     in another run of 4 opens 3,715 vs 3,355 ms (1.11×), single opens there ranging from 2.7 to 5.5 s. An A/A run
+     (one commit on both sides, 30,000 messages, 8 opens) gave 992 vs 988 ms. So: about 10% at 30,000 messages,
+     within the noise at 10,000 and 100,000.
+   - A first version of the tool ran one side from this checkout itself; its A/A gave that side 7-8% less time
+     (the seeding writer had warmed up the same modules), so its earlier figures are not cited.
    - **Tried and not kept: frame decryption in a worker thread** (a pool taking ciphertexts of 8 KiB and more,
-     started before the open). On these 2 cores the worker competes with the server and the main thread: 30,000
-     messages, 6 opens each, 928 vs 887 ms without it (1.05×), and the first screen went from 50-170 to 260-385 ms
-     while the live segment's frames queued for the worker. It may pay on a phone with more cores; not measured.
+     started before the open). On these 2 cores the worker competes with the server and the main thread: with
+     the first version of the tool (favouring the worker's side), 30,000 messages, 6 opens each, 928 vs 887 ms
+     without it (1.05×), and the first screen went from 50-170 to 260-385 ms while the live segment's frames
+     queued for the worker. It may pay on a phone with more cores; not measured.
 
    What is left, at 100,000 messages: the ownership check and the apply decode every message's Yjs item twice
    (~16%), the projection (schema parse, vouch match, list; ~20%), noble's XChaCha20-Poly1305 (~8%), rendering
@@ -148,8 +153,8 @@ export const METHOD = `## Method
   there (\`node --cpu-prof --import tsx bench/run.ts …\` profiles the bench process itself); \`BENCH_DUMP=<file>\`
   writes (a)'s per-message timeline (with the large frames other devices wrote, the rollovers and when the wire
   members attached a new segment); \`bench/tools/history-open.ts\` repeats (d)'s fresh-device open at any size
-  (optionally profiled), \`bench/tools/history-ab.ts\` alternates (d)'s opens between this checkout's client and
-  another checkout's (\`OTHER=<dir>\`) in one process against one server, \`bench/tools/send-cost.ts\` measures one sender's CPU per message without receivers
+  (optionally profiled), \`bench/tools/history-ab.ts\` alternates (d)'s opens between two checkouts' clients
+  (\`A=<dir> B=<dir>\`, e.g. git worktrees) in one process against one server, \`bench/tools/send-cost.ts\` measures one sender's CPU per message without receivers
   (\`WALK=1\`: the length of its segment logs, \`THREADS=1\`: CPU per thread), and \`bench/tools/cpuprofile.mjs\`
   summarises profiles (timeline, top, inclusive, callers).
 - **Servers**: Parley runs \`bench/servers/parley-server.ts\`: the composition root of \`sync-server/src/main.ts\`
