@@ -201,9 +201,8 @@ export const METHOD = `## Method
   only); full history = \`loadOlder()\`, segment by segment, until every message is in the list. Baseline: a
   new provider until \`synced\` and the array read into a list. Every open is a fresh device, 2-4 s after
   the previous one (the server unloads the documents), and starts after a full garbage collection of the bench
-  process (both systems: a fresh device is a fresh page; without it each open also collected what the seeding
-  or the previous 100,000-message open had left, up to ~300 MB, and the same 10,000-message open took 315, 524
-  and 638 ms in one run). Every scenario starts after one as well. Parley opens the two conversations in alternation,
+  process (both systems: a fresh device is a fresh page, and no open should pay for the garbage the seeding or
+  the previous 100,000-message open left, up to ~300 MB). Every scenario starts after one as well. Parley opens the two conversations in alternation,
   seven times each: the first three load the full history, the other four time the first screen only; the
   baseline opens each three times. The table shows medians (first screen over all seven opens), the notes
   every value.
