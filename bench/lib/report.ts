@@ -32,7 +32,8 @@ export function renderMarkdown(x: ReportInput): string {
     'plain Hocuspocus 4 server (trivial shared token, `@hocuspocus/extension-database` storing one full-state row',
     'per document in PostgreSQL) with unencrypted Yjs (a `Y.Array` of message objects). Both servers run in their',
     'own child process on 127.0.0.1 with a fresh PostgreSQL database; server CPU and memory are read from',
-    '`/proc/<pid>` of that child only. The two systems never run at the same time.',
+    '`/proc/<pid>` of that child only. The two systems never carry load at the same time: (a), (b), (c) run one',
+    "after the other; in (d) both servers stay up and their opens alternate, each server idle during the other's.",
     '',
     '## Machine and command',
     '',
@@ -202,10 +203,13 @@ export const METHOD = `## Method
   new provider until \`synced\` and the array read into a list. Every open is a fresh device, 2-4 s after
   the previous one (the server unloads the documents), and starts after a full garbage collection of the bench
   process (both systems: a fresh device is a fresh page, and no open should pay for the garbage the seeding or
-  the previous 100,000-message open left, up to ~300 MB). Every scenario starts after one as well. Parley opens the two conversations in alternation,
-  seven times each: the first three load the full history, the other four time the first screen only; the
-  baseline opens each three times. The table shows medians (first screen over all seven opens), the notes
-  every value.
+  the previous 100,000-message open left, up to ~300 MB). Every scenario starts after one as well. Both servers
+  run through (d), each idle while the other's open runs; the opens alternate between the two conversations
+  and between the systems (Parley first in one round, the baseline first in the next), so both see the same
+  state of the machine (run one after the other, minutes apart, the ratio followed this VM's speed, which
+  varies up to 2x). Parley opens each conversation seven times: the first three load the full history, the
+  other four time the first screen only; the baseline opens each three times, in the first three rounds. The
+  table shows medians (first screen over all seven opens), the notes every value.
 - **Search (e)**: the app's search engine itself (\`app/src/search/engine.ts\`, the module the search worker
   runs): MiniSearch's radix tree as the term dictionary with its own postings and BM25 top-k, exact words
   plus a prefix on the last word, a typo pass (1 edit from 4 letters, 2 from 8, swapped neighbours) only

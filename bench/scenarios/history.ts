@@ -145,6 +145,34 @@ export async function openFresh(baseUrl: string, account: AccountClient, convId:
   return { firstScreen, full, complete, messages, startS, ...(texts ? { texts } : {}) };
 }
 
+/** Seeds the baseline's `history-<n>`: the texts pushed into one `Y.Array` in batches of 500. Seconds taken. */
+async function seedBaseline(wsUrl: string, n: number, all: readonly string[]): Promise<number> {
+  const t0 = now();
+  const w = baselineProvider(wsUrl, `history-${n}`);
+  await w.synced;
+  const arr = w.doc.getArray('messages');
+  for (let i = 0; i < n; i += 500) {
+    w.doc.transact(() => arr.push(all.slice(i, Math.min(n, i + 500)).map((text, k) => ({ id: `m${i + k}`, author: 'writer', ts: Date.now() - (n - i - k) * 1000, text }))));
+    await sleep(5);
+  }
+  await waitFor(() => w.provider.unsyncedChanges === 0, 60_000, 20);
+  w.destroy();
+  return (now() - t0) / 1000;
+}
+
+/** A fresh baseline device: a new provider until synced, the array read into a list (its first screen = full). */
+async function openBaseline(wsUrl: string, n: number): Promise<Open> {
+  await sleep(4000); // let the store (debounced, unloadImmediately) run and the document unload
+  fullGc(); // as before each Parley open
+  const f0 = now();
+  const r = baselineProvider(wsUrl, `history-${n}`);
+  await Promise.race([r.synced, sleep(120_000)]);
+  const list = r.doc.getArray<{ id: string; text: string }>('messages').toArray().map((m) => ({ ...m }));
+  const full = now() - f0;
+  r.destroy();
+  return { firstScreen: full, full, complete: list.length >= n, messages: list.length, startS: 0 };
+}
+
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1]!;
 
 /** The open with the median full-history time, with the median first screen over every open (full or not). */
@@ -165,70 +193,60 @@ export async function history(ctx: Ctx): Promise<ScenarioResult> {
   const all = historyTexts(Math.max(...sizes));
   const notes: string[] = [];
 
-  const p = await withServer('parley', async (server) => {
-    const [wu, ru] = await registerUsers(server.url, 2, 'hi', ctx.log);
-    const writer = await startClient(server.url, wu!);
-    const reader = new AccountClient({ baseUrl: server.url });
-    await reader.login({ username: ru!.username, password: PASSWORD });
-    const out: Array<{ n: number; seed: SeedStats; open: Open; opens: Open[]; screens: Open[] }> = [];
-    const seeded: Array<{ n: number; convId: string; newest: string; seed: SeedStats }> = [];
-    for (const n of sizes) {
-      const conv = await writer.createGroup(`history ${n}`, [ru!.username]);
-      const texts = all.slice(0, n);
-      const seed = await seedParley(server.url, writer, conv, texts, ctx);
-      ctx.log(`parley history ${n}: seeded in ${seed.seconds.toFixed(0)} s (${seed.segments} segments, ${seed.frames} frames, ${round(seed.bytes / MiB)} MiB)`);
-      seeded.push({ n, convId: conv.id, newest: texts.at(-1)!, seed });
-    }
-    // Rounds alternate between the conversations, so both sizes are measured under the same machine state.
-    const opens = seeded.map(() => [] as Open[]);
-    const screens = seeded.map(() => [] as Open[]);
-    for (let r = 0; r < rounds; r++)
-      for (const [i, c] of seeded.entries()) {
-        await sleep(2000); // the previous device's documents unload on the server
-        const loadAll = r < repeats;
-        const open = await openFresh(server.url, reader, c.convId, c.n, c.newest, fullMs, loadAll);
-        ctx.log(`parley history ${c.n} (open ${r + 1}/${rounds}): first screen ${open.firstScreen.toFixed(0)} ms${loadAll ? `, full ${open.full.toFixed(0)} ms (${open.messages}/${c.n}${open.complete ? '' : ', INCOMPLETE'})` : ''}`);
-        if (c.n === Math.max(...sizes) && 'texts' in open) lastHistoryTexts = open.texts as string[];
-        const { texts: _texts, ...timing } = open;
-        screens[i]!.push(timing);
-        if (loadAll) opens[i]!.push(timing);
+  // Both servers stay up through (d), each idle while the other's open runs: the systems' opens alternate (Parley
+  // then baseline in one round, the other way round in the next), so both see the same machine state. Minutes
+  // apart, this VM's speed differs by up to 2x; run one after the other, the ratio followed that.
+  const { p, b } = await withServer('parley', (ps) =>
+    withServer('baseline', async (bs) => {
+      const [wu, ru] = await registerUsers(ps.url, 2, 'hi', ctx.log);
+      const writer = await startClient(ps.url, wu!);
+      const reader = new AccountClient({ baseUrl: ps.url });
+      await reader.login({ username: ru!.username, password: PASSWORD });
+      const seeded: Array<{ n: number; convId: string; newest: string; seed: SeedStats; baseSeedS: number }> = [];
+      for (const n of sizes) {
+        const conv = await writer.createGroup(`history ${n}`, [ru!.username]);
+        const texts = all.slice(0, n);
+        const seed = await seedParley(ps.url, writer, conv, texts, ctx);
+        ctx.log(`parley history ${n}: seeded in ${seed.seconds.toFixed(0)} s (${seed.segments} segments, ${seed.frames} frames, ${round(seed.bytes / MiB)} MiB)`);
+        const baseSeedS = await seedBaseline(bs.wsUrl, n, all);
+        seeded.push({ n, convId: conv.id, newest: texts.at(-1)!, seed, baseSeedS });
       }
-    for (const [i, c] of seeded.entries()) out.push({ n: c.n, seed: c.seed, open: medianOpen(opens[i]!, screens[i]!), opens: opens[i]!, screens: screens[i]! });
-    await writer.stop();
-    return out;
-  });
-
-  const b = await withServer('baseline', async (server) => {
-    const out: Array<{ n: number; open: Open; opens: Open[]; seedS: number }> = [];
-    for (const n of sizes) {
-      const name = `history-${n}`;
-      const t0 = now();
-      const w = baselineProvider(server.wsUrl, name);
-      await w.synced;
-      const arr = w.doc.getArray('messages');
-      for (let i = 0; i < n; i += 500) {
-        w.doc.transact(() => arr.push(all.slice(i, Math.min(n, i + 500)).map((text, k) => ({ id: `m${i + k}`, author: 'writer', ts: Date.now() - (n - i - k) * 1000, text }))));
-        await sleep(5);
-      }
-      await waitFor(() => w.provider.unsyncedChanges === 0, 60_000, 20);
-      w.destroy();
-      const seedS = (now() - t0) / 1000;
-      const opens: Open[] = [];
-      for (let k = 0; k < repeats; k++) {
-        await sleep(4000); // let the store (debounced, unloadImmediately) run and the document unload
-        fullGc(); // as before each Parley open
-        const f0 = now();
-        const r = baselineProvider(server.wsUrl, name);
-        await Promise.race([r.synced, sleep(120_000)]);
-        const list = r.doc.getArray<{ id: string; text: string }>('messages').toArray().map((m) => ({ ...m }));
-        const full = now() - f0;
-        r.destroy();
-        opens.push({ firstScreen: full, full, complete: list.length >= n, messages: list.length, startS: 0 });
-      }
-      out.push({ n, seedS, open: medianOpen(opens, opens), opens });
-    }
-    return out;
-  });
+      await writer.stop();
+      const opens = seeded.map(() => [] as Open[]);
+      const screens = seeded.map(() => [] as Open[]);
+      const baseOpens = seeded.map(() => [] as Open[]);
+      for (let r = 0; r < rounds; r++)
+        for (const [i, c] of seeded.entries()) {
+          const loadAll = r < repeats;
+          const parley = async () => {
+            await sleep(2000); // the previous device's documents unload on the server
+            const open = await openFresh(ps.url, reader, c.convId, c.n, c.newest, fullMs, loadAll);
+            ctx.log(`parley history ${c.n} (open ${r + 1}/${rounds}): first screen ${open.firstScreen.toFixed(0)} ms${loadAll ? `, full ${open.full.toFixed(0)} ms (${open.messages}/${c.n}${open.complete ? '' : ', INCOMPLETE'})` : ''}`);
+            if (c.n === Math.max(...sizes) && 'texts' in open) lastHistoryTexts = open.texts as string[];
+            const { texts: _texts, ...timing } = open;
+            screens[i]!.push(timing);
+            if (loadAll) opens[i]!.push(timing);
+          };
+          const baseline = async () => {
+            if (!loadAll) return; // the baseline's first screen is its full sync
+            const open = await openBaseline(bs.wsUrl, c.n);
+            ctx.log(`baseline history ${c.n} (open ${r + 1}/${repeats}): full ${open.full.toFixed(0)} ms (${open.messages}/${c.n})`);
+            baseOpens[i]!.push(open);
+          };
+          if (r % 2 === 0) {
+            await parley();
+            await baseline();
+          } else {
+            await baseline();
+            await parley();
+          }
+        }
+      return {
+        p: seeded.map((c, i) => ({ n: c.n, seed: c.seed, open: medianOpen(opens[i]!, screens[i]!), opens: opens[i]!, screens: screens[i]! })),
+        b: seeded.map((c, i) => ({ n: c.n, seedS: c.baseSeedS, open: medianOpen(baseOpens[i]!, baseOpens[i]!), opens: baseOpens[i]! })),
+      };
+    }),
+  );
 
   const rows = [];
   const small = p[0]!;
@@ -247,7 +265,7 @@ export async function history(ctx: Ctx): Promise<ScenarioResult> {
       }),
     );
     notes.push(
-      `${label} messages: Parley history = ${x.seed.segments} segments, ${x.seed.frames} frames, ${round(x.seed.bytes / MiB)} MiB of ciphertext, seeded in ${round(x.seed.seconds, 0)} s; the open (newest) segment holds ${x.seed.lastSegmentMessages} messages. Fresh-device client start (keys, directory, socket) before opening: ${round(x.open.startS, 2)} s. Baseline seeded in ${round(y.seedS, 0)} s. Opens (a fresh device each time, the two conversations in alternation; the table shows medians): Parley first screen ${spread(x.screens, (o) => o.firstScreen)} ms (${x.screens.length} opens), full ${spread(x.opens, (o) => o.full)} ms (the first ${x.opens.length}); baseline ${spread(y.opens, (o) => o.full)} ms.`,
+      `${label} messages: Parley history = ${x.seed.segments} segments, ${x.seed.frames} frames, ${round(x.seed.bytes / MiB)} MiB of ciphertext, seeded in ${round(x.seed.seconds, 0)} s; the open (newest) segment holds ${x.seed.lastSegmentMessages} messages. Fresh-device client start (keys, directory, socket) before opening: ${round(x.open.startS, 2)} s. Baseline seeded in ${round(y.seedS, 0)} s. Opens (a fresh device each time; the two conversations, and Parley's and the baseline's opens, in alternation; the table shows medians): Parley first screen ${spread(x.screens, (o) => o.firstScreen)} ms (${x.screens.length} opens), full ${spread(x.opens, (o) => o.full)} ms (the first ${x.opens.length}); baseline ${spread(y.opens, (o) => o.full)} ms.`,
     );
   }
   notes.push(
