@@ -105,7 +105,9 @@ side by side (below), not from one report to the next.
    much of its time in \`writev\` (one per member per frame), as the baseline's does. Candidate: the outbox
    record written as the sealed frame itself. (Frame work in a worker thread did not pay on these 2 cores for
    (d), below.)
-2. **(d) Full history.** From CPU profiles of fresh-device loads (\`bench/tools/history-open.ts\` with \`PROF=\`,
+2. **(d) Full history.** Since the run of 2026-12-07 15:24 the two systems' opens alternate (both servers up);
+   the ratio is about 4× at both sizes. Earlier reports timed the baseline minutes after Parley (2.2-2.9× then),
+   so their ratios are not comparable. From CPU profiles of fresh-device loads (\`bench/tools/history-open.ts\` with \`PROF=\`,
    read with \`bench/tools/cpuprofile.mjs\`): the client's main thread is busy for nearly the whole load (idle
    3-10%: the first older segment on its way from the server), so its CPU per message decides. Changes on
    2026-12-07 (evening): frame ids hashed with WebCrypto's native SHA-256 (\`sha256Async\`) for batches over
