@@ -135,10 +135,15 @@ side by side (below), not from one report to the next.
 
    What is left, at 100,000 messages: the ownership check and the apply decode every message's Yjs item twice
    (~16%), the projection (schema parse, vouch match, list; ~20%), noble's XChaCha20-Poly1305 (~8%), rendering
-   (~8%) and the garbage collector (~15%; about 2.7 kB stays allocated per loaded message). 1.5× the baseline
-   needs a closed-segment form that does not hold one Yjs item per message (for example a read-only segment's
-   entries in batches decoded and checked as one: a new snapshot payload version), so that each message is
-   decoded once and cheaply. Not built.
+   (~8%) and the garbage collector (~15%; about 2.7 kB stays allocated per loaded message). A closed-segment
+   form holding messages in batches (one Yjs item per 50 messages instead of one each) would save less than
+   hoped: 100,000 such messages decoded in 141-209 ms and applied in 164-174 ms, against 162-183 and 274-338 ms
+   as map entries (Yjs alone, one process, 3 rounds), about 5% of a load; decoding the message objects
+   themselves is the bulk, and Parley does it twice. So 1.5× the baseline (which decodes them once and does
+   nothing else) needs the check and the apply to share one decode (not possible through Yjs's public API:
+   a parser of our own for the ownership checks, [INNER-2]/[INNER-9], that skips content, plus vouching by the
+   applied items instead of by content, [INNER-8]), and the projection's per-message work halved. Not built:
+   both change the security checks and need their own review.
 3. **(c)** The server ships with \`--max-semi-space-size=8\`: V8's young generation grew to ~100 MiB after the
    connect burst and stayed committed. The RSS row can read below heap+external, because sockets reuse memory
    that malloc kept from the users' argon2 registrations (see the note under (c)). Heap+external per
