@@ -101,8 +101,8 @@ let gcNow: (() => void) | undefined;
 
 /**
  * A full garbage collection of the bench process now (V8's `gc`, exposed at run time). Each scenario, and each
- * fresh-device open of (d), starts on a clean heap: a fresh device is a fresh page, and otherwise it paid for
- * the garbage of the run before it (a 100,000-message open leaves ~300 MB, collected during the next open).
+ * fresh-device open of (d), starts on a clean heap: a fresh device is a fresh page, and no open should pay for
+ * the garbage of the run before it (a 100,000-message open leaves up to ~300 MB).
  */
 export function fullGc(): void {
   if (!gcNow) {

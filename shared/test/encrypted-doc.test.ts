@@ -9,24 +9,29 @@ import { MemoryCounterStore, putMessage, signMessage } from '../src/envelope/ind
 import { EncryptedDoc, MemoryStorage, REMOTE_SAVE_DEFER_BYTES, REMOTE_SAVE_DELAY_MS, SealedStore, deriveLocalKey } from '../src/client/index.ts';
 import { EPOCH, SCOPE, World, makeUser, newDeviceId } from './envelope/helpers.ts';
 
+/** Load options of one device of `user` with its own sealed store (frames sealed only on `flush()`). */
+function deviceOptions(world: World, user: ReturnType<typeof makeUser>, saveDelayMs: number) {
+  const store = new SealedStore(new MemoryStorage(), deriveLocalKey(randomBytes(32), user.userId), user.userId);
+  const self = { userId: user.userId, deviceId: newDeviceId(), signingKey: user.secretKey };
+  const options = {
+    name: SCOPE.segmentId,
+    convId: SCOPE.convId,
+    self,
+    epoch: () => EPOCH,
+    resolvers: world.resolvers(),
+    counters: new MemoryCounterStore(),
+    store,
+    coalesceMs: Number.POSITIVE_INFINITY,
+    saveDelayMs,
+  };
+  return { options, store, self };
+}
+
 describe('EncryptedDoc persistence', () => {
   it('keeps the number of stored pieces bounded as the state grows, and a reload holds every frame', async () => {
     const user = makeUser();
     const world = new World([user]);
-    const storage = new MemoryStorage();
-    const store = new SealedStore(storage, deriveLocalKey(randomBytes(32), user.userId), user.userId);
-    const self = { userId: user.userId, deviceId: newDeviceId(), signingKey: user.secretKey };
-    const options = {
-      name: SCOPE.segmentId,
-      convId: SCOPE.convId,
-      self,
-      epoch: () => EPOCH,
-      resolvers: world.resolvers(),
-      counters: new MemoryCounterStore(),
-      store,
-      coalesceMs: Number.POSITIVE_INFINITY,
-      saveDelayMs: Number.POSITIVE_INFINITY,
-    };
+    const { options, store, self } = deviceOptions(world, user, Number.POSITIVE_INFINITY);
     const doc = await EncryptedDoc.load(options);
     const pieces = async () => (await store.list(`envlog/${SCOPE.segmentId}/`)).length;
     let maxPieces = 0;
@@ -63,20 +68,8 @@ describe('EncryptedDoc automatic saves', () => {
     const [alice, bob] = [makeUser(), makeUser()];
     const world = new World([alice, bob]);
     const open = async (user: typeof alice) => {
-      const store = new SealedStore(new MemoryStorage(), deriveLocalKey(randomBytes(32), user.userId), user.userId);
-      const self = { userId: user.userId, deviceId: newDeviceId(), signingKey: user.secretKey };
-      const doc = await EncryptedDoc.load({
-        name: SCOPE.segmentId,
-        convId: SCOPE.convId,
-        self,
-        epoch: () => EPOCH,
-        resolvers: world.resolvers(),
-        counters: new MemoryCounterStore(),
-        store,
-        coalesceMs: Number.POSITIVE_INFINITY,
-        saveDelayMs: 20,
-      });
-      return { doc, store, self };
+      const { options, store, self } = deviceOptions(world, user, 20);
+      return { doc: await EncryptedDoc.load(options), store, self };
     };
     const a = await open(alice);
     const b = await open(bob);
