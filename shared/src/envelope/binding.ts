@@ -38,6 +38,7 @@ import { DeviceCounters, type CounterGap, type CounterStore } from './counters.t
 import { ClientOwnership, deletesOthersItems, overwritesMessages, tryDecodeUpdate } from './ownership.ts';
 import { snapshotOmits, structRanges, type AppliedFrame, type StructRanges } from './snapshot-check.ts';
 import { authoredValues, entrySigningBytes, parseMessageEntry, parseOpEntry, VouchedEntries } from './inner.ts';
+import { LogAppender } from './log-append.ts';
 import { logChanges, shouldCompact, type CompactThresholds } from './segments.ts';
 
 /** Origin of inner-doc transactions that came from frames: never sealed again. */
@@ -156,6 +157,8 @@ async function prepareFrameIds(frames: readonly unknown[]): Promise<void> {
 /** See the module comment. Construct, then `await whenIdle()` to have the initial log applied. */
 export class EnvelopeBinding {
   readonly log: Y.Array<unknown>;
+  /** Appends this binding's frames without walking the log (see log-append.ts). */
+  private readonly appender: LogAppender;
   private readonly o: EnvelopeBindingOptions;
   private readonly records = new Map<string, FrameRecord>();
   private readonly pendingFrames = new Map<string, Uint8Array>();
@@ -217,6 +220,7 @@ export class EnvelopeBinding {
     this.isClosed = options.closed ?? false;
     this.ownAuthentic = this.isClosed ? undefined : new VouchedEntries();
     this.log = options.envelope.getArray<unknown>(LOG_NAME);
+    this.appender = new LogAppender(this.log);
     if (!this.isClosed) options.inner.on('update', this.onInner);
     this.log.observe(this.onLog);
     const initial = this.log.toArray();
@@ -358,13 +362,10 @@ export class EnvelopeBinding {
       const indexes = this.deletableIndexes();
       this.records.set(frameId(frame), { status: 'applied', ...this.selfIds(), counter, coverage });
       this.counters.accept(this.o.self.userId, this.o.self.deviceId, counter, frameId(frame));
-      this.o.envelope.transact(() => {
+      this.o.envelope.transact((tr) => {
         for (const [start, len] of runs(indexes).reverse()) this.log.delete(start, len);
-        this.log.push([frame]);
+        this.snapshotFrames.add(this.appender.append(tr, frame));
       }, BINDING_ORIGIN);
-      // The log stores its own copy of pushed bytes: remember that one.
-      const stored = this.log.get(this.log.length - 1);
-      if (stored instanceof Uint8Array) this.snapshotFrames.add(stored);
       this.emit({ type: 'compacted', removed: indexes.length, bytes: frame.length });
       return { ok: true, value: indexes.length };
     });
@@ -502,7 +503,7 @@ export class EnvelopeBinding {
       const id = frameId(frame);
       this.records.set(id, { status: 'applied', ...this.selfIds(), counter, coverage: undefined, ranges: structRanges(check.structs) });
       this.counters.accept(this.o.self.userId, this.o.self.deviceId, counter, id);
-      this.o.envelope.transact(() => this.log.push([frame]), BINDING_ORIGIN);
+      this.o.envelope.transact((tr) => this.appender.append(tr, frame), BINDING_ORIGIN);
       this.emit({ type: 'sealed', counter, bytes: frame.length });
       appended++;
     }
@@ -571,7 +572,9 @@ export class EnvelopeBinding {
       this.emit({ type: 'repair_blocked', frames: lost.length });
       return;
     }
-    this.o.envelope.transact(() => this.log.push(lost), BINDING_ORIGIN);
+    this.o.envelope.transact((tr) => {
+      for (const f of lost) this.appender.append(tr, f.slice()); // a new object, as `inLog` expects of a re-inserted frame
+    }, BINDING_ORIGIN);
     this.emit({ type: 'repaired', frames: lost.length });
   }
 
