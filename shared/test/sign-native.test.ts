@@ -3,6 +3,7 @@
  * including the hostile vectors (S >= L, small-order keys, non-canonical R, torsioned R).
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import {
@@ -16,10 +17,12 @@ import {
   verify,
   verifyAsync,
 } from '../src/crypto/index.ts';
+import { signatureShapeOk } from '../src/crypto/sign.ts';
 import { unhex } from './helpers/vectors.ts';
 import { utf8 as utf8ToBytesForTest } from '../src/protocol/encoding.ts';
 
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const P = 2n ** 255n - 19n;
 const leToBig = (b: Uint8Array) => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
 const bigToLe = (n: bigint) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
 const msg = utf8ToBytesForTest('hello parley');
@@ -93,5 +96,25 @@ describe('native Ed25519', () => {
     const s = new Uint8Array([...R, ...bigToLe(S)]);
     const noble = verify(pointBytes, CONTEXT.message, msg, s);
     expect(await verifyAsync(pointBytes, CONTEXT.message, msg, s)).toBe(noble);
+  });
+
+  it('checks the signature shape (S < L, R canonical) exactly like a BigInt comparison, at the boundaries too', () => {
+    const reference = (sig: Uint8Array) => leToBig(sig.subarray(32)) < L && leToBig(sig.subarray(0, 32)) % 2n ** 255n < P;
+    const near = (bound: bigint) => fc.bigInt({ min: bound - 3n, max: bound + 3n }).filter((n) => n >= 0n && n < 2n ** 256n);
+    const half = fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), near(L).map(bigToLe), near(P).map(bigToLe), near(P + 2n ** 255n).map(bigToLe), near(2n ** 255n).map(bigToLe));
+    fc.assert(
+      fc.property(half, half, (r, s) => {
+        const sig = new Uint8Array([...r, ...s]);
+        expect(signatureShapeOk(sig)).toBe(reference(sig));
+      }),
+      { numRuns: 3000 },
+    );
+    const ok = sign(generateSigningKeyPair().secretKey, CONTEXT.message, msg);
+    expect(signatureShapeOk(ok)).toBe(true);
+    expect(signatureShapeOk(new Uint8Array([...ok.subarray(0, 32), ...bigToLe(L - 1n)]))).toBe(true);
+    expect(signatureShapeOk(new Uint8Array([...ok.subarray(0, 32), ...bigToLe(L)]))).toBe(false);
+    expect(signatureShapeOk(new Uint8Array([...bigToLe(P - 1n), ...ok.subarray(32)]))).toBe(true);
+    expect(signatureShapeOk(new Uint8Array([...bigToLe(P), ...ok.subarray(32)]))).toBe(false);
+    expect(signatureShapeOk(new Uint8Array([...bigToLe(P - 1n + 2n ** 255n), ...ok.subarray(32)]))).toBe(true); // sign bit of x set
   });
 });

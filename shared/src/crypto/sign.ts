@@ -79,18 +79,28 @@ export function verify(publicKey: Uint8Array, context: Context, message: Uint8Ar
 type Subtle = SubtleCrypto;
 /** WebCrypto's typings want ArrayBuffer-backed views; ours always are. */
 const buf = (b: Uint8Array): BufferSource => b as Uint8Array<ArrayBuffer>;
-const ED25519_L = 2n ** 252n + 27742317777372353535851937790883648493n;
-const ED25519_P = 2n ** 255n - 19n;
+/** Ed25519's group order L and field prime p as 32 little-endian bytes (for `signatureShapeOk`). */
+const ED25519_L_LE = leBytes(2n ** 252n + 27742317777372353535851937790883648493n);
+const ED25519_P_LE = leBytes(2n ** 255n - 19n);
 const PKCS8_PREFIX = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
 
 let nativeProbe: Promise<Subtle | undefined> | undefined;
 /** Test hook: force the noble path (false), the native path if present (true), or re-detect (undefined). */
 let nativeOverride: boolean | undefined;
 
-function leToBigInt(b: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]!);
-  return n;
+function leBytes(n: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 0xffn);
+  return out;
+}
+
+/** Whether the 32 little-endian bytes at `b[offset..]` (top bit of the last one cleared if `maskTop`) are below `bound`. */
+function belowLE(b: Uint8Array, offset: number, bound: Uint8Array, maskTop: boolean): boolean {
+  for (let i = 31; i >= 0; i--) {
+    const x = i === 31 && maskTop ? b[offset + i]! & 0x7f : b[offset + i]!;
+    if (x !== bound[i]) return x < bound[i]!;
+  }
+  return false; // equal
 }
 
 /** Feature-detects WebCrypto Ed25519 once (import + sign + verify of a known key). */
@@ -157,12 +167,12 @@ function strictPublicKeyOk(publicKey: Uint8Array): boolean {
   }
 }
 
-/** S < L and R canonically encoded (y < p); whether R is a curve point is part of the native equation. */
-function signatureShapeOk(signature: Uint8Array): boolean {
-  if (leToBigInt(signature.subarray(32)) >= ED25519_L) return false;
-  const r = signature.slice(0, 32);
-  r[31] = r[31]! & 0x7f;
-  return leToBigInt(r) < ED25519_P;
+/**
+ * S < L and R canonically encoded (y < p) in a 64-byte signature; whether R is a curve point is part of the
+ * native equation. Compared byte by byte (exported for its test against a BigInt reference).
+ */
+export function signatureShapeOk(signature: Uint8Array): boolean {
+  return belowLE(signature, 32, ED25519_L_LE, false) && belowLE(signature, 0, ED25519_P_LE, true);
 }
 
 /**
