@@ -1,7 +1,7 @@
 /**
  * Ad-hoc: the sender's CPU per message without receivers. Sends N messages into a 2-member conversation at
- * RATE msg/s from one client and prints this process's CPU and main-thread busy time (event-loop utilisation) per
- * message (PROF=<file>: a CPU profile of the run;
+ * RATE msg/s from one client and prints this process's CPU, its main thread's CPU and busy time (event-loop utilisation)
+ * per message (PROF=<file>: a CPU profile of the run;
  * WALK=1: each segment log's length and linked-list items; THREADS=1: CPU per thread of this process).
  *
  *   N=2000 RATE=200 node_modules/node/bin/node --import tsx bench/tools/send-cost.ts
@@ -33,6 +33,7 @@ await withServer('parley', async (server) => {
     await session.post('Profiler.start');
   }
   const c0 = process.cpuUsage();
+  const m0 = process.threadCpuUsage();
   const e0 = nodePerformance.eventLoopUtilization();
   const t0 = performance.now();
   const sends: Promise<string>[] = [];
@@ -44,6 +45,7 @@ await withServer('parley', async (server) => {
   await Promise.all(sends);
   await sleep(500);
   const cpu = process.cpuUsage(c0);
+  const main = process.threadCpuUsage(m0);
   const busy = nodePerformance.eventLoopUtilization(e0).active;
   const wall = performance.now() - t0;
   if (session && PROF) {
@@ -51,7 +53,7 @@ await withServer('parley', async (server) => {
     writeFileSync(PROF, JSON.stringify(profile));
     session.disconnect();
   }
-  log(`${N} messages in ${(wall / 1000).toFixed(1)} s: CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms (user ${(cpu.user / 1000).toFixed(0)}), ${((cpu.user + cpu.system) / N).toFixed(0)} µs per message, ${(((cpu.user + cpu.system) / 1000 / wall)).toFixed(2)} cores; main thread busy ${busy.toFixed(0)} ms, ${((busy * 1000) / N).toFixed(0)} µs per message`);
+  log(`${N} messages in ${(wall / 1000).toFixed(1)} s: CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms (user ${(cpu.user / 1000).toFixed(0)}), ${((cpu.user + cpu.system) / N).toFixed(0)} µs per message, ${(((cpu.user + cpu.system) / 1000 / wall)).toFixed(2)} cores; main thread CPU ${((main.user + main.system) / 1000).toFixed(0)} ms, ${((main.user + main.system) / N).toFixed(0)} µs per message (busy ${busy.toFixed(0)} ms: event-loop utilisation, counts time preempted too)`);
   if (process.env['WALK']) {
     for (const seg of c.info.segments) {
       const link = sender.sync.link(seg.id);
