@@ -87,6 +87,20 @@ side by side (below), not from one report to the next.
    - **Members attach the next segment spread out** ([SEG-4]: each after a random delay of up to 1.5 s; the device
      that asked for it at once). A/B against the commit before (same command, 2 runs each, alternating): wire
      p99 198 and 205 ms before, 127 and 101 ms after; p50 within noise (10.1/15.6 before, 12.7/12.1 after).
+   - **Own frames are appended without walking the log** (\`LogAppender\`, shared/src/envelope/log-append.ts):
+     \`Y.Array.push\` walked every item of the segment's log to find its end (Yjs keeps no pointer to it, and its
+     search markers move back to the start of one client's run of items, i.e. of a lone sender's frames); the
+     writer now starts from the last item it appended. The update and document are byte-identical to
+     \`push\`'s (property test). In the sender's CPU profile (\`bench/tools/send-cost.ts\`, 2,000 messages at
+     200/s) \`flushNow\` went from 902 to 565 ms, of which the walk had been 370 ms (~2,100 frames in the
+     log); the sender's main-thread CPU per message (\`process.threadCpuUsage\`, 5 alternating pairs against
+     the commit before, same tool) 1,515/1,526/1,397/1,851/1,987 µs before, 1,372/1,352/1,405/1,439/1,584 µs
+     after (medians 1,526 → 1,405). Three alternating full (a) runs on 2026-12-07 (evening, a slow phase of
+     the VM: the baseline's p50 2.7-5.2 ms) gave wire p50 12.6/30.4/55.8 ms before and 14.0/23.8/17.0 ms after:
+     within the noise.
+   - **Signature shape checks without BigInts** (S < L and a canonical R, checked before every native
+     verification): compared byte by byte, 2-20 µs less per verification (it showed in the full receivers'
+     profiles).
    - **\`needsCompaction\` no longer walks the log** after every frame (O(snapshots), was O(frames)).
    - **The server's JWT key is a KeyObject made once**: 33 → 6.5 µs per token verification (every socket
      authentication; 49 of them at once when the members attach the next segment).
@@ -99,10 +113,13 @@ side by side (below), not from one report to the next.
    hold its frames of the old segment, then switches), and the p50 comes from the 2 cores running
    near saturation: Parley's processes use ~1.4-1.5 cores plus PostgreSQL against the baseline's ~0.9-1.0.
    Per message, the sender signs twice (message and frame), seals and stores an outbox record, seals and
-   persists the frame, and pushes it into a Yjs array whose \`push\` walks the whole log (Yjs keeps no pointer
-   to the end of a list; ~110 µs at 1,400 frames); each full receiver verifies, decrypts, applies and renders
+   persists the frame and appends it to the log; each full receiver verifies, decrypts, applies and renders
    (~1 ms of CPU per frame, spread over dozens of functions, none above ~5%); the server's main thread spends
-   much of its time in \`writev\` (one per member per frame), as the baseline's does. Candidate: the outbox
+   much of its time in \`writev\`: one per member per frame, as the baseline's, plus (about 40% of it in a
+   profile of 2026-12-07) the PostgreSQL appends the baseline does not make (one statement per group commit).
+   The profiler samples wall time, so a write that wakes a receiver or a PostgreSQL backend on the saturated
+   machine also counts the time the server's thread then waits for a core.
+   Candidate: the outbox
    record written as the sealed frame itself. (Frame work in a worker thread did not pay on these 2 cores for
    (d), below.)
 2. **(d) Full history.** Since the run of 2026-12-07 15:24 the two systems' opens alternate (both servers up);
