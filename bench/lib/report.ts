@@ -179,7 +179,7 @@ export const METHOD = `## Method
   writes (a)'s per-message timeline (with the large frames other devices wrote, the rollovers and when the wire
   members attached a new segment); \`bench/tools/history-open.ts\` repeats (d)'s fresh-device open at any size
   (optionally profiled), \`bench/tools/history-ab.ts\` alternates (d)'s opens between two checkouts' clients
-  (\`A=<dir> B=<dir>\`, e.g. git worktrees) in one process against one server, \`bench/tools/send-cost.ts\` measures one sender's CPU per message without receivers
+  (\`A=<dir> B=<dir>\`, e.g. git worktrees) in one process against one server, \`bench/tools/send-cost.ts\` measures one sender's CPU per message without receivers (the process's and its main thread's)
   (\`WALK=1\`: the length of its segment logs, \`THREADS=1\`: CPU per thread), and \`bench/tools/cpuprofile.mjs\`
   summarises profiles (timeline, top, inclusive, callers).
 - **Servers**: Parley runs \`bench/servers/parley-server.ts\`: the composition root of \`sync-server/src/main.ts\`
