@@ -99,9 +99,10 @@ of one run, and read changes in the code from A/B runs made side by side (below)
      200/s) \`flushNow\` went from 902 to 565 ms, of which the walk had been 370 ms (~2,100 frames in the
      log); the sender's main-thread CPU per message (\`process.threadCpuUsage\`, 5 alternating pairs against
      the commit before, same tool) 1,515/1,526/1,397/1,851/1,987 µs before, 1,372/1,352/1,405/1,439/1,584 µs
-     after (medians 1,526 → 1,405). Three alternating full (a) runs on 2026-12-07 (evening, a slow phase of
-     the VM: the baseline's p50 2.7-5.2 ms) gave wire p50 12.6/30.4/55.8 ms before and 14.0/23.8/17.0 ms after:
-     within the noise.
+     after (medians 1,526 → 1,405). Four alternating full (a) runs on 2026-12-07 (evening, slow phases of the
+     VM for Parley's load while the baseline's p50 stayed at 2.7-5.2 ms) gave wire p50 12.6/30.4/55.8/23.4 ms
+     before and 14.0/23.8/17.0/16.8 ms after, send pipeline p50 3.2/6.5/10.0/5.3 ms before and 3.4/5.5/3.8/3.5
+     ms after: lower in three of four pairs, but the runs vary more than that.
    - **Signature shape checks without BigInts** (S < L and a canonical R, checked before every native
      verification): compared byte by byte, 2-20 µs less per verification (it showed in the full receivers'
      profiles).
