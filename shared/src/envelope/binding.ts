@@ -360,8 +360,9 @@ export class EnvelopeBinding {
       if (!sealed.ok) return sealed;
       const { frame, counter } = sealed.value;
       const indexes = this.deletableIndexes();
-      this.records.set(frameId(frame), { status: 'applied', ...this.selfIds(), counter, coverage });
-      this.counters.accept(this.o.self.userId, this.o.self.deviceId, counter, frameId(frame));
+      const id = frameId(frame);
+      this.records.set(id, { status: 'applied', ...this.selfIds(), counter, coverage });
+      this.counters.accept(this.o.self.userId, this.o.self.deviceId, counter, id);
       this.o.envelope.transact((tr) => {
         for (const [start, len] of runs(indexes).reverse()) this.log.delete(start, len);
         this.snapshotFrames.add(this.appender.append(tr, frame));
