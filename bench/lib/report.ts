@@ -116,7 +116,8 @@ of one run, and read changes in the code from A/B runs made side by side (below)
 
    What is left: the rollover itself still stalls deliveries for a moment (the writer waits for the server to
    hold its frames of the old segment, then switches), and the p50 comes from the 2 cores running
-   near saturation: Parley's processes use ~1.4-1.5 cores plus PostgreSQL against the baseline's ~0.9-1.0.
+   near saturation: Parley's processes use more of them than the baseline's (the CPU figures under (a) above;
+   PostgreSQL, not counted there, took ~0.06 cores during a Parley run on 2026-12-07).
    Per message, the sender signs twice (message and frame), seals and stores an outbox record, seals and
    persists the frame and appends it to the log; each full receiver verifies, decrypts, applies and renders
    (~1 ms of CPU per frame, spread over dozens of functions, none above ~5%); the server's main thread spends
@@ -176,7 +177,7 @@ of one run, and read changes in the code from A/B runs made side by side (below)
 
 export const METHOD = `## Method
 
-- **Run**: \`npm run bench\` (full sizes, about 10-15 minutes on 2 cores), \`npm run bench -- --quick\` (smoke sizes,
+- **Run**: \`npm run bench\` (full sizes, about 9 minutes on 2 cores), \`npm run bench -- --quick\` (smoke sizes,
   about 2 minutes), \`npm run bench -- --scenario a,c\` to pick scenarios, \`--no-write\` to only print,
   \`--out FILE\` to write elsewhere. Every loop is bounded in count and time; a 40-minute guard ends the run.
   Diagnostics: \`BENCH_CPU_PROFILE=<dir>\` makes every child process (servers, receivers) write a V8 CPU profile
@@ -203,9 +204,12 @@ export const METHOD = `## Method
   receive every frame without decrypting, and a few are full clients (see (a), (b)). In (a) the sender runs
   alone in the bench process and the receivers in two child processes (\`bench/receivers/child.ts\`: one
   for the member sockets, one for the full clients, each logged in there as a new device), so the
-  receivers' work does not queue on the sender's event loop. The same two children serve Parley, then the
-  baseline (whose providers are split between them the same way) and report arrival times after each run.
-  Other scenarios run every client in the bench process.
+  receivers' work does not queue on the sender's event loop. The same two children serve both systems (the
+  baseline's providers are split between them the same way) and report arrival times after each run. Each
+  system runs 3 times, each time on a fresh server, alternating which goes first (Parley then baseline,
+  baseline then Parley, Parley then baseline), so a slow phase of this VM hits both; the rows pool every
+  round's deliveries, and the notes give each round's own p50 and p99. Other scenarios run every client in
+  the bench process.
 - **Latency** is measured from the \`send()\` call to arrival (wire) or to the message appearing in the
   \`Conversation\` \`change\` event (visible: frame verified and decrypted, message signature verified or
   vouched for by its author's frame, list projected). Which frame carried which message is found exactly
