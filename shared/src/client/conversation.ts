@@ -29,6 +29,7 @@ import {
   entrySigningBytes,
   innerRoots,
   logStats,
+  onDocChange,
   MessageProjection,
   VouchedEntries,
   parseMessageEntry,
@@ -426,7 +427,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.#segments.set(seg.id, { seg, doc });
     // [INNER-10] The segment's entries count from now on, ranked by the segment's age.
     this.#projection.addDoc(doc.inner, seg.idx);
-    doc.inner.on('update', () => this.#scheduleRender());
+    onDocChange(doc.inner, () => this.#scheduleRender()); // no update encoded per applied frame (see onDocChange)
     this.#scheduleRender();
     // Frames rejected before the segment joined the view (stored frames, prefetch) are reported now.
     for (const f of doc.binding.invalid) this.emit('invalid', { segmentId: seg.id, frame: f });

@@ -9,3 +9,4 @@ export * from './snapshot-check.ts';
 export * from './segments.ts';
 export * from './binding.ts';
 export * from './inner.ts';
+export * from './doc-change.ts';

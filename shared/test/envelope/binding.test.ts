@@ -510,3 +510,72 @@ describe('compaction', () => {
 void putMessage;
 void signMessage;
 void syncDocs;
+
+describe('local updates only (no update encoded per applied frame)', () => {
+  /** Records, per inner transaction, its origin and whether anyone listened to `update` when Yjs checked. */
+  function watchEncoding(doc: Y.Doc) {
+    const seen: Array<{ remote: boolean; encoded: boolean }> = [];
+    // Registered after the binding's own listener: it runs last, right before Yjs's check.
+    doc.on('afterTransactionCleanup', (tr: Y.Transaction) => seen.push({ remote: tr.origin === REMOTE_ORIGIN, encoded: doc._observers.has('update') }));
+    return seen;
+  }
+
+  it('frames applied here are not encoded; local writes are, also one started by an observer while a frame applies', async () => {
+    const [alice, bob] = [makeUser(), makeUser()];
+    const world = new World([alice, bob]);
+    const a = new Peer(world, alice);
+    const b = new Peer(world, bob);
+    const seen = watchEncoding(b.inner);
+    // Bob answers every message of Alice's from inside the observer of the transaction that applied it.
+    b.inner.getMap('messages').observe((_e, tr) => {
+      if (tr.origin === REMOTE_ORIGIN) b.send('reply');
+    });
+    a.send('one', 1);
+    await syncPeers(a, b);
+    a.send('two', 2);
+    await syncPeers(a, b);
+    expect(texts(a).filter((t) => t === 'reply')).toHaveLength(2);
+    expect(texts(a)).toEqual(texts(b));
+    expect(b.binding.unsentBytes).toBe(0);
+    expect(seen.filter((s) => s.remote).length).toBeGreaterThanOrEqual(2);
+    for (const s of seen) expect(s.encoded).toBe(!s.remote);
+  });
+
+  it('a frame applied from an observer of a local write does not drop that write', async () => {
+    const [alice, bob] = [makeUser(), makeUser()];
+    const world = new World([alice, bob]);
+    const a = new Peer(world, alice);
+    const b = new Peer(world, bob);
+    a.send('from alice', 1);
+    await syncPeers(a, b);
+    const seen = watchEncoding(b.inner);
+    // Bob's local write applies a remote update from inside its observer: that transaction starts (and is cleaned
+    // up) while the local one is still being cleaned up. (A duplicate here: content integrated during a local
+    // transaction's cleanup would be encoded into the local update by Yjs itself, listener or not.)
+    let pulled = false;
+    b.inner.getMap('messages').observe((_e, tr) => {
+      if (tr.origin === REMOTE_ORIGIN || pulled) return;
+      pulled = true;
+      Y.applyUpdate(b.inner, Y.encodeStateAsUpdate(a.inner), REMOTE_ORIGIN);
+    });
+    b.send('from bob', 2);
+    expect(pulled).toBe(true);
+    expect(seen.some((s) => s.remote)).toBe(true);
+    for (const s of seen) expect(s.encoded).toBe(!s.remote);
+    expect(b.binding.unsentBytes).toBeGreaterThan(0);
+    await syncPeers(a, b);
+    expect(texts(a)).toEqual(['from alice', 'from bob']);
+    expect(texts(b)).toEqual(['from alice', 'from bob']);
+    expect([...a.binding.invalid, ...b.binding.invalid]).toEqual([]);
+  });
+
+  it('a destroyed binding stops listening', () => {
+    const [alice] = [makeUser()];
+    const a = new Peer(new World([alice]), alice);
+    a.send('x', 1);
+    expect(a.binding.unsentBytes).toBeGreaterThan(0);
+    a.binding.destroy();
+    a.inner.getMap('messages').set('late', 1);
+    expect(a.inner._observers.has('update')).toBe(false);
+  });
+});
