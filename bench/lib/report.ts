@@ -75,6 +75,9 @@ and 10-28 ms in runs on 2026-12-07, when the baseline's own p99 rose from 8.6 ms
 run only because the baseline stalled too: (a)'s p99 targets count as reached only when they hold in calm runs
 as well, and they do not (Parley's wire p99 was 131.5 vs 11.1 ms at 15:24 the same day). Compare the two columns
 of one run, and read changes in the code from A/B runs made side by side (below), not from one report to the next.
+Since the evening of 2026-12-07, (a) runs each system three times, alternating which goes first, and pools the
+rounds (each round's own figures are in the notes under (a)): in the first such run the three rounds gave
+6.4×, 4.3× and 6.0× for the wire p50, so a single pair of runs could have read anywhere in that range.
 
 1. **(a) Fan-out.** What the per-message timeline (\`BENCH_DUMP\`) showed on 2026-12-07: the p99 came from a few
    half-second windows in which every member's delivery stalled (p50 of that window 100-160 ms), and each one
@@ -103,6 +106,15 @@ of one run, and read changes in the code from A/B runs made side by side (below)
      VM for Parley's load while the baseline's p50 stayed at 2.7-5.2 ms) gave wire p50 12.6/30.4/55.8/23.4 ms
      before and 14.0/23.8/17.0/16.8 ms after, send pipeline p50 3.2/6.5/10.0/5.3 ms before and 3.4/5.5/3.8/3.5
      ms after: lower in three of four pairs, but the runs vary more than that.
+   - **No Yjs update encoded per applied frame.** While anything listened to an inner doc's \`update\` event,
+     Yjs encoded every transaction, each frame applied on a receiving device too, only for the binding to drop
+     it (and for the view, which only wanted to know that something changed). The binding now listens for
+     local transactions only (subscribed from \`afterTransactionCleanup\`, which Yjs emits for a transaction
+     right before its check for \`update\` listeners), and the view uses \`onDocChange\` (\`afterTransaction\`
+     with Yjs's own "changed" test). A receiving binding applying 2,000 one-message frames (ad-hoc, main-thread
+     CPU, 5 alternating pairs against the commit before): 320/323/334/306/324 µs per frame before,
+     295/277/262/297/320 after (medians 323 → 295). In a CPU profile of (a)'s full receivers the encoding had
+     been ~3% of their time.
    - **Signature shape checks without BigInts** (S < L and a canonical R, checked before every native
      verification): compared byte by byte, 2-20 µs less per verification (it showed in the full receivers'
      profiles).
