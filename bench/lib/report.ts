@@ -78,6 +78,13 @@ of one run, and read changes in the code from A/B runs made side by side (below)
 Since the evening of 2026-12-07, (a) runs each system three times, alternating which goes first, and pools the
 rounds (each round's own figures are in the notes under (a)): in the first such run the three rounds gave
 6.4×, 4.3× and 6.0× for the wire p50, so a single pair of runs could have read anywhere in that range.
+The VM was slow all evening of 2026-12-07: the baseline's 100,000-message open took 0.9 s at 15:24, 1.7 s at
+16:59 and 2.5 s at 18:45, and (d)'s 10,000-message first screen, 105 ms at 16:59, read 193 ms at 18:45. That
+path's code did not get slower: \`bench/tools/history-open.ts\` (N=10000, 4 opens) run alternately from a
+worktree of the 16:59 report's commit and from this one, twice each, gave first screens of 289/123/168/152 and
+230/177/189/211 ms for the old code, 219/155/132/120 and 206/156/110/107 ms for this one (the first open of
+each run is the cold one); \`bench/tools/history-ab.ts\` (10,000 messages, 6 opens each) full history 978 vs
+946 ms.
 
 1. **(a) Fan-out.** What the per-message timeline (\`BENCH_DUMP\`) showed on 2026-12-07: the p99 came from a few
    half-second windows in which every member's delivery stalled (p50 of that window 100-160 ms), and each one
@@ -141,7 +148,7 @@ rounds (each round's own figures are in the notes under (a)): in the first such 
    record written as the sealed frame itself. (Frame work in a worker thread did not pay on these 2 cores for
    (d), below.)
 2. **(d) Full history.** Since the run of 2026-12-07 15:24 the two systems' opens alternate (both servers up);
-   the ratio is about 4× at both sizes. Earlier reports timed the baseline minutes after Parley (2.2-2.9× then),
+   the ratio was 2.6-4× in the runs of that evening. Earlier reports timed the baseline minutes after Parley (2.2-2.9× then),
    so their ratios are not comparable. From CPU profiles of fresh-device loads (\`bench/tools/history-open.ts\` with \`PROF=\`,
    read with \`bench/tools/cpuprofile.mjs\`): the client's main thread is busy for nearly the whole load (idle
    3-10%: the first older segment on its way from the server), so its CPU per message decides. Changes on
