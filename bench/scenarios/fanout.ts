@@ -348,6 +348,29 @@ const mean = (xs: readonly number[]) => sum(xs) / Math.max(1, xs.length);
 /** Per-process CPU averaged over rounds (each round lists one figure per receiver child). */
 const meanPerProc = (runs: ReadonlyArray<readonly number[]>) => (runs[0] ?? []).map((_, i) => mean(runs.map((r) => r[i] ?? NaN)));
 
+/** What every round of either system reports alike. */
+interface RoundCommon {
+  sent: number;
+  sendWall: number;
+  srv: { cpuCores: number; peakRss: number };
+  cli: number;
+  recvCpu: number[];
+  clock: Array<{ offset: number; rtt: number }>;
+}
+
+/** The common part of one system's rounds, pooled: counts summed, CPU averaged, the highest peak RSS, every clock check. */
+function pooled(runs: readonly RoundCommon[]) {
+  return {
+    sent: sum(runs.map((x) => x.sent)),
+    sendWall: sum(runs.map((x) => x.sendWall)),
+    srvCpu: mean(runs.map((x) => x.srv.cpuCores)),
+    peakRss: Math.max(...runs.map((x) => x.srv.peakRss)),
+    cli: mean(runs.map((x) => x.cli)),
+    recvCpu: meanPerProc(runs.map((x) => x.recvCpu)),
+    clock: runs.flatMap((x) => x.clock),
+  };
+}
+
 /** Runs (a). `layout` replaces RECEIVER_LAYOUT (to compare process layouts). */
 export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYOUT): Promise<ScenarioResult> {
   const sizes: Sizes = ctx.quick ? { members: 10, rate: 100, seconds: 4, full: 2 } : { members: 50, rate: 200, seconds: 15, full: 3 };
@@ -383,8 +406,7 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
 
     // Pooled over the rounds.
     const p = {
-      sent: sum(ps.map((x) => x.sent)),
-      sendWall: sum(ps.map((x) => x.sendWall)),
+      ...pooled(ps),
       wire: dist(ps.flatMap((x) => x.wireLat)),
       visible: dist(ps.flatMap((x) => x.visLat)),
       relay: dist(ps.flatMap((x) => x.relayLat)),
@@ -397,23 +419,8 @@ export async function fanout(ctx: Ctx, layout: readonly string[] = RECEIVER_LAYO
       rateLimited: sum(ps.map((x) => x.rateLimited)),
       rollovers: sum(ps.map((x) => x.rollovers)),
       resealed: sum(ps.map((x) => x.resealed)),
-      srvCpu: mean(ps.map((x) => x.srv.cpuCores)),
-      peakRss: Math.max(...ps.map((x) => x.srv.peakRss)),
-      cli: mean(ps.map((x) => x.cli)),
-      recvCpu: meanPerProc(ps.map((x) => x.recvCpu)),
-      clock: ps.flatMap((x) => x.clock),
     };
-    const b = {
-      sent: sum(bs.map((x) => x.sent)),
-      sendWall: sum(bs.map((x) => x.sendWall)),
-      lat: dist(bs.flatMap((x) => x.lat)),
-      lost: sum(bs.map((x) => x.lost)),
-      srvCpu: mean(bs.map((x) => x.srv.cpuCores)),
-      peakRss: Math.max(...bs.map((x) => x.srv.peakRss)),
-      cli: mean(bs.map((x) => x.cli)),
-      recvCpu: meanPerProc(bs.map((x) => x.recvCpu)),
-      clock: bs.flatMap((x) => x.clock),
-    };
+    const b = { ...pooled(bs), lat: dist(bs.flatMap((x) => x.lat)), lost: sum(bs.map((x) => x.lost)) };
     const perRound = ps.map((x, i) => {
       const [pw, bl] = [dist(x.wireLat), dist(bs[i]!.lat)];
       return `${i + 1} (${order[i]}): p50 ${round(pw.p50)} vs ${round(bl.p50)} ms (${round(pw.p50 / bl.p50, 2)}×), p99 ${round(pw.p99)} vs ${round(bl.p99)} ms`;
