@@ -67,6 +67,28 @@ const HEADERS_TIMEOUT_MS = 15_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
+ * What the server writes on a connection that failed below HTTP (the `clientError` handler, which replaces
+ * Node's own to log the error): Node's own answers, or null for a peer that is gone. In particular a timed-out
+ * connection gets 408, not 400: Node's timeout sweep can close an idle keep-alive or preconnected socket just
+ * as the browser writes a request into it, and browsers send a request again after a 408 on a reused
+ * connection, while a 400 surfaces as an error (seen in an e2e run: a lookup answered 400 with no body).
+ */
+export function clientErrorResponse(code: string | undefined): string | null {
+  switch (code) {
+    case 'ECONNRESET':
+      return null;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
+    case 'HPE_HEADER_OVERFLOW':
+      return 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n';
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n';
+    default:
+      return 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
+  }
+}
+
+/**
  * Opens the database, applies migrations, and listens on `config.host:config.port`.
  * Throws (having released everything it opened) when the database is unreachable, a migration fails,
  * TLS files cannot be read, the port is taken, or plain HTTP is requested on a non-loopback address
@@ -155,9 +177,10 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
         resolve();
       });
     });
-    server.on('clientError', (error, socket) => {
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
       log.debug('client error', { err: error });
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      const response = clientErrorResponse(error.code);
+      if (response !== null && socket.writable) socket.end(response);
       else socket.destroy();
     });
 

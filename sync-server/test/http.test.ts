@@ -6,12 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ErrorBody } from '@parley/shared/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../src/http/security.ts';
+import { clientErrorResponse } from '../src/server.ts';
 import { call, errorCode, newAccount } from './helpers/accounts.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -178,6 +180,39 @@ describe('error shape', () => {
     }
     const badPath = await call(t.url, 'GET', '/%E0%A4%A');
     expect(badPath.status).toBeLessThan(500);
+  });
+});
+
+/** Writes raw bytes on a new TCP connection and resolves with everything the server sends until it closes. */
+function rawExchange(url: string, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const socket = net.connect(Number(u.port), u.hostname, () => socket.write(bytes));
+    let got = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (got += c));
+    socket.on('close', () => resolve(got));
+    socket.on('error', reject);
+  });
+}
+
+describe('connections that fail below HTTP', () => {
+  it('a malformed request line gets 400 and the connection closes', async () => {
+    const got = await rawExchange(t.url, 'GET / HTTX/1.1\r\nHost: x\r\n\r\n');
+    expect(got.startsWith('HTTP/1.1 400 Bad Request\r\n')).toBe(true);
+  });
+
+  it('headers over the limit get 431', async () => {
+    const got = await rawExchange(t.url, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(got.startsWith('HTTP/1.1 431 Request Header Fields Too Large\r\n')).toBe(true);
+  });
+
+  it('answers as Node itself would: 408 for a timed-out connection (browsers resend then), nothing to a reset peer', () => {
+    expect(clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT')).toBe('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+    expect(clientErrorResponse('HPE_CHUNK_EXTENSIONS_OVERFLOW')).toMatch(/^HTTP\/1\.1 413 /);
+    expect(clientErrorResponse('HPE_INVALID_METHOD')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(clientErrorResponse(undefined)).toMatch(/^HTTP\/1\.1 400 /);
+    expect(clientErrorResponse('ECONNRESET')).toBeNull();
   });
 });
 
