@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { b64Bytes, fromBase64Url, isBase64Url, normalizeUsername, toBase64Url, Username, usernameKey, usernameProblem } from '../src/protocol/index.ts';
+import { b64Bytes, fromBase64Url, isBase64Url, normalizeUsername, parseContentRange, resolveByteRange, toBase64Url, Username, usernameKey, usernameProblem } from '../src/protocol/index.ts';
 
 describe('base64url', () => {
   it('round-trips every length and refuses non-canonical spellings', () => {
@@ -42,5 +42,23 @@ describe('usernames', () => {
     expect(usernameProblem('Дмитрий')).toBeNull();
     expect(usernameProblem('田中_taro')).toBe('mixed_scripts');
     expect(usernameProblem('たなか')).toBeNull();
+  });
+});
+
+describe('byte ranges of blob downloads ([FILE-11])', () => {
+  it('resolves one range against the size; unsatisfiable past the end; ignores what it does not understand', () => {
+    expect(resolveByteRange('bytes=10-19', 100)).toEqual({ start: 10, end: 19 });
+    expect(resolveByteRange('bytes=90-', 100)).toEqual({ start: 90, end: 99 });
+    expect(resolveByteRange('bytes=90-500', 100)).toEqual({ start: 90, end: 99 });
+    expect(resolveByteRange('bytes=-30', 100)).toEqual({ start: 70, end: 99 });
+    expect(resolveByteRange('bytes=-300', 100)).toEqual({ start: 0, end: 99 });
+    for (const h of ['bytes=100-', 'bytes=100-200', 'bytes=-0']) expect([h, resolveByteRange(h, 100)]).toEqual([h, 'unsatisfiable']);
+    for (const h of [undefined, '', 'bytes=20-10', 'bytes=-', 'bytes=1-2,4-5', 'Bytes=1-2', 'items=1-2', 'bytes=1.5-2', ['bytes=1-2'], 'bytes=1-2 ', `bytes=${'1'.repeat(16)}-`])
+      expect([h, resolveByteRange(h, 100)]).toEqual([h, undefined]);
+  });
+
+  it('parses a Content-Range answer and refuses an inconsistent one', () => {
+    expect(parseContentRange('bytes 5-9/10')).toEqual({ start: 5, end: 9, size: 10 });
+    for (const h of [null, 'bytes 9-5/10', 'bytes 5-10/10', 'bytes */10', 'bytes 5-9/*', 'items 5-9/10', 'bytes 5-9/10 ']) expect([h, parseContentRange(h)]).toEqual([h, undefined]);
   });
 });

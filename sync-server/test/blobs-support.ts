@@ -1,8 +1,10 @@
 /**
  * Fixtures for the blob tests: deterministic file data streamed in pieces (never a whole large file in
  * memory), a real HttpTransport signed in as a test user, a fetch that counts requests and can drop one
- * (a fault at the network edge, nothing else is faked), and row counts of the blob tables.
+ * and a TCP proxy that cuts connections mid-answer (faults at the network edge, nothing else is faked), and
+ * row counts of the blob tables.
  */
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { HttpTransport, type FetchLike } from '../../shared/src/client/transport.ts';
 import type { TestUser } from './sync/support.ts';
@@ -86,4 +88,69 @@ export async function blobRowCounts(query: (sql: string) => Promise<{ rows: unkn
     refs: number;
   };
   return r;
+}
+
+/** A TCP proxy in front of a server whose connections break off mid-answer. */
+export interface CuttingProxy {
+  /** Base URL through the proxy. */
+  url: string;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Forwards TCP connections to `target`; the k-th connection (from 0) is closed once `cutAfter(k)` bytes of
+ * the server's answer passed through it (`Infinity`: never), as when a phone loses its network mid-transfer.
+ * Closed with a FIN after the bytes, not a reset, so the client reads exactly that many: a reset may discard
+ * what its kernel had not handed over yet, which would make the break point vary.
+ */
+export async function cuttingProxy(target: string, cutAfter: (k: number) => number): Promise<CuttingProxy> {
+  const { hostname, port } = new URL(target);
+  const open = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((client) => {
+    const limit = cutAfter(connections++);
+    const upstream = createConnection({ host: hostname, port: Number(port) });
+    open.add(client).add(upstream);
+    let passed = 0;
+    const cut = () => {
+      client.end();
+      upstream.destroy();
+    };
+    upstream.on('data', (data: Buffer) => {
+      if (passed + data.length <= limit) {
+        passed += data.length;
+        client.write(data);
+        return;
+      }
+      client.write(data.subarray(0, Math.max(0, limit - passed)));
+      passed = limit;
+      upstream.pause();
+      cut();
+    });
+    client.on('data', (data: Buffer) => {
+      if (!upstream.destroyed) upstream.write(data);
+    });
+    for (const s of [client, upstream]) {
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        open.delete(s);
+        if (s === client) upstream.destroy();
+        else client.end(); // after what was written (a destroy could drop it)
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get connections() {
+      return connections;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -6,14 +6,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BLOB_CHUNK_BYTES, blobSizeFor, fileChunkCount, FileRef, fromBase64Url, toBase64Url } from '@parley/shared/protocol';
-import { attachFile, detachFile, downloadFile, uploadFile } from '../../shared/src/client/files.ts';
+import { BLOB_CHUNK_BYTES, blobSizeFor, fileChunkCount, FileRef, type FileRef as FileRefType, fromBase64Url, toBase64Url } from '@parley/shared/protocol';
+import { attachFile, detachFile, DOWNLOAD_MAX_STALLS, downloadFile, uploadFile } from '../../shared/src/client/files.ts';
+import type { FetchLike } from '../../shared/src/client/transport.ts';
 import { ClientError } from '../../shared/src/client/errors.ts';
 import { dumpPostgres, scan } from '../../scripts/audit-scan.ts';
 import { call, errorCode } from './helpers/accounts.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { createConversation, registerUsers, type TestUser } from './sync/support.ts';
-import { blobRowCounts, countingFetch, deterministicArray, deterministicBytes, deterministicSha256, transportFor } from './blobs-support.ts';
+import { blobRowCounts, countingFetch, cuttingProxy, deterministicArray, deterministicBytes, deterministicSha256, transportFor } from './blobs-support.ts';
 
 const MiB = 1024 * 1024;
 const QUOTA = 64 * MiB;
@@ -310,6 +311,143 @@ describe('resume', () => {
     await expect(
       uploadFile({ transport: transportFor(srv.url, alice), convId, name: 'x', type: '', data: randomBytes(2000), resume: { blobId: ref.blobId, key: fromBase64Url(ref.key) } }),
     ).rejects.toBeInstanceOf(ClientError);
+  });
+});
+
+describe('downloads resume where they broke off ([FILE-11])', () => {
+  const B = BLOB_CHUNK_BYTES;
+  /** A fetch that notes each request's Range header (`strip`: and drops it, like a proxy that removes it). */
+  const rangeLog = (strip = false) => {
+    const ranges: Array<string | null> = [];
+    const fetchImpl: FetchLike = (url, init) => {
+      const headers = new Headers(init.headers);
+      ranges.push(headers.get('range'));
+      if (strip) headers.delete('range');
+      return fetch(url, { ...init, headers });
+    };
+    return { ranges, fetchImpl };
+  };
+  /** Downloads `ref` through a proxy cutting its k-th connection after `cuts[k]` bytes; collects the sink's chunks. */
+  async function throughCuts(ref: FileRefType, cuts: readonly number[], strip = false) {
+    const proxy = await cuttingProxy(srv.url, (k) => cuts[k] ?? Infinity);
+    const log = rangeLog(strip);
+    const pieces: Uint8Array[] = [];
+    const progress: number[] = [];
+    try {
+      const result = await downloadFile({
+        transport: transportFor(proxy.url, bob, log.fetchImpl),
+        ref,
+        retry: { baseDelayMs: 10 },
+        sink: (c) => void pieces.push(c.slice()),
+        onProgress: (p) => progress.push(p.loaded),
+      });
+      return { result, pieces, progress, ranges: log.ranges, connections: proxy.connections };
+    } finally {
+      await proxy.close();
+    }
+  }
+
+  it('a transfer cut three times resumes from the first chunk not yet opened; the sink gets each chunk once, in order', async () => {
+    const size = 16 * 65536 + 999; // 17 chunks
+    const data = await deterministicArray(size, 31);
+    const ref = await upload(alice, data);
+    // The answer's headers (a few hundred bytes) come first, so: connection 0 breaks inside chunk 4,
+    // connection 1 before a whole chunk passed, connection 2 inside chunk 4 + 5 = 9; connection 3 finishes.
+    const r = await throughCuts(ref, [4 * B + 20_000, 10_000, 5 * B + 2_000]);
+    expect(r.result).toMatchObject({ ok: true, size });
+    expect(r.ranges).toEqual([null, `bytes=${4 * B}-`, `bytes=${4 * B}-`, `bytes=${9 * B}-`]);
+    expect(r.pieces.map((p) => p.length)).toEqual([...Array<number>(16).fill(65536), 999]);
+    const joined = new Uint8Array(size);
+    r.pieces.reduce((at, p) => (joined.set(p, at), at + p.length), 0);
+    expect(joined).toEqual(data);
+    expect(r.progress.at(-1)).toBe(size);
+    expect(r.progress.every((v, i) => i === 0 || v > r.progress[i - 1]!)).toBe(true);
+  });
+
+  it('a server answer without the range (a proxy dropped the header) is read past what was already opened', async () => {
+    const size = 6 * 65536;
+    const data = await deterministicArray(size, 32);
+    const ref = await upload(alice, data);
+    const r = await throughCuts(ref, [3 * B + 5_000], true);
+    expect(r.result).toMatchObject({ ok: true, size });
+    expect(r.ranges).toEqual([null, `bytes=${3 * B}-`]); // asked for, stripped on the way: a 200 came back
+    expect(r.pieces.length).toBe(6);
+    const joined = new Uint8Array(size);
+    r.pieces.reduce((at, p) => (joined.set(p, at), at + p.length), 0);
+    expect(joined).toEqual(data);
+  });
+
+  it(`a transfer that keeps breaking before a whole chunk gives up with network after ${DOWNLOAD_MAX_STALLS} tries`, async () => {
+    const ref = await upload(alice, await deterministicArray(3 * 65536, 33));
+    const proxy = await cuttingProxy(srv.url, () => 5_000);
+    try {
+      const e = await downloadFile({ transport: transportFor(proxy.url, bob), ref, retry: { baseDelayMs: 10 } }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ClientError);
+      expect((e as ClientError).code).toBe('network');
+      expect(proxy.connections).toBe(DOWNLOAD_MAX_STALLS);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a tampered chunk after a resume is still caught (the position stays bound to the chunk)', async () => {
+    const data = await deterministicArray(5 * 65536, 34);
+    const ref = await upload(alice, data);
+    await srv.query(`UPDATE blob_chunks SET data = set_byte(data, 100, get_byte(data, 100) # 1) WHERE blob_id = $1 AND idx = 3`, [ref.blobId]);
+    const r = await throughCuts(ref, [2 * B + 30_000]);
+    expect(r.result).toMatchObject({ ok: false, code: 'blob_tampered', chunk: 3 });
+    expect(r.pieces.length).toBe(3);
+  });
+});
+
+describe('byte ranges of GET /api/blobs/:id', () => {
+  let ref: FileRefType;
+  let whole: Uint8Array;
+  const get = async (range?: string) => {
+    const res = await fetch(`${srv.url}/api/blobs/${ref.blobId}`, { headers: { authorization: `Bearer ${bob.token}`, ...(range !== undefined ? { range } : {}) } });
+    return { status: res.status, headers: res.headers, body: new Uint8Array(await res.arrayBuffer()) };
+  };
+  beforeAll(async () => {
+    ref = await upload(alice, await deterministicArray(3 * 65536 + 10, 35)); // sealed: 3 full chunks + one of 50 bytes
+    const full = await get();
+    expect(full.status).toBe(200);
+    expect(full.headers.get('accept-ranges')).toBe('bytes');
+    whole = full.body;
+    expect(whole.length).toBe(blobSizeFor(3 * 65536 + 10));
+  });
+
+  it('one range → 206 with Content-Range and exactly those bytes, across chunk boundaries and clipped at the end', async () => {
+    const size = whole.length;
+    const B = BLOB_CHUNK_BYTES;
+    for (const [header, start, end] of [
+      ['bytes=0-0', 0, 0],
+      [`bytes=${B - 1}-${B}`, B - 1, B],
+      [`bytes=${B}-${2 * B - 1}`, B, 2 * B - 1],
+      [`bytes=100-${3 * B + 5}`, 100, 3 * B + 5],
+      [`bytes=${2 * B + 7}-`, 2 * B + 7, size - 1],
+      [`bytes=${size - 1}-`, size - 1, size - 1],
+      ['bytes=-10', size - 10, size - 1],
+      ['bytes=-99999999', 0, size - 1],
+      [`bytes=5-${size * 10}`, 5, size - 1],
+    ] as const) {
+      const r = await get(header);
+      expect([header, r.status, r.headers.get('content-range'), r.headers.get('content-length')]).toEqual([header, 206, `bytes ${start}-${end}/${size}`, String(end - start + 1)]);
+      expect(r.body).toEqual(whole.subarray(start, end + 1));
+    }
+  });
+
+  it('a range past the end → 416 range_not_satisfiable naming the size; other forms are ignored (200, whole blob)', async () => {
+    const size = whole.length;
+    for (const header of [`bytes=${size}-`, `bytes=${size + 5}-${size + 9}`, 'bytes=-0']) {
+      const r = await get(header);
+      expect([header, r.status, r.headers.get('content-range')]).toEqual([header, 416, `bytes */${size}`]);
+      expect(errorCode(JSON.parse(new TextDecoder().decode(r.body)))).toBe('range_not_satisfiable');
+    }
+    for (const header of ['bytes=9-3', 'bytes=0-1,5-6', 'items=0-5', 'bytes=abc', 'bytes=-', 'bytes= 0-5', `bytes=${'9'.repeat(20)}-`]) {
+      const r = await get(header);
+      expect([header, r.status, r.headers.get('content-range')]).toEqual([header, 200, null]);
+      expect(r.body).toEqual(whole);
+    }
   });
 });
 

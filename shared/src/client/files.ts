@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import { CryptoError } from '../crypto/errors.ts';
-import { type ByteSource, type FileOpenCode, generateFileKey, openFileChunks, sealFileChunks } from '../crypto/file-chunks.ts';
+import { type ByteSource, type FileOpenCode, FileOpener, generateFileKey, openFileChunks, sealFileChunks } from '../crypto/file-chunks.ts';
 import { fromBase64Url, toBase64Url } from '../protocol/encoding.ts';
 import {
   BlobStatus,
@@ -27,6 +27,7 @@ import {
   FileRef,
   fileChunkCount,
   type FileRef as FileRefType,
+  parseContentRange,
 } from '../protocol/blobs.ts';
 import { ClientError } from './errors.ts';
 import { NoContent, type HttpTransport } from './transport.ts';
@@ -300,6 +301,8 @@ export interface DownloadFileOptions {
   sink?: (chunk: Uint8Array) => void | Promise<void>;
   /** Without a sink, refuse files larger than this (default `DEFAULT_MAX_IN_MEMORY_BYTES`). */
   maxInMemoryBytes?: number;
+  /** Retry policy of each request (default `DEFAULT_RETRY`); its `baseDelayMs` also paces resumes. */
+  retry?: Partial<RetryPolicy>;
 }
 
 /** Outcome of a download. `data` is present when no sink was given. */
@@ -315,11 +318,64 @@ const FAILURE_TEXT: Record<FileErrorCode, string> = {
 };
 
 /**
+ * Times in a row a broken download resumes without getting a chunk further before `downloadFile` gives up
+ * with `network` (a resume that brings new chunks starts the count again).
+ */
+export const DOWNLOAD_MAX_STALLS = 5;
+
+/** The response body failed (connection lost mid-transfer): the download resumes where it stopped. */
+class BodyBroke extends Error {
+  constructor(cause: unknown) {
+    super('the download connection broke off', { cause });
+  }
+}
+
+/**
+ * The body of a download answer, its first `skip` bytes dropped (a server or proxy that ignored the range
+ * sends the blob whole). A failure to read it is a `BodyBroke`; stopping early cancels the transfer.
+ */
+async function* downloadBody(res: Response, skip: number): AsyncGenerator<Uint8Array> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      let step: ReadableStreamReadResult<Uint8Array>;
+      try {
+        step = await reader.read();
+      } catch (cause) {
+        throw new BodyBroke(cause);
+      }
+      if (step.done) return;
+      const drop = Math.min(skip, step.value.length);
+      skip -= drop;
+      if (drop < step.value.length) yield step.value.subarray(drop);
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined); // verification ended it early: the rest is not needed
+  }
+}
+
+/**
+ * How many bytes of the answer to a request for the blob from `offset` on precede that offset: 0 for a
+ * `206` whose `Content-Range` starts there, `offset` for a whole blob (`200`). Throws `internal` for a
+ * partial answer of another range (a chunk in the wrong place would fail authentication anyway).
+ */
+function resumeSkip(res: Response, offset: number, sealedSize: number): number {
+  if (res.status !== 206) return offset;
+  const range = parseContentRange(res.headers.get('content-range'));
+  if (range?.start === offset && range.size === sealedSize) return 0;
+  throw new ClientError('internal', 'the server answered a resumed download with another range than asked for');
+}
+
+/**
  * Downloads the blob of `ref`, decrypting and verifying it as it streams ([FILE-3], [FILE-4]). Integrity
  * failures are results (`blob_tampered`, `blob_truncated`, `hash_mismatch`, `invalid_ref`), never
- * plaintext. Throws `ClientError`: `not_found` (unknown blob, or the caller is not a current member of its
- * conversation), `invalid_input` (over `maxInMemoryBytes` without a sink), `network` (the connection failed
- * after the first byte; failures before it are retried); rejects with `signal.reason` when aborted.
+ * plaintext. A connection that breaks off mid-transfer is resumed from the first chunk not yet opened
+ * ([FILE-11]: `Range` request), so `sink` gets every chunk once, in order. Throws `ClientError`:
+ * `not_found` (unknown blob, or the caller is not a current member of its conversation), `invalid_input`
+ * (over `maxInMemoryBytes` without a sink), `network` (the server stayed unreachable through the request
+ * retries, or the transfer broke off `DOWNLOAD_MAX_STALLS` times in a row without progress); rejects with
+ * `signal.reason` when aborted.
  */
 export async function downloadFile(options: DownloadFileOptions): Promise<DownloadResult> {
   const parsed = FileRef.safeParse(options.ref);
@@ -330,25 +386,37 @@ export async function downloadFile(options: DownloadFileOptions): Promise<Downlo
   if (!options.sink && ref.size > max) throw new ClientError('invalid_input', `the file is larger than ${max} bytes: pass a sink to stream it`);
   const out = options.sink ? null : new Uint8Array(ref.size);
   let loaded = 0;
+  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  const params = { fileKey: fromBase64Url(ref.key), blobId: ref.blobId, size: ref.size, sha256: fromBase64Url(ref.sha256) };
+  const opener = new FileOpener(params);
+  const sink = async (plaintext: Uint8Array) => {
+    if (out) out.set(plaintext, loaded);
+    else await options.sink?.(plaintext);
+    loaded += plaintext.length;
+    options.onProgress?.({ loaded, total: ref.size });
+  };
 
-  const res = await withRetry(DEFAULT_RETRY, signal, () => options.transport.requestBytes('GET', BLOB_ROUTES.download(ref.blobId), { auth: true, ...(signal ? { signal } : {}) }));
-  const body = res.body;
-  const source: ByteSource = body ?? new Uint8Array(0);
   let result;
-  try {
-    result = await openFileChunks({ fileKey: fromBase64Url(ref.key), blobId: ref.blobId, size: ref.size, sha256: fromBase64Url(ref.sha256) }, source, async (plaintext) => {
-      if (out) out.set(plaintext, loaded);
-      else await options.sink?.(plaintext);
-      loaded += plaintext.length;
-      options.onProgress?.({ loaded, total: ref.size });
-    });
-  } catch (cause) {
-    if (signal?.aborted) throw signal.reason;
-    if (cause instanceof ClientError) throw cause;
-    throw new ClientError('network', 'connection lost while downloading the file', { cause });
-  } finally {
-    // Stop the transfer when verification ended it early (the rest of the body is not needed).
-    await body?.cancel().catch(() => undefined);
+  for (let stalled = 0; ; ) {
+    const offset = opener.sealedOffset;
+    const res = await withRetry(policy, signal, () =>
+      options.transport.requestBytes('GET', BLOB_ROUTES.download(ref.blobId), { auth: true, ...(offset > 0 ? { rangeFrom: offset } : {}), ...(signal ? { signal } : {}) }),
+    );
+    const before = opener.nextIndex;
+    try {
+      const skip = offset > 0 ? resumeSkip(res, offset, blobSizeFor(ref.size)) : 0;
+      result = await openFileChunks(params, downloadBody(res, skip), sink, opener);
+      break;
+    } catch (cause) {
+      if (signal?.aborted) throw signal.reason;
+      if (cause instanceof ClientError) throw cause;
+      if (!(cause instanceof BodyBroke)) throw new ClientError('network', 'connection lost while downloading the file', { cause });
+      stalled = opener.nextIndex > before ? 0 : stalled + 1;
+      if (stalled >= DOWNLOAD_MAX_STALLS) throw new ClientError('network', 'connection lost while downloading the file', { cause: cause.cause });
+      if (stalled > 0) await sleep(Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (stalled - 1)) * (0.5 + Math.random() / 2), signal);
+    } finally {
+      await res.body?.cancel().catch(() => undefined); // a locked or finished body refuses: nothing to do
+    }
   }
   if (!result.ok) return { ok: false, code: result.code, ...(result.chunk !== undefined ? { chunk: result.chunk } : {}), message: FAILURE_TEXT[result.code] };
   return { ok: true, ref, size: result.size, ...(out ? { data: out } : {}) };

@@ -128,6 +128,8 @@ export interface BytesRequestOptions {
   contentType?: string;
   /** Cancels the request (and the body stream); rejects with `signal.reason`. */
   signal?: AbortSignal;
+  /** Asks for the response body from this byte on (`Range: bytes=<n>-`); the answer may still be whole (200). */
+  rangeFrom?: number;
 }
 
 function retryAfterSeconds(res: Response): number | undefined {
@@ -268,6 +270,7 @@ export class HttpTransport {
     const url = new URL(this.#base.pathname.replace(/\/$/, '') + path, this.#base);
     const headers: Record<string, string> = { accept: 'application/octet-stream, application/json', origin: this.#base.origin };
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/octet-stream';
+    if (options.rangeFrom !== undefined) headers.range = `bytes=${options.rangeFrom}-`;
     if (token !== null) headers.authorization = `Bearer ${token}`;
     const cookie = this.#jar.header(url.pathname, this.#now());
     if (cookie !== null) headers.cookie = cookie;

@@ -215,6 +215,16 @@ export class FileOpener {
     return this.#count;
   }
 
+  /** Index of the next expected chunk (`count` once all arrived). */
+  get nextIndex(): number {
+    return this.#next;
+  }
+
+  /** Bytes of the sealed blob before the next expected chunk: where a resumed download continues ([FILE-11]). */
+  get sealedOffset(): number {
+    return this.#next < this.#count ? this.#next * BLOB_CHUNK_BYTES : blobSizeFor(this.#size);
+  }
+
   /** Sealed length of the next expected chunk (0 once all arrived): how a download stream is split. */
   get nextSealedLength(): number {
     if (this.#next >= this.#count) return 0;
@@ -353,15 +363,17 @@ export async function sealFileChunks(
  * the end. Never throws on peer data (a failure stops at once and is returned); rethrows what `source`
  * or `sink` throw (network errors, aborts). Plaintext passed to `sink` is authenticated chunk by chunk, but
  * the file is only whole and right when the result is `ok`: on failure, discard what the sink received.
+ * Pass the `opener` of an earlier call whose source broke off to continue there ([FILE-11]): `source` then
+ * starts at `opener.sealedOffset`, and a chunk the break cut in two is read again whole.
  */
 export async function openFileChunks(
   params: FileParams & { sha256: Uint8Array },
   source: ByteSource,
   sink: (plaintext: Uint8Array, index: number) => void | Promise<void>,
+  opener: FileOpener = new FileOpener(params),
 ): Promise<FileOpenResult> {
-  const opener = new FileOpener(params);
   const pieces = rechunk(source, () => opener.nextSealedLength);
-  let index = 0;
+  let index = opener.nextIndex;
   try {
     for (;;) {
       const step = await pieces.next();

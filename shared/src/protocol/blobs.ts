@@ -114,3 +114,47 @@ export const FileRef = z
   })
   .strict();
 export type FileRef = z.infer<typeof FileRef>;
+
+/** One byte range of a blob, both ends inclusive (`end < size`). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** A `Range` request header the download understands: one range of bytes (`a-b`, `a-` or `-n`). */
+const RANGE = /^bytes=(\d{1,15})?-(\d{1,15})?$/;
+const RangeHeader = z.string().max(64).regex(RANGE);
+
+/**
+ * [FILE-11] Resolves the `Range` header of a blob download against the blob's `size` (RFC 9110 §14.2):
+ * `undefined` when the whole blob is sent (no header, another unit, several ranges, a malformed or inverted
+ * range: a server may ignore those), `'unsatisfiable'` (416) when the range starts at or past the end (or
+ * asks for the last 0 bytes), else the range, its end clipped to the blob.
+ */
+export function resolveByteRange(header: unknown, size: number): ByteRange | 'unsatisfiable' | undefined {
+  const parsed = RangeHeader.safeParse(header);
+  if (!parsed.success) return undefined;
+  const [, first, last] = RANGE.exec(parsed.data)!;
+  if (!first && !last) return undefined; // "bytes=-"
+  if (!first) {
+    const suffix = Number(last);
+    return suffix === 0 || size === 0 ? 'unsatisfiable' : { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last ? Number(last) : size - 1;
+  if (last && end < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end: Math.min(end, size - 1) };
+}
+
+/** The `Content-Range` of a partial blob download: `bytes <start>-<end>/<size>`. */
+const CONTENT_RANGE = /^bytes (\d{1,15})-(\d{1,15})\/(\d{1,15})$/;
+const ContentRangeHeader = z.string().max(64).regex(CONTENT_RANGE);
+
+/** Parses a `Content-Range` answer header; undefined when it is absent, malformed or inconsistent. */
+export function parseContentRange(header: unknown): (ByteRange & { size: number }) | undefined {
+  const parsed = ContentRangeHeader.safeParse(header);
+  if (!parsed.success) return undefined;
+  const [start, end, size] = CONTENT_RANGE.exec(parsed.data)!.slice(1).map(Number) as [number, number, number];
+  return start <= end && end < size ? { start, end, size } : undefined;
+}

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'quota_exceeded',
   'not_found',
   'method_not_allowed',
+  'range_not_satisfiable',
   'unauthorized',
   'invalid_credentials',
   'forbidden',
@@ -44,6 +45,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   quota_exceeded: 413,
   not_found: 404,
   method_not_allowed: 405,
+  /** A blob download's `Range` starts past the blob's end (the answer's `Content-Range` names the size). */
+  range_not_satisfiable: 416,
   unauthorized: 401,
   invalid_credentials: 401,
   forbidden: 403,

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { AppError, BLOB_CHUNK_OVERHEAD, blobChunkSize, type BlobStatus, type CreateBlobRequest } from '@parley/shared/protocol';
+import { AppError, BLOB_CHUNK_BYTES, BLOB_CHUNK_OVERHEAD, blobChunkSize, type BlobStatus, type ByteRange, type CreateBlobRequest } from '@parley/shared/protocol';
 import type { Database, Queryable } from '../db/database.ts';
 import { getMembership } from '../db/conversations.ts';
 import type { Logger } from '../log.ts';
@@ -304,7 +304,7 @@ export class BlobService {
    * the upload is incomplete. The iterator reads one chunk ahead and throws if a chunk vanished or has the
    * wrong length (the route then cuts the connection: the client sees a broken transfer, never bad data).
    */
-  async openForDownload(blobId: string, userId: string): Promise<{ size: number; chunks: number; read: () => AsyncGenerator<Uint8Array> }> {
+  async openForDownload(blobId: string, userId: string): Promise<{ size: number; chunks: number; read: (range?: ByteRange) => AsyncGenerator<Uint8Array> }> {
     const blob = await this.#find(this.#db, blobId);
     if (blob === null || blob.state === 'deleting') throw notFound();
     if ((await getMembership(this.#db, blob.conv_id, userId)) === null) throw notFound();
@@ -312,17 +312,23 @@ export class BlobService {
     const { size, chunk_count: count } = blob;
     const store = this.store;
     const downloaded = this.#downloaded;
-    async function* read(): AsyncGenerator<Uint8Array> {
-      let next: Promise<Uint8Array | null> = store.getChunk(blobId, 0);
-      for (let i = 0; i < count; i++) {
+    /** The sealed bytes of `range` (default: all), chunk by chunk; the next chunk is read while this one goes out. */
+    async function* read(range: ByteRange = { start: 0, end: size - 1 }): AsyncGenerator<Uint8Array> {
+      // Every chunk but the last is BLOB_CHUNK_BYTES long ([FILE-2]), so a byte's chunk is a division.
+      const first = Math.floor(range.start / BLOB_CHUNK_BYTES);
+      const last = Math.min(count - 1, Math.floor(range.end / BLOB_CHUNK_BYTES));
+      let next: Promise<Uint8Array | null> = store.getChunk(blobId, first);
+      for (let i = first; i <= last; i++) {
         const data = await next;
-        if (i + 1 < count) {
+        if (i < last) {
           next = store.getChunk(blobId, i + 1);
           next.catch(() => undefined); // observed on the next turn; do not crash if we stop early
         }
         if (data === null || data.length !== blobChunkSize(size, count, i)) throw new Error(`blob chunk ${i} is missing or has the wrong length`);
-        downloaded?.inc({}, data.length);
-        yield data;
+        const at = i * BLOB_CHUNK_BYTES;
+        const piece = data.subarray(Math.max(0, range.start - at), Math.min(data.length, range.end + 1 - at));
+        downloaded?.inc({}, piece.length);
+        yield piece;
       }
     }
     return { size, chunks: count, read };

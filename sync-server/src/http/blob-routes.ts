@@ -6,7 +6,7 @@
  */
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { AppError, BLOB_CHUNK_BYTES, BlobEmptyBody, CreateBlobRequest } from '@parley/shared/protocol';
+import { AppError, BLOB_CHUNK_BYTES, BlobEmptyBody, CreateBlobRequest, resolveByteRange } from '@parley/shared/protocol';
 import type { Principal, TokenService } from '../auth/tokens.ts';
 import type { BlobService } from '../blobs/service.ts';
 import type { Logger } from '../log.ts';
@@ -130,16 +130,24 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
   router.get('/:id', route(async (req, p, res) => {
     const { id } = parseRequest(BlobParam, req.params);
     const blob = await blobs.openForDownload(id, p.userId);
-    res.status(200);
+    // [FILE-11] One range resumes a download cut off mid-way; anything else gets the whole blob.
+    const range = resolveByteRange(req.headers.range, blob.size);
+    if (range === 'unsatisfiable') {
+      res.setHeader('Content-Range', `bytes */${blob.size}`);
+      throw new AppError('range_not_satisfiable', `The range starts past the end of the blob (${blob.size} bytes)`);
+    }
+    res.status(range ? 206 : 200);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Type', 'application/octet-stream');
-    res.setHeader('Content-Length', String(blob.size));
+    res.setHeader('Accept-Ranges', 'bytes');
+    if (range) res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${blob.size}`);
+    res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : blob.size));
     let closed = false;
     res.on('close', () => {
       closed = true;
     });
     try {
-      for await (const chunk of blob.read()) {
+      for await (const chunk of blob.read(range)) {
         if (closed) break;
         if (!res.write(chunk)) {
           await new Promise<void>((resolve) => {
