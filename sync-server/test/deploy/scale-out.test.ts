@@ -5,8 +5,12 @@
  * - Removing a member closes their sockets on every instance (the removed user sits on another instance).
  * - SIGKILL of an instance while messages flow loses no acknowledged message; clients continue through
  *   nginx on the other instances.
+ * - SIGKILL of the instance serving a file download: the download resumes through nginx on another
+ *   instance ([FILE-11]) and the file arrives whole.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { downloadFile, uploadFile } from '../../../shared/src/client/files.ts';
 import { startTopology, type Topology } from '../../../scripts/topology.ts';
 import { newUser, texts, until, type TestUser } from '../integration/conversations-helpers.ts';
 import { HAVE_NGINX } from './helpers.ts';
@@ -17,6 +21,16 @@ async function connections(url: string): Promise<number> {
     return Number(/^parley_sync_connections (\d+)$/m.exec(text)?.[1] ?? 0);
   } catch {
     return 0;
+  }
+}
+
+/** Sealed blob bytes an instance has sent (its /metrics); NaN when it does not answer. */
+async function downloadedBytes(url: string): Promise<number> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return Number(/^parley_blob_downloaded_bytes_total (\d+)$/m.exec(text)?.[1] ?? 0);
+  } catch {
+    return Number.NaN;
   }
 }
 
@@ -105,5 +119,43 @@ describe.skipIf(!HAVE_NGINX)('scale-out: three instances behind nginx, linked by
     for (const t of ackedBeforeKill) expect(texts(erinView)).toContain(t);
     expect(await chat.whenDelivered(30_000)).toBe(true);
     expect(chat.invalidFrames()).toEqual([]);
+  }, 180_000);
+
+  it('SIGKILL of the instance serving a file download: the download resumes on another instance', async () => {
+    const [frank, gina] = await Promise.all([newUser(topo.url, 'frank'), newUser(topo.url, 'gina')]);
+    users.push(frank, gina);
+    const chat = await frank.client.createDirect(gina.username);
+    const size = 40 * 1024 * 1024; // ~640 chunks read one by one from PostgreSQL: the kill lands mid-transfer
+    const data = Uint8Array.from({ length: size }, (_, i) => (i * 2654435761) >>> 24);
+    const ref = await uploadFile({ transport: frank.client.account.transport, convId: chat.id, name: 'big.bin', type: '', data });
+
+    const before = await Promise.all(topo.instances.map((i) => downloadedBytes(i.url)));
+    let victim: (typeof topo.instances)[number] | undefined;
+    const h = sha256.create();
+    let received = 0;
+    const result = await downloadFile({
+      transport: gina.client.account.transport,
+      ref,
+      retry: { baseDelayMs: 50 },
+      sink: async (chunk) => {
+        h.update(chunk);
+        received += chunk.length;
+        if (victim) return;
+        // First chunk: the instance whose download counter moved is serving this transfer; kill it.
+        const now = await Promise.all(topo.instances.map((i) => downloadedBytes(i.url)));
+        victim = topo.instances.find((_, k) => now[k]! > before[k]!);
+        expect(victim, 'an instance serves the download').toBeDefined();
+        victim!.kill('SIGKILL');
+        await victim!.exited;
+      },
+    });
+    expect(result).toMatchObject({ ok: true, size });
+    expect(received).toBe(size);
+    expect(h.digest()).toEqual(sha256(data));
+    // nginx saw the resumed request: a 206 for this blob, answered by another instance than the victim.
+    const lines = (await topo.nginxAccessLog()).filter((l) => l.includes(` GET /api/blobs/${ref.blobId} `));
+    const resumed = lines.filter((l) => / 206 /.test(l));
+    expect(resumed.length, lines.join('\n')).toBeGreaterThan(0);
+    expect(resumed.every((l) => !l.endsWith(`:${victim!.port}`))).toBe(true);
   }, 180_000);
 });
