@@ -7,9 +7,9 @@
  * envelope and outbox, and everything syncs when the socket comes back (`goOffline()` / `goOnline()`).
  */
 import { z } from 'zod';
-import { randomBytes } from '../crypto/index.ts';
-import { CreateConversationRequest, InboxNotice, PresenceResponse, docNameFor, toHex, Conversation as ConversationSchema, ConversationListResponse, type Conversation as ConversationInfo } from '../protocol/index.ts';
+import { CreateConversationRequest, InboxNotice, PresenceResponse, docNameFor, fromHex, toHex, Conversation as ConversationSchema, ConversationListResponse, type Conversation as ConversationInfo } from '../protocol/index.ts';
 import * as Y from 'yjs';
+import { isDeviceIdOf, newDeviceIdFor } from '../envelope/device-id.ts';
 import { AccountClient, type AccountClientOptions } from './account-client.ts';
 import { Conversation, type ClientContext, type ConversationMessage } from './conversation.ts';
 import { ClientError, isClientError } from './errors.ts';
@@ -107,10 +107,12 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     const keys = this.account.keys;
     if (!session || !keys) throw new ClientError('not_signed_in', 'sign in first');
     const store = new SealedStore(this.options.storage, deriveLocalKey(keys.identity.secretKey, session.userId), session.userId);
-    let device = await store.get('device');
-    if (!device || device.length !== 16) {
-      device = randomBytes(16);
-      await store.set('device', device);
+    // [INNER-11] A device id names its user; an older random one (or one of another account) is replaced.
+    const stored = await store.get('device');
+    let deviceId = stored?.length === 16 ? toHex(stored) : '';
+    if (!isDeviceIdOf(deviceId, session.userId)) {
+      deviceId = newDeviceIdFor(session.userId);
+      await store.set('device', fromHex(deviceId)!);
     }
     const directory = new KeyDirectory(this.account.transport, store, session);
     await directory.load();
@@ -127,7 +129,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       store,
       keys,
       userId: session.userId,
-      deviceId: toHex(device),
+      deviceId,
       counters: new StoredCounters(store, 'ctr/'),
       messageCounters: new StoredCounters(store, 'mctr/', 64),
     };

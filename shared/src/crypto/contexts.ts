@@ -47,6 +47,8 @@ export const CONTEXT = {
   localStore: 'parley/local-store/v1',
   /** HKDF info: epoch key -> public commitment that binds every wrap of an epoch to one key. */
   keyCommitment: 'parley/key-commitment/v1',
+  /** SHA-256 prefix of a user's device tag: the part of a deviceId that names its user ([INNER-11]). */
+  deviceTag: 'parley/device-tag/v1',
   /** Label bound into the AAD of profile-key wraps ([PROFILE-2]); profile frames use the standard frame key. */
   profileKey: 'parley/profile-key/v1',
 } as const;

@@ -35,7 +35,7 @@ import {
   type SnapshotVouch,
 } from './frame.ts';
 import { DeviceCounters, type CounterGap, type CounterStore } from './counters.ts';
-import { ClientOwnership, deletesOthersItems, overwritesMessages, tryDecodeUpdate } from './ownership.ts';
+import { ClientOwnership, deletesOthersItems, overwritesMessages, tryDecodeUpdate, writesOthersKeys } from './ownership.ts';
 import { snapshotOmits, structRanges, type AppliedFrame, type StructRanges } from './snapshot-check.ts';
 import { authoredValues, entrySigningBytes, parseMessageEntry, parseOpEntry, VouchedEntries } from './inner.ts';
 import { LogAppender } from './log-append.ts';
@@ -647,6 +647,9 @@ export class EnvelopeBinding {
     if (snapshot && deletesOthersItems(check.ds, this.o.inner, ownerOf, header.userId)) return this.reject(frame, 'foreign_client', id, who);
     // [INNER-9] no frame, update or snapshot, may replace or hide an entry of `messages`.
     if (overwritesMessages(check.structs, this.o.inner)) return this.reject(frame, 'overwrite', id, who);
+    // [INNER-11] an update frame creates `messages` keys only under its signer's device ids, so no member can take
+    // another's key first (a snapshot re-carries everyone's entries; see [COMPACT-4] and the threat model).
+    if (!snapshot && writesOthersKeys(check.structs, header.userId)) return this.reject(frame, 'overwrite', id, who);
     // [COMPACT-7] a snapshot carries, unchanged, what it claims to cover and this doc holds.
     if (snapshot && snapshotOmits(check.structs, snapshot.coverage, this.appliedFrames(), this.o.inner)) return this.reject(frame, 'incomplete_snapshot', id, who);
     // [INNER-8] before applying, so listeners know the vouched contents when the entries appear. A snapshot

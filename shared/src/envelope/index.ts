@@ -10,3 +10,4 @@ export * from './segments.ts';
 export * from './binding.ts';
 export * from './inner.ts';
 export * from './doc-change.ts';
+export * from './device-id.ts';

@@ -9,6 +9,7 @@
  *   hiding someone else's message behind an entry of their own.
  */
 import * as Y from 'yjs';
+import { mayWriteAsDevice } from './device-id.ts';
 
 /** A decoded delete set (`Y.decodeUpdate(u).ds`; Yjs does not export the type by name). */
 type DeleteSet = ReturnType<typeof Y.decodeUpdate>['ds'];
@@ -185,6 +186,21 @@ export function overwritesMessages(structs: readonly unknown[], inner: Y.Doc): b
         if (item.parentSub === null || messages._map.has(item.parentSub)) return true;
       } else if (item.parent === null && placeOf(item, 0) === 'messages') return true;
     }
+  return false;
+}
+
+/**
+ * [INNER-11] Whether an update frame by `signer` (its decoded `structs`) creates a `messages` key under a device
+ * id tagged for another user (see device-id.ts). A new key is an item with `messages` as its explicit parent and
+ * a key (Yjs writes both only for an item without origins; one placed by its origins next to an entry is an
+ * overwrite, [INNER-9]). Keys under legacy untagged ids, or that are no msgIds at all (never rendered), pass.
+ */
+export function writesOthersKeys(structs: readonly unknown[], signer: string): boolean {
+  for (const s of structs) {
+    if (!(s instanceof Y.Item) || s.parentSub === null || decodedRootName(s) !== 'messages') continue;
+    const colon = s.parentSub.indexOf(':');
+    if (!mayWriteAsDevice(colon < 0 ? s.parentSub : s.parentSub.slice(0, colon), signer)) return true;
+  }
   return false;
 }
 

@@ -6,6 +6,7 @@ import { fromBase64Url, fromHex, toHex } from '../../src/protocol/index.ts';
 import {
   EnvelopeBinding,
   entrySigningBytes,
+  newDeviceIdFor,
   identityVerifier,
   parseMessageEntry,
   parseOpEntry,
@@ -44,6 +45,7 @@ export function makeUser(): TestUser {
   return { userId: `00000000-0000-4000-8000-${n}`, publicKey: kp.publicKey, secretKey: kp.secretKey };
 }
 
+/** A legacy device id: random, naming no user (as before [INNER-11]). */
 export function newDeviceId(): string {
   return toHex(randomBytes(16));
 }
@@ -77,14 +79,16 @@ export class Peer {
   readonly envelope = new Y.Doc();
   inner = new Y.Doc();
   binding: EnvelopeBinding;
-  readonly deviceId = newDeviceId();
+  /** Tagged for the user ([INNER-11]), as a client makes it. */
+  readonly deviceId: string;
   private idCounter = 0;
   readonly counters: CounterStore;
   constructor(
     readonly world: World,
     readonly user: TestUser,
-    opts: { resolvers?: FrameResolvers; counters?: CounterStore; envelope?: Uint8Array } = {},
+    opts: { resolvers?: FrameResolvers; counters?: CounterStore; envelope?: Uint8Array; deviceId?: string } = {},
   ) {
+    this.deviceId = opts.deviceId ?? newDeviceIdFor(user.userId);
     this.counters = opts.counters ?? new MemoryCounterStore();
     if (opts.envelope) Y.applyUpdate(this.envelope, opts.envelope);
     this.binding = this.bind(opts.resolvers);
@@ -217,7 +221,8 @@ export function frameFixture<K extends 'update' | 'snapshot'>(kind: K) {
  * snapshot carrying the forgery. Returns both peers and the forgery.
  */
 export async function launderedSnapshot(world: World, u: TestUser, v: TestUser, counter: number, text: string): Promise<{ a: Peer; b: Peer; fake: SignedMessage }> {
-  const a = new Peer(world, u);
+  // `u` on a legacy device: a key under a tagged one is refused at the frame ([INNER-11]) before this layer.
+  const a = new Peer(world, u, { deviceId: newDeviceId() });
   const b = new Peer(world, v);
   a.send('real', 1);
   await syncPeers(a, b);
