@@ -25,9 +25,19 @@ const MARKER = '70647631';
 const TAG_BYTES = 6;
 const RANDOM_BYTES = 6;
 
+/** Tags computed so far: a frame check asks for its signer's on every new message key. */
+const tags = new Map<string, string>();
+const TAGS_KEPT = 4096;
+
 /** The 6-byte tag of `userId`, as 12 hex digits. */
 export function deviceTag(userId: string): string {
-  return toHex(sha256(lp(utf8(CONTEXT.deviceTag), utf8(userId))).subarray(0, TAG_BYTES));
+  let tag = tags.get(userId);
+  if (tag === undefined) {
+    tag = toHex(sha256(lp(utf8(CONTEXT.deviceTag), utf8(userId))).subarray(0, TAG_BYTES));
+    if (tags.size >= TAGS_KEPT) tags.clear();
+    tags.set(userId, tag);
+  }
+  return tag;
 }
 
 /** A new device id for `userId` (32 lowercase hex digits). */
