@@ -16,6 +16,7 @@ import {
   StoredCounters,
   computeMembership,
   deriveLocalKey,
+  MembershipSignatures,
   openAwareness,
   sealAwareness,
   signMembershipOp,
@@ -86,6 +87,26 @@ describe('computeMembership', () => {
     // The same op for another conversation does not verify (convId is signed).
     const elsewhere = signMembershipOp('11111111-1111-4111-8111-111111111111', admin, { type: 'create', kind: 'group', members: [{ userId: admin.userId, role: 'admin' }] }, 1);
     expect(computeMembership([elsewhere], opts).created).toBe(false);
+  });
+
+  it('signatures checked ahead natively give the same result, and an answer applies only to the exact op it checked', async () => {
+    const ops: unknown[] = [
+      signMembershipOp(CONV, admin, { type: 'create', kind: 'group', members: [{ userId: admin.userId, role: 'admin' }, { userId: member.userId, role: 'member' }] }, 1),
+      { ...signMembershipOp(CONV, admin, { type: 'add', userId: outsider.userId, role: 'admin' }, 3), author: member.userId }, // forged author
+      signMembershipOp(CONV, admin, { type: 'rename', name: 'Team' }, 5),
+    ];
+    const signatures = new MembershipSignatures();
+    await signatures.prepare(ops, opts);
+    const plain = computeMembership(ops, opts);
+    const ahead = computeMembership(ops, { ...opts, signatures });
+    expect(ahead).toEqual(plain);
+    expect([ahead.name, ahead.dropped]).toEqual(['Team', 1]);
+    // The rename's signature, reused on other content after it was checked: not a cached yes, refused.
+    const rename = ops[2] as { op: { type: string; name: string } };
+    const tampered = [...ops.slice(0, 2), { ...rename, op: { type: 'rename', name: 'Hijacked' } }];
+    expect(computeMembership(tampered, { ...opts, signatures }).name).toBeUndefined();
+    // A "yes" is only ever what the native check answered: a signature it refused stays refused.
+    expect(computeMembership([ops[0], ops[1]], { ...opts, signatures }).members.has(outsider.userId)).toBe(false);
   });
 
   it('a remove takes effect, leave by the last admin hands admin to the longest-standing member, and everMembers keeps history authors', () => {

@@ -31,6 +31,7 @@ import {
   sign,
   signingPublicKey,
   verify,
+  verifyAsync,
   wipe,
   CONTEXT,
   CryptoError,
@@ -191,6 +192,17 @@ export function verifyPublicKeys(published: PublicKeys): { identity: Uint8Array;
   const identity = fromBase64Url(parsed.data.identity);
   const sealing = fromBase64Url(parsed.data.sealing);
   if (!verify(identity, CONTEXT.sealingKey, sealing, fromBase64Url(parsed.data.sealingSig)))
+    throw new ClientError('key_mismatch', 'the sealing key is not signed by the identity key');
+  return { identity, sealing };
+}
+
+/** `verifyPublicKeys` with the platform's native Ed25519 (`verifyAsync`): the same answers, off the main thread's noble. */
+export async function verifyPublicKeysAsync(published: PublicKeys): Promise<{ identity: Uint8Array; sealing: Uint8Array }> {
+  const parsed = PublicKeys.safeParse(published);
+  if (!parsed.success) throw new ClientError('key_mismatch', 'published keys are malformed');
+  const identity = fromBase64Url(parsed.data.identity);
+  const sealing = fromBase64Url(parsed.data.sealing);
+  if (!(await verifyAsync(identity, CONTEXT.sealingKey, sealing, fromBase64Url(parsed.data.sealingSig))))
     throw new ClientError('key_mismatch', 'the sealing key is not signed by the identity key');
   return { identity, sealing };
 }

@@ -63,7 +63,7 @@ import type { KeyDirectory } from './key-directory.ts';
 import { Keyring, type KeyProblem } from './keyring.ts';
 import { openAwareness, sealAwareness } from './awareness-crypto.ts';
 import type { Awareness } from 'y-protocols/awareness';
-import { computeMembership, membershipRoot, putMembershipOp, signMembershipOp, type MembershipBody, type VerifiedMembership } from './membership.ts';
+import { computeMembership, MembershipSignatures, membershipRoot, putMembershipOp, signMembershipOp, type MembershipBody, type VerifiedMembership } from './membership.ts';
 import type { SealedStore } from './storage.ts';
 import type { DocCloseReason, SyncConnection } from './sync-connection.ts';
 import type { HttpTransport } from './transport.ts';
@@ -196,6 +196,8 @@ export class Conversation extends Emitter<ConversationEvents> {
   readonly #unchecked = new Set<object>();
   readonly #projection: MessageProjection;
   #membershipKey = '';
+  /** Membership signatures checked natively before the first screen's recomputes (see `#prepareMembership`). */
+  readonly #membershipSignatures = new MembershipSignatures();
   /** What the current `#membership` was computed from (see `#recomputeMembership`). */
   #membershipInput: { ops: unknown[]; creatorId: string | undefined; keys: Map<string, Uint8Array | undefined> } | undefined;
   /** The rendered list, recomputed from the first change (see `MessageDecorator`). */
@@ -355,7 +357,7 @@ export class Conversation extends Emitter<ConversationEvents> {
   async #start(): Promise<void> {
     await this.#loadOutbox();
     this.#blobRefs = (await this.ctx.store.getJson(`blobrefs/${this.id}`, BlobRefQueue)) ?? [];
-    for (const m of this.#info.members) await this.ctx.directory.observe(m);
+    await Promise.all(this.#info.members.map((m) => this.ctx.directory.observe(m)));
     await this.keyring.load();
     // Keys are fetched while the meta document loads and syncs (first screen: two round trips overlap); meta
     // frames that arrive before their key wait as pending and are retried below ([BIND-6]).
@@ -377,10 +379,12 @@ export class Conversation extends Emitter<ConversationEvents> {
       if (e.type === 'invalid') this.emit('invalid', { segmentId: metaName, frame: e.frame });
       else if (e.type === 'gaps') this.emit('gaps', { segmentId: metaName, gaps: e.gaps });
     });
+    await this.#prepareMembership();
     this.#recomputeMembership();
     const metaLink = this.#meta.attach(this.ctx.sync, { onFinalClose: (r) => this.#onFinalClose(r) });
     if (this.ctx.sync.online) await Promise.all([keys, withTimeout(metaLink.whenSynced().then(() => this.#meta.binding.whenIdle()), 5000)]);
     if (this.#meta.binding.pendingCount > 0) await this.#meta.binding.retryPending();
+    await this.#prepareMembership();
     this.#recomputeMembership();
     const open = this.#currentOpenSegment();
     if (open) await this.#openSegmentLive(open);
@@ -701,14 +705,20 @@ export class Conversation extends Emitter<ConversationEvents> {
     void this.#refreshView();
   }
 
+  /** Checks the membership log's signatures natively, so the recompute that follows verifies none with noble. */
+  async #prepareMembership(): Promise<void> {
+    if (!this.#meta) return;
+    await this.#membershipSignatures.prepare(membershipRoot(this.#meta.inner).toArray(), { convId: this.id, identityKey: (u) => this.ctx.directory.pinned(u)?.identity });
+  }
+
   #recomputeMembership(): void {
     if (!this.#meta) return;
     const ops = membershipRoot(this.#meta.inner).toArray();
     const creatorId = this.keyring.creator(0);
     const before = this.#membership;
     const memo = this.#membershipInput;
-    // computeMembership verifies every op's signature (noble, synchronous): skip it when nothing it reads
-    // changed (the same op objects, creator and pinned keys), as on most meta updates during the first screen.
+    // computeMembership verifies every op's signature not checked ahead (noble, synchronous): skip it when
+    // nothing it reads changed (the same op objects, creator and pinned keys), as on most meta updates.
     const same =
       memo !== undefined &&
       memo.creatorId === creatorId &&
@@ -723,7 +733,7 @@ export class Conversation extends Emitter<ConversationEvents> {
         if (!k) this.#fetchKey(u);
         return k;
       };
-      this.#membership = computeMembership(ops, { convId: this.id, creatorId, identityKey });
+      this.#membership = computeMembership(ops, { convId: this.id, creatorId, identityKey, signatures: this.#membershipSignatures });
       this.#membershipInput = { ops, creatorId, keys };
     }
     const changed =

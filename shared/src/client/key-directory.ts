@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { equalBytes } from '../crypto/index.ts';
 import { safetyNumber } from '../crypto/safety-number.ts';
 import { UserDirectoryEntry, fromBase64Url, toBase64Url, type PublicKeys } from '../protocol/index.ts';
-import { verifyPublicKeys } from './account-crypto.ts';
+import { verifyPublicKeys, verifyPublicKeysAsync } from './account-crypto.ts';
 import { ClientError } from './errors.ts';
 import { Emitter } from './events.ts';
 import type { SealedStore } from './storage.ts';
@@ -61,13 +61,17 @@ export class KeyDirectory extends Emitter<KeyDirectoryEvents> {
     this.#pins.set(self.userId, { userId: self.userId, username: self.username, ...own, pinnedAt: Date.now() });
   }
 
-  /** `verifyPublicKeys`, remembered per exact published key set (only successes; bounded). */
-  #verify(published: PublicKeys): { identity: Uint8Array; sealing: Uint8Array } {
+  /**
+   * `verifyPublicKeys` (native Ed25519 where the platform has it: a noble verification of a key seen for the
+   * first time costs milliseconds on the way to a conversation's first screen), remembered per exact published
+   * key set (only successes; bounded).
+   */
+  async #verify(published: PublicKeys): Promise<{ identity: Uint8Array; sealing: Uint8Array }> {
     const id = [published.identity, published.sealing, published.sealingSig];
     const cacheKey = id.every((x) => typeof x === 'string') ? id.join('.') : undefined;
     const hit = cacheKey === undefined ? undefined : this.#verified.get(cacheKey);
     if (hit) return { identity: hit.identity.slice(), sealing: hit.sealing.slice() };
-    const keys = verifyPublicKeys(published);
+    const keys = await verifyPublicKeysAsync(published);
     if (cacheKey !== undefined) {
       if (this.#verified.size >= VERIFIED_CACHE_MAX) this.#verified.clear();
       this.#verified.set(cacheKey, { identity: keys.identity.slice(), sealing: keys.sealing.slice() });
@@ -112,7 +116,7 @@ export class KeyDirectory extends Emitter<KeyDirectoryEvents> {
     await this.load();
     let keys;
     try {
-      keys = this.#verify(entry.publicKeys);
+      keys = await this.#verify(entry.publicKeys);
     } catch {
       this.emit('invalid_keys', { userId: entry.userId });
       return this.#pins.get(entry.userId);

@@ -13,8 +13,8 @@ import { equalBytes } from '../crypto/index.ts';
 import {
   epochKeyCommitment,
   generateEpochKey,
-  unwrapChainKey,
-  unwrapEpochKey,
+  unwrapChainKeyAsync,
+  unwrapEpochKeyAsync,
   wrapChainKey,
   wrapEpochKey,
 } from '../crypto/wrap.ts';
@@ -118,7 +118,7 @@ export class Keyring {
         problems.push({ epoch: e.epoch, code: 'untrusted_wrapper', wrapperId: e.wrap.wrapperId });
         continue;
       }
-      const r = unwrapEpochKey({
+      const r = await unwrapEpochKeyAsync({
         convId: this.convId,
         epoch: e.epoch,
         recipientId: userId,
@@ -145,7 +145,7 @@ export class Keyring {
           continue;
         }
         const commitment = this.#commitments.get(chain.fromEpoch);
-        const r = unwrapChainKey({
+        const r = await unwrapChainKeyAsync({
           convId: this.convId,
           fromEpoch: chain.fromEpoch,
           toEpoch: e.epoch,

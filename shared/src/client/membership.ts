@@ -8,7 +8,7 @@
  */
 import * as Y from 'yjs';
 import { z } from 'zod';
-import { CONTEXT, lp, randomBytes, sign, u64be, verify } from '../crypto/index.ts';
+import { CONTEXT, lp, randomBytes, sign, u64be, verify, verifyAsync } from '../crypto/index.ts';
 import { fromBase64Url, toBase64Url, toHex, utf8 } from '../protocol/index.ts';
 
 const Uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -106,6 +106,53 @@ export interface VerifiedMembership {
   dropped: number;
 }
 
+/** Most answers `MembershipSignatures` keeps (a conversation's membership log is far smaller). */
+const MEMBERSHIP_SIGNATURES_KEPT = 10_000;
+
+/**
+ * Membership signatures checked ahead of `computeMembership` with the platform's native Ed25519 (`verifyAsync`,
+ * the same answers as noble): a noble verification costs milliseconds while a conversation opens. Answers are
+ * kept by public key, signed bytes and signature, so one applies only to exactly what was checked.
+ */
+export class MembershipSignatures {
+  readonly #answers = new Map<string, boolean>();
+
+  #key(publicKey: Uint8Array, bytes: Uint8Array, sig: string): string {
+    return `${toBase64Url(publicKey)}.${sig}.${toBase64Url(bytes)}`;
+  }
+
+  /** The answer for this key, signed bytes and signature, if `prepare` checked them. */
+  known(publicKey: Uint8Array, bytes: Uint8Array, sig: string): boolean | undefined {
+    return this.#answers.get(this.#key(publicKey, bytes, sig));
+  }
+
+  /** Checks the signatures of `ops` (those with a key `identityKey` knows now) that are not known yet. */
+  async prepare(ops: readonly unknown[], options: { convId: string; identityKey: (userId: string) => Uint8Array | undefined }): Promise<void> {
+    const checks: Promise<void>[] = [];
+    for (const raw of ops) {
+      const r = SignedMembershipOp.safeParse(raw);
+      const key = r.success ? options.identityKey(r.data.author) : undefined;
+      if (!r.success || !key) continue;
+      const bytes = membershipSigningBytes(options.convId, r.data);
+      const k = this.#key(key, bytes, r.data.sig);
+      if (this.#answers.has(k)) continue;
+      let sig: Uint8Array;
+      try {
+        sig = fromBase64Url(r.data.sig);
+      } catch {
+        continue; // computeMembership drops it
+      }
+      checks.push(
+        verifyAsync(key, CONTEXT.membership, bytes, sig).then((ok) => {
+          if (this.#answers.size >= MEMBERSHIP_SIGNATURES_KEPT) this.#answers.clear();
+          this.#answers.set(k, ok);
+        }),
+      );
+    }
+    await Promise.all(checks);
+  }
+}
+
 /**
  * Replays the ops in (ts, id) order. `create` counts only when signed by `creatorId` (the epoch-0 creator)
  * listing themself as admin; `add`/`remove`/`role`/`rename` only when the author is a verified admin at that
@@ -114,7 +161,13 @@ export interface VerifiedMembership {
  */
 export function computeMembership(
   ops: readonly unknown[],
-  options: { convId: string; creatorId: string | undefined; identityKey: (userId: string) => Uint8Array | undefined },
+  options: {
+    convId: string;
+    creatorId: string | undefined;
+    identityKey: (userId: string) => Uint8Array | undefined;
+    /** Answers checked ahead (natively); a signature it does not know is verified here (noble). */
+    signatures?: MembershipSignatures;
+  },
 ): VerifiedMembership {
   const out: VerifiedMembership = { created: false, kind: undefined, members: new Map(), everMembers: new Set(), name: undefined, dropped: 0 };
   const parsed: SignedMembershipOp[] = [];
@@ -139,7 +192,8 @@ export function computeMembership(
       out.dropped++;
       continue;
     }
-    if (!key || !verify(key, CONTEXT.membership, membershipSigningBytes(options.convId, op), sig)) {
+    const bytes = key ? membershipSigningBytes(options.convId, op) : undefined;
+    if (!key || !bytes || !(options.signatures?.known(key, bytes, op.sig) ?? verify(key, CONTEXT.membership, bytes, sig))) {
       out.dropped++;
       continue;
     }

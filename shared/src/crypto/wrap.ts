@@ -16,7 +16,7 @@ import { openSealedBox, sealToPublicKey, type BoxKeyPair } from './box.ts';
 import { CONTEXT } from './contexts.ts';
 import { CryptoError, expectBytes } from './errors.ts';
 import { hkdf } from './kdf.ts';
-import { sign, verify } from './sign.ts';
+import { sign, verify, verifyAsync } from './sign.ts';
 import { utf8 } from '../protocol/encoding.ts';
 
 export const EPOCH_KEY_BYTES = 32;
@@ -80,6 +80,18 @@ export function unwrapEpochKey(args: {
 }): KeyResult {
   const aad = wrapAad(args.convId, args.epoch, args.recipientId);
   if (!verify(args.wrapperIdentityPublic, CONTEXT.wrap, lp(aad, args.wrap), args.sig)) return { ok: false, code: 'bad_signature' };
+  return openEpochWrap(args, aad);
+}
+
+/** `unwrapEpochKey` verifying with the platform's native Ed25519 (`verifyAsync`): the same results. */
+export async function unwrapEpochKeyAsync(args: Parameters<typeof unwrapEpochKey>[0]): Promise<KeyResult> {
+  const aad = wrapAad(args.convId, args.epoch, args.recipientId);
+  if (!(await verifyAsync(args.wrapperIdentityPublic, CONTEXT.wrap, lp(aad, args.wrap), args.sig))) return { ok: false, code: 'bad_signature' };
+  return openEpochWrap(args, aad);
+}
+
+/** The part of [WRAP-2] after the signature: open the sealed box, check length and commitment. */
+function openEpochWrap(args: Parameters<typeof unwrapEpochKey>[0], aad: Uint8Array): KeyResult {
   let key: Uint8Array;
   try {
     key = openSealedBox(args.recipient, args.wrap, aad);
@@ -126,6 +138,18 @@ export function unwrapChainKey(args: {
 }): KeyResult {
   const aad = chainAad(args.convId, args.fromEpoch, args.toEpoch);
   if (!verify(args.wrapperIdentityPublic, CONTEXT.wrap, lp(aad, args.wrapped), args.sig)) return { ok: false, code: 'bad_signature' };
+  return openChainWrap(args, aad);
+}
+
+/** `unwrapChainKey` verifying with the platform's native Ed25519 (`verifyAsync`): the same results. */
+export async function unwrapChainKeyAsync(args: Parameters<typeof unwrapChainKey>[0]): Promise<KeyResult> {
+  const aad = chainAad(args.convId, args.fromEpoch, args.toEpoch);
+  if (!(await verifyAsync(args.wrapperIdentityPublic, CONTEXT.wrap, lp(aad, args.wrapped), args.sig))) return { ok: false, code: 'bad_signature' };
+  return openChainWrap(args, aad);
+}
+
+/** The part of [WRAP-3] after the signature: open the chain wrap, check length and commitment. */
+function openChainWrap(args: Parameters<typeof unwrapChainKey>[0], aad: Uint8Array): KeyResult {
   let key: Uint8Array;
   try {
     key = open(hkdf(args.newKey, CONTEXT.epochChain), args.wrapped, aad);
