@@ -174,6 +174,15 @@ each run is the cold one); \`bench/tools/history-ab.ts\` (10,000 messages, 6 ope
      the first version of the tool (favouring the worker's side), 30,000 messages, 6 opens each, 928 vs 887 ms
      without it (1.05×), and the first screen went from 50-170 to 260-385 ms while the live segment's frames
      queued for the worker. It may pay on a phone with more cores; not measured.
+   - **The first screen's signature checks run natively** (2026-12-07, night): the directory's key checks
+     (members observed in parallel), the epoch and chain key wraps, and the membership log (checked ahead with
+     WebCrypto Ed25519, answers kept by key, signed bytes and signature) were noble verifications on the way to
+     the first screen, milliseconds each for keys seen for the first time. \`history-ab.ts\` (10,000 messages,
+     8 opens each, the commit before as A): first screen median 125 → 112 ms (0.89×), full history 804 vs 791 ms
+     (noise). The frame check added the same night ([INNER-11]: a new message key must not name another user's
+     device) is one pass over the already decoded structs with the signer's tag remembered. The full run made
+     right after (2026-12-07 21:02) came in a slow phase again (the baseline's 100,000-message open 2.6 s): its
+     10,000-message first screen read 124-242 ms over 7 opens (median 173 ms, missed), its full history 910 ms.
 
    What is left, at 100,000 messages: the ownership check and the apply decode every message's Yjs item twice
    (~16%), the projection (schema parse, vouch match, list; ~20%), noble's XChaCha20-Poly1305 (~8%), rendering
