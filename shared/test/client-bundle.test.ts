@@ -14,6 +14,7 @@ import {
   publicKeysOf,
   sealBundle,
   verifyPublicKeys,
+  verifyPublicKeysAsync,
   ClientError,
   type ClientErrorCode,
 } from '../src/client/index.ts';
@@ -96,6 +97,15 @@ describe('public keys', () => {
     );
     expectClientError(() => assertKeysMatch(keys, other), 'key_mismatch');
     expectClientError(() => assertKeysMatch(keys, { ...other, identity: pub.identity }), 'key_mismatch');
+  });
+  it('the native (async) check answers the same: the keys when valid, key_mismatch for each forgery', async () => {
+    const pub = publicKeysOf(keys);
+    const other = publicKeysOf(generateAccountKeys());
+    expect((await verifyPublicKeysAsync(pub)).sealing).toEqual(keys.sealing.publicKey);
+    for (const bad of [{ ...pub, sealing: other.sealing }, { ...pub, sealingSig: toBase64Url(flipBit(fromBase64Url(pub.sealingSig), 5)) }, { ...pub, identity: other.identity }, { ...pub, sealing: 'x' }]) {
+      const e = await verifyPublicKeysAsync(bad).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: 'key_mismatch' });
+    }
   });
 });
 

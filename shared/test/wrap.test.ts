@@ -4,7 +4,9 @@ import {
   epochKeyCommitment,
   generateEpochKey,
   unwrapChainKey,
+  unwrapChainKeyAsync,
   unwrapEpochKey,
+  unwrapEpochKeyAsync,
   wrapChainKey,
   wrapEpochKey,
 } from '../src/crypto/wrap.ts';
@@ -48,6 +50,22 @@ describe('epoch key wraps [WRAP-2]', () => {
     const other = wrapEpochKey({ convId: conv, epoch: 3, key: generateEpochKey(), recipientId: bob.id, recipientSealingPublic: bob.box.publicKey, wrapperIdentitySecret: alice.sign.secretKey });
     expect(unwrapEpochKey({ ...base, wrap: other.wrap, sig: other.sig })).toEqual({ ok: false, code: 'commitment_mismatch' });
   });
+
+  it('the native (async) variant gives the same result for every case above', async () => {
+    const other = wrapEpochKey({ convId: conv, epoch: 3, key: generateEpochKey(), recipientId: bob.id, recipientSealingPublic: bob.box.publicKey, wrapperIdentitySecret: alice.sign.secretKey });
+    const cases = [
+      base,
+      { ...base, wrap: flip(w.wrap, 40) },
+      { ...base, sig: flip(w.sig, 1) },
+      { ...base, epoch: 4 },
+      { ...base, recipientId: alice.id },
+      { ...base, wrapperIdentityPublic: bob.sign.publicKey },
+      { ...base, recipient: alice.box },
+      { ...base, wrap: other.wrap, sig: other.sig },
+    ];
+    for (const c of cases) expect(await unwrapEpochKeyAsync(c)).toEqual(unwrapEpochKey(c));
+    expect((await unwrapEpochKeyAsync(base)).ok).toBe(true);
+  });
 });
 
 describe('chain wraps [WRAP-3]', () => {
@@ -65,6 +83,11 @@ describe('chain wraps [WRAP-3]', () => {
     expect(unwrapChainKey({ ...base, wrapped: flip(c.wrapped, 30) }).ok).toBe(false);
     expect(unwrapChainKey({ ...base, toEpoch: 3 }).ok).toBe(false);
     expect(unwrapChainKey({ ...base, newKey: generateEpochKey() })).toEqual({ ok: false, code: 'decrypt_failed' });
+  });
+
+  it('the native (async) variant gives the same result', async () => {
+    for (const x of [base, { ...base, wrapped: flip(c.wrapped, 30) }, { ...base, sig: flip(c.sig, 2) }, { ...base, toEpoch: 3 }, { ...base, newKey: generateEpochKey() }])
+      expect(await unwrapChainKeyAsync(x)).toEqual(unwrapChainKey(x));
   });
 
   it('refuses to chain backwards', () => {
