@@ -103,9 +103,10 @@ export interface CuttingProxy {
  * Forwards TCP connections to `target`; the k-th connection (from 0) is closed once `cutAfter(k)` bytes of
  * the server's answer passed through it (`Infinity`: never), as when a phone loses its network mid-transfer.
  * Closed with a FIN after the bytes, not a reset, so the client reads exactly that many: a reset may discard
- * what its kernel had not handed over yet, which would make the break point vary.
+ * what its kernel had not handed over yet, which would make the break point vary. `closeDelayMs` holds the
+ * connection open that long first (Chromium may fail the stream before handing the last bytes to the page).
  */
-export async function cuttingProxy(target: string, cutAfter: (k: number) => number): Promise<CuttingProxy> {
+export async function cuttingProxy(target: string, cutAfter: (k: number) => number, closeDelayMs = 0): Promise<CuttingProxy> {
   const { hostname, port } = new URL(target);
   const open = new Set<Socket>();
   let connections = 0;
@@ -127,7 +128,8 @@ export async function cuttingProxy(target: string, cutAfter: (k: number) => numb
       client.write(data.subarray(0, Math.max(0, limit - passed)));
       passed = limit;
       upstream.pause();
-      cut();
+      if (closeDelayMs > 0) setTimeout(cut, closeDelayMs);
+      else cut();
     });
     client.on('data', (data: Buffer) => {
       if (!upstream.destroyed) upstream.write(data);
