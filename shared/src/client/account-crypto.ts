@@ -182,28 +182,29 @@ export function publicKeysOf(keys: AccountKeys): PublicKeys {
   };
 }
 
+/** Published public keys as bytes, with the sealing key's signature; throws `key_mismatch` when malformed. */
+function publishedKeyBytes(published: PublicKeys): { identity: Uint8Array; sealing: Uint8Array; sealingSig: Uint8Array } {
+  const parsed = PublicKeys.safeParse(published);
+  if (!parsed.success) throw new ClientError('key_mismatch', 'published keys are malformed');
+  return { identity: fromBase64Url(parsed.data.identity), sealing: fromBase64Url(parsed.data.sealing), sealingSig: fromBase64Url(parsed.data.sealingSig) };
+}
+
+const unsignedSealingKey = () => new ClientError('key_mismatch', 'the sealing key is not signed by the identity key');
+
 /**
  * Checks published public keys: the sealing key must be signed by the identity key. Returns them as
  * bytes. Throws `ClientError('key_mismatch')` otherwise.
  */
 export function verifyPublicKeys(published: PublicKeys): { identity: Uint8Array; sealing: Uint8Array } {
-  const parsed = PublicKeys.safeParse(published);
-  if (!parsed.success) throw new ClientError('key_mismatch', 'published keys are malformed');
-  const identity = fromBase64Url(parsed.data.identity);
-  const sealing = fromBase64Url(parsed.data.sealing);
-  if (!verify(identity, CONTEXT.sealingKey, sealing, fromBase64Url(parsed.data.sealingSig)))
-    throw new ClientError('key_mismatch', 'the sealing key is not signed by the identity key');
+  const { identity, sealing, sealingSig } = publishedKeyBytes(published);
+  if (!verify(identity, CONTEXT.sealingKey, sealing, sealingSig)) throw unsignedSealingKey();
   return { identity, sealing };
 }
 
 /** `verifyPublicKeys` with the platform's native Ed25519 (`verifyAsync`): the same answers, off the main thread's noble. */
 export async function verifyPublicKeysAsync(published: PublicKeys): Promise<{ identity: Uint8Array; sealing: Uint8Array }> {
-  const parsed = PublicKeys.safeParse(published);
-  if (!parsed.success) throw new ClientError('key_mismatch', 'published keys are malformed');
-  const identity = fromBase64Url(parsed.data.identity);
-  const sealing = fromBase64Url(parsed.data.sealing);
-  if (!(await verifyAsync(identity, CONTEXT.sealingKey, sealing, fromBase64Url(parsed.data.sealingSig))))
-    throw new ClientError('key_mismatch', 'the sealing key is not signed by the identity key');
+  const { identity, sealing, sealingSig } = publishedKeyBytes(published);
+  if (!(await verifyAsync(identity, CONTEXT.sealingKey, sealing, sealingSig))) throw unsignedSealingKey();
   return { identity, sealing };
 }
 

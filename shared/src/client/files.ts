@@ -410,9 +410,10 @@ export async function downloadFile(options: DownloadFileOptions): Promise<Downlo
     } catch (cause) {
       if (signal?.aborted) throw signal.reason;
       if (cause instanceof ClientError) throw cause;
-      if (!(cause instanceof BodyBroke)) throw new ClientError('network', 'connection lost while downloading the file', { cause });
+      const lost = () => new ClientError('network', 'connection lost while downloading the file', { cause: cause instanceof BodyBroke ? cause.cause : cause });
+      if (!(cause instanceof BodyBroke)) throw lost();
       stalled = opener.nextIndex > before ? 0 : stalled + 1;
-      if (stalled >= DOWNLOAD_MAX_STALLS) throw new ClientError('network', 'connection lost while downloading the file', { cause: cause.cause });
+      if (stalled >= DOWNLOAD_MAX_STALLS) throw lost();
       if (stalled > 0) await sleep(Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (stalled - 1)) * (0.5 + Math.random() / 2), signal);
     } finally {
       await res.body?.cancel().catch(() => undefined); // a locked or finished body refuses: nothing to do

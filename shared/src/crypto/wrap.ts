@@ -92,16 +92,23 @@ export async function unwrapEpochKeyAsync(args: Parameters<typeof unwrapEpochKey
 
 /** The part of [WRAP-2] after the signature: open the sealed box, check length and commitment. */
 function openEpochWrap(args: Parameters<typeof unwrapEpochKey>[0], aad: Uint8Array): KeyResult {
+  return openedKey(() => openSealedBox(args.recipient, args.wrap, aad), args.commitment, (key) => epochKeyCommitment(args.convId, args.epoch, key));
+}
+
+/**
+ * What [WRAP-2] and [WRAP-3] do once the signature holds: `openIt` (a failure to open is `decrypt_failed`), then
+ * the key's length and, when a commitment is given, the key against it.
+ */
+function openedKey(openIt: () => Uint8Array, commitment: Uint8Array | undefined, commit: (key: Uint8Array) => Uint8Array): KeyResult {
   let key: Uint8Array;
   try {
-    key = openSealedBox(args.recipient, args.wrap, aad);
+    key = openIt();
   } catch (e) {
     if (e instanceof CryptoError) return { ok: false, code: 'decrypt_failed' };
     throw e;
   }
   if (key.length !== EPOCH_KEY_BYTES) return { ok: false, code: 'malformed' };
-  if (args.commitment && !equalBytes(epochKeyCommitment(args.convId, args.epoch, key), args.commitment))
-    return { ok: false, code: 'commitment_mismatch' };
+  if (commitment && !equalBytes(commit(key), commitment)) return { ok: false, code: 'commitment_mismatch' };
   return { ok: true, key };
 }
 
@@ -150,15 +157,5 @@ export async function unwrapChainKeyAsync(args: Parameters<typeof unwrapChainKey
 
 /** The part of [WRAP-3] after the signature: open the chain wrap, check length and commitment. */
 function openChainWrap(args: Parameters<typeof unwrapChainKey>[0], aad: Uint8Array): KeyResult {
-  let key: Uint8Array;
-  try {
-    key = open(hkdf(args.newKey, CONTEXT.epochChain), args.wrapped, aad);
-  } catch (e) {
-    if (e instanceof CryptoError) return { ok: false, code: 'decrypt_failed' };
-    throw e;
-  }
-  if (key.length !== EPOCH_KEY_BYTES) return { ok: false, code: 'malformed' };
-  if (args.commitment && !equalBytes(epochKeyCommitment(args.convId, args.fromEpoch, key), args.commitment))
-    return { ok: false, code: 'commitment_mismatch' };
-  return { ok: true, key };
+  return openedKey(() => open(hkdf(args.newKey, CONTEXT.epochChain), args.wrapped, aad), args.commitment, (key) => epochKeyCommitment(args.convId, args.fromEpoch, key));
 }

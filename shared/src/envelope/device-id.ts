@@ -62,4 +62,3 @@ export function mayWriteAsDevice(deviceId: string, userId: string): boolean {
 export function isDeviceIdOf(deviceId: string, userId: string): boolean {
   return isTaggedDeviceId(deviceId) && mayWriteAsDevice(deviceId, userId);
 }
-
