@@ -41,10 +41,12 @@ describe('garbage collection', () => {
     // Bob attaches too (he forwarded or pinned it); alice withdrawing hers does not delete it.
     await attachFile({ transport: transportFor(srv.url, bob), blobId: kept.blobId });
     await detachFile({ transport: t(), blobId: kept.blobId });
+    // Idempotent: a second withdrawal succeeds. Checked on the blob Bob still holds, so the GC timer (1 s
+    // here) cannot delete it between the two calls, which made the check race the timer on a busy machine.
+    await detachFile({ transport: t(), blobId: kept.blobId });
     const detached = await uploadFile({ transport: t(), convId, name: 'detached', type: '', data });
     await attachFile({ transport: t(), blobId: detached.blobId });
     await detachFile({ transport: t(), blobId: detached.blobId });
-    await detachFile({ transport: t(), blobId: detached.blobId }); // idempotent
     const abandoned = (await call(srv.url, 'POST', '/api/blobs', { token: alice.token, json: { convId, size: blobSizeFor(data.length), chunks: fileChunkCount(data.length) } })).body as { blobId: string };
     const put = (id: string, i: number) =>
       fetch(`${srv.url}/api/blobs/${id}/chunks/${i}`, { method: 'PUT', headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/octet-stream' }, body: new Uint8Array(65576) });
