@@ -12,6 +12,7 @@ import { cpuProfileFlags } from './cpu-profile.ts';
 import path from 'node:path';
 import type { z } from 'zod';
 import { monoNow as now } from './clock.ts';
+import { withTimeout } from '@parley/shared/client';
 import {
   AttachResult,
   ClockResult,
@@ -187,7 +188,7 @@ export class ReceiverProc {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGTERM');
       const t = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
-      await Promise.race([this.#exited, new Promise((r) => setTimeout(r, 10_000))]);
+      await withTimeout(this.#exited, 10_000);
       clearTimeout(t);
     }
   }

@@ -11,11 +11,11 @@
  */
 import * as Y from 'yjs';
 import { z } from 'zod';
-import { AccountClient, MemoryStorage, ParleyClient, SyncConnection } from '@parley/shared/client';
+import { AccountClient, MemoryStorage, ParleyClient, SyncConnection, withTimeout } from '@parley/shared/client';
 import { PASSWORD, baselineProvider, type BaselineLink } from '../lib/clients.ts';
 import { monoNow as now } from '../lib/clock.ts';
 import { frameKey } from '../lib/context.ts';
-import { pool, sleep } from '../lib/stats.ts';
+import { pool } from '../lib/stats.ts';
 import { Command, IPC_VERSION, type Reply } from './protocol.ts';
 
 const SYNC_WAIT_MS = 30_000;
@@ -58,7 +58,7 @@ function attachWire(m: WireMember, segId: string) {
   return m.socket.open(segId, doc);
 }
 
-const bounded = (p: Promise<unknown>) => Promise.race([p, sleep(SYNC_WAIT_MS)]);
+const bounded = (p: Promise<unknown>) => withTimeout(p, SYNC_WAIT_MS);
 
 async function handle(c: Command): Promise<unknown> {
   switch (c.cmd) {
@@ -140,7 +140,7 @@ async function handle(c: Command): Promise<unknown> {
       return { wire: wire.map((m) => [...m.arrivals]), visible: visible.map((v) => [...v]), baseline: baseline.map((b) => [...b]) };
     case 'close': {
       const closing = clients.splice(0);
-      await Promise.all(closing.map((cl) => Promise.race([cl.stop().catch(() => undefined), sleep(CLOSE_WAIT_MS)])));
+      await Promise.all(closing.map((cl) => withTimeout(cl.stop().catch(() => undefined), CLOSE_WAIT_MS)));
       for (const m of wire.splice(0)) m.socket.destroy();
       for (const l of providers.splice(0)) l.destroy();
       visible.length = 0;

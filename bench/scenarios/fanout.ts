@@ -19,7 +19,7 @@
  */
 import * as Y from 'yjs';
 import { ATTACH_AHEAD_JITTER_MS, BINDING_ORIGIN, logChanges, verifyAndOpenFrame } from '@parley/shared/envelope';
-import { FLUSH_BURST, FLUSH_PER_SECOND } from '@parley/shared/client';
+import { FLUSH_BURST, FLUSH_PER_SECOND, withTimeout } from '@parley/shared/client';
 import { DEFAULT_SYNC_LIMITS } from '../../sync-server/src/sync/sync-server.ts';
 import { baselineProvider, registerUsers, startClient } from '../lib/clients.ts';
 import { monoNow as now } from '../lib/clock.ts';
@@ -296,7 +296,7 @@ function baselineRound({ ctx, procs, sizes, warmupSeconds, vocab }: RoundCtx) {
       const share = (i: number) => (i === 0 ? sizes.members - 1 - sizes.full : 0) + (i === procs.length - 1 ? sizes.full : 0);
       const [opened] = await Promise.all([
         Promise.all(procs.map((rp, i) => rp.openBaseline(server.wsUrl, 'fanout', share(i)))),
-        Promise.race([sender.synced, sleep(30_000)]),
+        withTimeout(sender.synced, 30_000),
       ]);
       ctx.log(`baseline fan-out: ${opened.reduce((a, o) => a + o.synced, 0)}/${sizes.members - 1} receivers synced`);
       const clock = await Promise.all(procs.map((rp) => rp.clockOffset()));

@@ -6,7 +6,7 @@
 import * as Y from 'yjs';
 import { z } from 'zod';
 import { EnvelopeBinding, SEGMENT_MAX_BYTES, logStats, putMessage, signMessage } from '@parley/shared/envelope';
-import { AccountClient, MemoryStorage, ParleyClient, SyncConnection, type Conversation } from '@parley/shared/client';
+import { AccountClient, MemoryStorage, ParleyClient, SyncConnection, withTimeout, type Conversation } from '@parley/shared/client';
 import { Conversation as ConversationSchema, type Segment } from '@parley/shared/protocol';
 import { PASSWORD, baselineProvider, registerUsers, startClient } from '../lib/clients.ts';
 import { now, withServer, type Ctx } from '../lib/context.ts';
@@ -68,7 +68,7 @@ export async function seedParley(baseUrl: string, writer: ParleyClient, conv: Co
       coalesceMs: Number.POSITIVE_INFINITY,
     });
     const link = sync.open(seg.id, envelope);
-    await Promise.race([link.whenSynced(), sleep(30_000)]);
+    await withTimeout(link.whenSynced(), 30_000);
     let snapshotFits = true;
     let inSegment = 0;
     while (produced < texts.length) {
@@ -92,7 +92,7 @@ export async function seedParley(baseUrl: string, writer: ParleyClient, conv: Co
       if (logStats(binding.log).bytes > SEGMENT_MAX_BYTES) break;
     }
     bytes += logStats(binding.log).bytes;
-    await Promise.race([link.whenAcked(), sleep(60_000)]);
+    await withTimeout(link.whenAcked(), 60_000);
     lastSegmentMessages = inSegment;
     if (produced < texts.length) {
       const res = await w.transport.request(ConversationResponse, 'POST', `/api/conversations/${convId}/segments/rollover`, {
@@ -134,7 +134,7 @@ export async function openFresh(baseUrl: string, account: AccountClient, convId:
   }
   const end = Date.now() + fullMs;
   while (Date.now() < end) {
-    const more = await Promise.race([conv.loadOlder(), sleep(Math.max(1, end - Date.now())).then(() => false)]);
+    const more = (await withTimeout(conv.loadOlder(), Math.max(1, end - Date.now()))) ?? false;
     if (!more) break;
   }
   const complete = await waitFor(() => conv.messages.length >= n, Math.max(1, end - Date.now()), 20);
@@ -166,7 +166,7 @@ async function openBaseline(wsUrl: string, n: number): Promise<Open> {
   fullGc(); // as before each Parley open
   const f0 = now();
   const r = baselineProvider(wsUrl, `history-${n}`);
-  await Promise.race([r.synced, sleep(120_000)]);
+  await withTimeout(r.synced, 120_000);
   const list = r.doc.getArray<{ id: string; text: string }>('messages').toArray().map((m) => ({ ...m }));
   const full = now() - f0;
   r.destroy();

@@ -9,7 +9,7 @@
  * apart from Parley's own code.
  */
 import { docNameFor } from '@parley/shared/protocol';
-import type { ParleyClient } from '@parley/shared/client';
+import { withTimeout, type ParleyClient } from '@parley/shared/client';
 import { baselineProvider, registerUsers, startClient, type BaselineLink } from '../lib/clients.ts';
 import { clientCpu, withServer, type Ctx } from '../lib/context.ts';
 import type { MemReport, ServerProc } from '../lib/proc.ts';
@@ -61,7 +61,7 @@ export async function idle(ctx: Ctx): Promise<ScenarioResult> {
         const t0 = performance.now();
         const links: BaselineLink[] = [];
         for (let i = 0; i < n; i++) links.push(baselineProvider(server.wsUrl, `user-${i % nUsers}`));
-        await Promise.race([Promise.all(links.map((l) => l.synced)), sleep(60_000)]);
+        await withTimeout(Promise.all(links.map((l) => l.synced)), 60_000);
         const connectS = (performance.now() - t0) / 1000;
         const ok = links.filter((l) => l.provider.synced).length;
         const a = await settle(server);

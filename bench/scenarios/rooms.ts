@@ -10,7 +10,7 @@
  */
 import * as Y from 'yjs';
 import { BINDING_ORIGIN } from '@parley/shared/envelope';
-import type { Conversation, ParleyClient } from '@parley/shared/client';
+import { withTimeout, type Conversation, type ParleyClient } from '@parley/shared/client';
 import { HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import { baselineProvider, registerUsers, startClient, type BaselineLink } from '../lib/clients.ts';
 import { clientCpu, frameKey, now, storeLatency, withServer, type Ctx } from '../lib/context.ts';
@@ -123,7 +123,7 @@ export async function rooms(ctx: Ctx): Promise<ScenarioResult> {
           }
         });
         const link = client.sync.open(seg.id, doc);
-        await Promise.race([link.whenSynced(), sleep(30_000)]);
+        await withTimeout(link.whenSynced(), 30_000);
       }
     });
     ctx.log(`parley rooms: ${wire.length} wire receivers, ${visible.length} full receivers attached`);
@@ -198,7 +198,7 @@ export async function rooms(ctx: Ctx): Promise<ScenarioResult> {
         links.push(l);
       }
     }
-    await Promise.race([Promise.all([...senders, ...links].map((l) => l.synced)), sleep(60_000)]);
+    await withTimeout(Promise.all([...senders, ...links].map((l) => l.synced)), 60_000);
     const calls = new Map<string, number>();
     const idsOf: string[][] = topo.map(() => []);
     const cpuClient = clientCpu();

@@ -67,6 +67,7 @@ import { computeMembership, MembershipSignatures, membershipRoot, putMembershipO
 import type { SealedStore } from './storage.ts';
 import type { DocCloseReason, SyncConnection } from './sync-connection.ts';
 import type { HttpTransport } from './transport.ts';
+import { withTimeout } from './timeout.ts';
 
 /** What a conversation needs from the client. */
 export interface ClientContext {
@@ -162,8 +163,6 @@ const ConversationResponse = z.object({ conversation: ConversationSchema }).stri
 /** Older segments fetched ahead of `loadOlder` (the one asked for included). */
 const PREFETCH_SEGMENTS = 3;
 
-const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
-  Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
 
 function thumbName(name: string): string {
   const n = `thumbnail of ${name}`;

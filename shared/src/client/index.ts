@@ -9,6 +9,7 @@ export * from './account-crypto.ts';
 export * from './transport.ts';
 export * from './account-client.ts';
 export * from './events.ts';
+export * from './timeout.ts';
 export * from './storage.ts';
 export * from './key-directory.ts';
 export * from './membership.ts';

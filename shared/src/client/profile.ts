@@ -20,6 +20,7 @@ import { EncryptedDoc } from './encrypted-doc.ts';
 import { ClientError, isClientError } from './errors.ts';
 import { generateProfileKey, unwrapProfileKey, wrapProfileKey } from './profile-keys.ts';
 import { NoContent } from './transport.ts';
+import { withTimeout } from './timeout.ts';
 
 /** Longest display name, in Unicode code points. */
 export const PROFILE_DISPLAY_NAME_MAX = 64;
@@ -195,10 +196,6 @@ interface Entry {
   settled: Promise<void>;
 }
 
-const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | undefined> => {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([p, new Promise<undefined>((r) => (t = setTimeout(() => r(undefined), ms)))]).finally(() => clearTimeout(t));
-};
 
 /** See the module comment. Construct after the client context exists, then `load()`. */
 export class ProfileManager {
