@@ -264,7 +264,10 @@ export const METHOD = `## Method
   new provider until \`synced\` and the array read into a list. Every open is a fresh device, 2-4 s after
   the previous one (the server unloads the documents), and starts after a full garbage collection of the bench
   process (both systems: a fresh device is a fresh page, and no open should pay for the garbage the seeding or
-  the previous 100,000-message open left, up to ~300 MB). Every scenario starts after one as well. Both servers
+  the previous 100,000-message open left, up to ~300 MB). The bench's timed waits clear their timers, so
+  nothing of an earlier open stays reachable (before 2026-12-07 23:30 a wait's pending timer kept each opened
+  conversation alive for up to 180 s: the heap grew by ~18 MiB per 10,000-message open, with the same full
+  collection before each). Every scenario starts after one as well. Both servers
   run through (d), each idle while the other's open runs; the opens alternate between the two conversations
   and between the systems (Parley first in one round, the baseline first in the next), so both see the same
   state of the machine (run one after the other, minutes apart, the ratio followed this VM's speed, which
