@@ -10,17 +10,9 @@ import { SignIn } from './auth/SignIn.tsx';
 import { sessionState, signedIn } from './session.ts';
 import { ProfilePlaceholder, Settings } from './settings/Settings.tsx';
 import { Shell } from './shell/Shell.tsx';
+import { Loading } from './ui/Loading.tsx';
 
 const ChatApp = lazy(() => import('./chat/ChatApp.tsx').then((m) => ({ default: m.ChatApp })));
-
-function Loading(props: { label: string }): JSX.Element {
-  return (
-    <div class="loading" role="status">
-      <span class="spinner" aria-hidden="true" />
-      <span>{props.label}</span>
-    </div>
-  );
-}
 
 /** Renders `page` only when signed in; otherwise sends the user to /signin. */
 function signedInOnly(page: Component): Component {

@@ -31,6 +31,7 @@ import { ContactDialog, GroupInfoDialog, NewChatDialog, NewGroupDialog } from '.
 import { ProfileDialog } from './ProfileDialog.tsx';
 import { notifyIncoming, onOpenConversationRequest, showUnread } from './notifications.ts';
 import { useNow } from './time.ts';
+import { onHandOver } from '../shell/tab-lock.ts';
 import { SearchPanel } from '../search/SearchPanel.tsx';
 import { createSearch } from '../search/search-client.ts';
 import './chat.css';
@@ -118,6 +119,9 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
       ro.disconnect();
     });
   });
+
+  // Another tab takes over (tab-lock.ts): the client stops (sockets, storage) before the lock moves.
+  onCleanup(onHandOver(() => store.dispose()));
 
   onCleanup(() => {
     showUnread(0, baseTitle);
