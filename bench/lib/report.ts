@@ -183,6 +183,14 @@ each run is the cold one); \`bench/tools/history-ab.ts\` (10,000 messages, 6 ope
      device) is one pass over the already decoded structs with the signer's tag remembered. The full run made
      right after (2026-12-07 21:02) came in a slow phase again (the baseline's 100,000-message open 2.6 s): its
      10,000-message first screen read 124-242 ms over 7 opens (median 173 ms, missed), its full history 910 ms.
+   - **The bench kept earlier opens alive** (found and fixed 2026-12-07, 23:30): its timed waits were a
+     \`Promise.race\` with a plain sleep of up to 180 s, whose pending timer held each opened conversation (and the
+     baseline's documents) until it fired, so every later open ran on a heap ~18 MiB per 10,000-message open
+     larger, with more for the garbage collector to trace (\`withTimeout\` now clears its timer; heap before each
+     open of 10,000 messages, read after the full collection in \`history-open.ts\`: 54 → 72 → 90 MiB before, 57 → 59 → 58 → 54 after). The ratios did
+     not move beyond the VM's noise: \`npm run bench -- --scenario d --no-write\` just before the fix gave full
+     history 412 vs 145 ms (10,000) and 4,454 vs 2,059 ms (100,000), just after it 580 vs 153 and 4,024 vs
+     1,352 ms; the full run above (23:48) is the first with the fix.
 
    What is left, at 100,000 messages: the ownership check and the apply decode every message's Yjs item twice
    (~16%), the projection (schema parse, vouch match, list; ~20%), noble's XChaCha20-Poly1305 (~8%), rendering
