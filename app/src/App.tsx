@@ -1,6 +1,7 @@
 /**
- * Routes. Signed-out screens (/signin, /register, /recover) and signed-in ones (/, /settings, /profile)
- * redirect to each other by session state; `/` lazy-loads the chat so its code stays out of the first load.
+ * Routes. Signed-out screens (/signin, /register, /recover) and signed-in ones (/, /settings; /profile opens "Your
+ * profile" on /) redirect to each other by session state; `/` lazy-loads the chat so its code stays out of the
+ * first load.
  */
 import { lazy, Match, Show, Suspense, Switch, type Component, type JSX } from 'solid-js';
 import { Navigate, Route, Router } from '@solidjs/router';
@@ -8,7 +9,7 @@ import { Recover } from './auth/Recover.tsx';
 import { Register } from './auth/Register.tsx';
 import { SignIn } from './auth/SignIn.tsx';
 import { sessionState, signedIn } from './session.ts';
-import { ProfilePlaceholder, Settings } from './settings/Settings.tsx';
+import { Settings } from './settings/Settings.tsx';
 import { Shell } from './shell/Shell.tsx';
 import { Loading } from './ui/Loading.tsx';
 
@@ -62,7 +63,7 @@ export function App(): JSX.Element {
     <Router root={Shell}>
       <Route path="/" component={signedInOnly(Home)} />
       <Route path="/settings" component={signedInOnly(Settings)} />
-      <Route path="/profile" component={signedInOnly(ProfilePlaceholder)} />
+      <Route path="/profile" component={() => <Navigate href="/?dialog=profile" />} />
       <Route path="/signin" component={signedOutOnly(SignIn)} />
       <Route path="/register" component={signedOutOnly(Register)} />
       <Route path="/recover" component={signedOutOnly(Recover)} />

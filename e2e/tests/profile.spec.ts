@@ -64,9 +64,21 @@ test.describe.serial('profiles', () => {
     await composer(a.page).press('Enter');
     await expect(b.page.locator('.conv-row')).toHaveCount(1, { timeout: 20_000 });
 
+    // Settings' "Edit profile" (and the /profile address) open the profile dialog in the chat.
+    await a.page.getByRole('link', { name: 'Settings' }).click();
+    await a.page.getByRole('link', { name: 'Edit profile' }).click();
+    const dlg = a.page.getByRole('dialog', { name: 'Your profile' });
+    await expect(dlg).toBeVisible();
+    await expect(a.page).toHaveURL(/\/$/);
+    await dlg.getByRole('button', { name: 'Close' }).click();
+    await expect(dlg).toBeHidden();
+    await a.page.goto(new URL('/profile', a.page.url()).href);
+    await expect(dlg).toBeVisible({ timeout: 20_000 });
+    await dlg.getByRole('button', { name: 'Close' }).click();
+    await expect(dlg).toBeHidden();
+
     // Alice edits her profile; an over-long status is refused with a clear error.
     await a.page.getByRole('button', { name: 'Profile', exact: true }).click();
-    const dlg = a.page.getByRole('dialog', { name: 'Your profile' });
     await dlg.getByLabel('Display name').fill('Alice Liddell');
     await dlg.getByLabel('Status').fill('x'.repeat(141));
     await dlg.getByRole('button', { name: 'Save' }).click();

@@ -54,10 +54,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function ChatApp(props: ChatAppProps): JSX.Element {
   const store = new ChatStore(props.session);
   const search = createSearch(props.session.session.userId);
-  const [params, setParams] = useSearchParams<{ c?: string }>();
+  const [params, setParams] = useSearchParams<{ c?: string; dialog?: string }>();
   const active = () => (typeof params.c === 'string' && UUID.test(params.c) ? params.c : undefined);
   const now = useNow();
   const [dialog, setDialog] = createSignal<Dialog | null>(null);
+  // `/?dialog=profile` (Settings' "Edit profile", the old /profile route) opens "Your profile" once.
+  createEffect(() => {
+    if (params.dialog === undefined) return;
+    if (params.dialog === 'profile') setDialog({ kind: 'profile' });
+    setParams({ dialog: undefined }, { replace: true });
+  });
   const [pane, setPane] = createSignal<'list' | 'search'>('list');
   const [jump, setJump] = createSignal<{ id: string; seq: number } | undefined>();
   let root!: HTMLDivElement;

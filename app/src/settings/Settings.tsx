@@ -1,4 +1,4 @@
-/** /settings: profile, appearance, password, devices, sign out. */
+/** /settings: profile (opens "Your profile" in the chat), appearance, password, devices, sign out. */
 import { createSignal, For, type JSX } from 'solid-js';
 import { A } from '@solidjs/router';
 import { signedIn } from '../session.ts';
@@ -48,7 +48,7 @@ export function Settings(): JSX.Element {
         <p>
           Signed in as <strong>{signedIn()?.session.username}</strong>.
         </p>
-        <A href="/profile" class="btn">
+        <A href="/?dialog=profile" class="btn">
           Edit profile
         </A>
       </section>
@@ -56,23 +56,6 @@ export function Settings(): JSX.Element {
       <ChangePassword onChanged={() => setVersion((v) => v + 1)} />
       <Sessions version={version()} />
       <SignOutSection />
-    </div>
-  );
-}
-
-/** /profile placeholder until profiles land with the chat client. */
-export function ProfilePlaceholder(): JSX.Element {
-  return (
-    <div class="page">
-      <div class="page-head">
-        <A href="/settings" class="btn btn-ghost back-link">
-          ← Settings
-        </A>
-        <h1>Profile</h1>
-      </div>
-      <section class="card settings-section">
-        <p>Display name and avatar editing arrive with conversations.</p>
-      </section>
     </div>
   );
 }
