@@ -167,6 +167,20 @@ test('change password and the devices list: another device is listed, signed out
   );
   expect(isClientError(revoked, 'not_signed_in')).toBe(true);
 
+  // Storage on this device: the usage and the persistence the browser reports; asking for persistent storage
+  // shows the browser's answer, and the section then says what the browser says.
+  const storage = page.getByRole('region', { name: 'Storage on this device' });
+  const reported = await page.evaluate(async () => ({ usage: (await navigator.storage.estimate()).usage ?? 0, persisted: await navigator.storage.persisted() }));
+  expect(reported.usage).toBeGreaterThan(0);
+  await expect(storage.getByTestId('storage-usage')).toContainText(/about \d[\d,.]* MB here/);
+  await expect(storage.getByTestId('storage-persisted')).toHaveAttribute('data-persisted', String(reported.persisted));
+  if (!reported.persisted) {
+    await storage.getByRole('button', { name: "Keep Parley's data on this device" }).click();
+    const granted = await page.evaluate(() => navigator.storage.persisted());
+    await expect(storage.getByRole('status')).toHaveText(granted ? "Done: Parley's data stays on this device." : /^The browser declined for now\./);
+    await expect(storage.getByTestId('storage-persisted')).toHaveAttribute('data-persisted', String(granted));
+  }
+
   // Wrong current password is caught locally.
   await page.getByLabel('Current password', { exact: true }).fill('definitely not it 123');
   await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);

@@ -1,4 +1,4 @@
-/** /settings: profile (opens "Your profile" in the chat), appearance, password, devices, sign out. */
+/** /settings: profile (opens "Your profile" in the chat), appearance, password, devices, storage, sign out. */
 import { createSignal, For, type JSX } from 'solid-js';
 import { A } from '@solidjs/router';
 import { signedIn } from '../session.ts';
@@ -6,6 +6,7 @@ import { setTheme, themeChoice, type ThemeChoice } from '../theme.ts';
 import { ChangePassword } from './ChangePassword.tsx';
 import { Sessions } from './Sessions.tsx';
 import { SignOutSection } from './SignOut.tsx';
+import { StorageSection } from './StorageSection.tsx';
 
 const THEMES: ReadonlyArray<readonly [ThemeChoice, string]> = [
   ['system', 'System'],
@@ -55,6 +56,7 @@ export function Settings(): JSX.Element {
       <Appearance />
       <ChangePassword onChanged={() => setVersion((v) => v + 1)} />
       <Sessions version={version()} />
+      <StorageSection />
       <SignOutSection />
     </div>
   );
