@@ -6,7 +6,9 @@
  *   for a moment while frames arrive (opening, mid-sync, out-of-order delivery), so a gap is shown only once
  *   it has persisted, and disappears as soon as it is filled.
  * - Rejected updates: frames the client refused ([FRAME-5], [BIND-3], [BIND-4]), with the reason in words.
- *   `replayed` (a duplicate the client ignored) is not shown.
+ *   `replayed` is shown too: it is not a repeat (the same bytes again are a no-op, [FRAME-7]) but a different
+ *   update under a number its device already used, whose content was dropped (e.g. two copies of one device's
+ *   app writing at once).
  *
  * Pure (no Solid, no DOM): the chat store feeds it the conversation's current `gaps()` and `invalidFrames()`,
  * and app/test/integrity.test.ts covers it. Text goes to the screen only through escaped text nodes.
@@ -54,12 +56,11 @@ export interface IntegritySummary {
 }
 
 /** How a rejected frame is described to users; several codes share a description. */
-type Reason = 'signature' | 'decrypt' | 'not_member' | 'foreign' | 'omission' | 'malformed';
+type Reason = 'signature' | 'decrypt' | 'not_member' | 'foreign' | 'omission' | 'reused' | 'malformed';
 
 /**
  * Every `FrameErrorCode` and how it is shown: a new code fails the typecheck here until it is described.
- * `null`: never shown. `replayed` is a harmless duplicate the client already ignored; `unknown_epoch` never
- * arrives as invalid (such frames wait for their key, [BIND-6]).
+ * `null`: never shown. `unknown_epoch` never arrives as invalid (such frames wait for their key, [BIND-6]).
  */
 const REASON_OF: Record<FrameErrorCode, Reason | null> = {
   malformed: 'malformed',
@@ -71,7 +72,7 @@ const REASON_OF: Record<FrameErrorCode, Reason | null> = {
   unknown_epoch: null,
   decrypt_failed: 'decrypt',
   invalid_payload: 'malformed',
-  replayed: null,
+  replayed: 'reused',
   invalid_update: 'malformed',
   foreign_client: 'foreign',
   overwrite: 'foreign',
@@ -85,10 +86,14 @@ const REASON_TEXT: Record<Reason, { one: string; many: string }> = {
   not_member: { one: 'came from someone who is not a member', many: 'came from someone who is not a member' },
   foreign: { one: 'tried to change or replace someone else’s messages', many: 'tried to change or replace someone else’s messages' },
   omission: { one: 'left out or changed messages it claimed to keep (restored)', many: 'left out or changed messages they claimed to keep (restored)' },
+  reused: {
+    one: 'reused the number of an earlier update from the same device and was dropped',
+    many: 'reused the numbers of earlier updates from the same device and were dropped',
+  },
   malformed: { one: 'was malformed', many: 'were malformed' },
 };
 
-/** The rejected frames the notice shows (drops `replayed` and anything else mapped to `null`). */
+/** The rejected frames the notice shows (drops codes mapped to `null`). */
 export function visibleInvalid(frames: readonly SegmentInvalid[]): SegmentInvalid[] {
   return frames.filter((f) => REASON_OF[f.frame.code] !== null);
 }
