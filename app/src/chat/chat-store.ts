@@ -453,8 +453,15 @@ export class ChatStore {
     }
   }
 
-  /** Stops the client and closes storage. */
-  async dispose(): Promise<void> {
+  #disposal: Promise<void> | undefined;
+
+  /** Stops the client and closes storage. Idempotent: later calls share the first one's promise. */
+  dispose(): Promise<void> {
+    this.#disposal ??= this.#dispose();
+    return this.#disposal;
+  }
+
+  async #dispose(): Promise<void> {
     this.#disposed = true;
     if (this.#rowsTimer !== undefined) clearTimeout(this.#rowsTimer);
     for (const off of this.#offs.splice(0)) off();

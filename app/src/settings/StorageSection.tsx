@@ -39,7 +39,7 @@ export function StorageSection(): JSX.Element {
     if (busy()) return;
     setBusy(true);
     try {
-      const granted = await navigator.storage.persist().catch(() => false);
+      const granted = typeof navigator.storage.persist === 'function' ? await navigator.storage.persist().catch(() => false) : false;
       setAsked(granted ? 'granted' : 'declined');
       await refetch();
     } finally {

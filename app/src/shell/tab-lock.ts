@@ -152,7 +152,7 @@ function retry(): void {
   void navigator.locks.request(LOCK, { ifAvailable: true }, (lock) => (lock && status() === 'elsewhere' && !queued ? hold() : undefined));
 }
 
-/** "Use here": asks the running tab to stop and waits for the lock (already queued). */
+/** "Use here": queues for the lock and asks the running tab to hand it over (other waiting tabs step behind). */
 export function useHere(): void {
   if (status() !== 'elsewhere') return;
   setStatus('switching');
