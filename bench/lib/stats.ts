@@ -25,7 +25,6 @@ export function dist(values: readonly number[]): Dist {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-
 /** Polls `check` every `every` ms until true or `ms` elapsed; returns whether it became true. */
 export async function waitFor(check: () => boolean, ms: number, every = 25): Promise<boolean> {
   const end = Date.now() + ms;

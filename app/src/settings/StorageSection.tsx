@@ -8,7 +8,8 @@
 import { createResource, createSignal, Show, type JSX } from 'solid-js';
 import { z } from 'zod';
 
-const Estimate = z.object({ usage: z.number().nonnegative().optional(), quota: z.number().nonnegative().optional() }).passthrough();
+/** The part of `navigator.storage.estimate()` the section shows (browsers add more fields). */
+const Estimate = z.object({ usage: z.number().nonnegative().optional() }).passthrough();
 
 /** Megabytes, with one decimal below 10 ("0.4 MB", "12 MB"). */
 export function megabytes(bytes: number): string {

@@ -18,6 +18,7 @@
  * continues here. Without Web Locks or BroadcastChannel (an insecure origin) the app runs unguarded.
  */
 import { createSignal } from 'solid-js';
+import { withTimeout } from '@parley/shared/client';
 import { z } from 'zod';
 
 /** Name of the Web Lock the running tab holds. */
@@ -87,9 +88,7 @@ function queue(): void {
 
 async function handOver(): Promise<void> {
   setStatus('handing-over');
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<void>((r) => (timer = setTimeout(r, HAND_OVER_MS)));
-  await Promise.race([Promise.allSettled([...handOvers].map((stop) => stop())), late]).finally(() => clearTimeout(timer));
+  await withTimeout(Promise.allSettled([...handOvers].map((stop) => stop())), HAND_OVER_MS);
   release?.();
   // This page's app state (signals, a closed client) is stale now; a fresh load shows "open in another tab".
   location.reload();

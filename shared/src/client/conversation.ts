@@ -163,7 +163,6 @@ const ConversationResponse = z.object({ conversation: ConversationSchema }).stri
 /** Older segments fetched ahead of `loadOlder` (the one asked for included). */
 const PREFETCH_SEGMENTS = 3;
 
-
 function thumbName(name: string): string {
   const n = `thumbnail of ${name}`;
   return n.length > 255 ? n.slice(0, 255) : n;

@@ -196,7 +196,6 @@ interface Entry {
   settled: Promise<void>;
 }
 
-
 /** See the module comment. Construct after the client context exists, then `load()`. */
 export class ProfileManager {
   readonly #keys = new Map<string, Map<number, Uint8Array>>();
