@@ -15,7 +15,8 @@
  * so a reload never shows `elsewhere`; only a holder that answers the ping (or none within `ANSWER_MS`) does.
  * A tab showing `elsewhere` does not stay in the queue (a reload of the running tab must not hand Parley to a
  * tab in the background); it checks again whenever it becomes visible, so closing the other tab and coming back
- * continues here. Without Web Locks or BroadcastChannel (an insecure origin) the app runs unguarded.
+ * continues here. When a notification is clicked, the service worker asks each window whether it runs the app
+ * and focuses that one (a waiting tab answers no). Without Web Locks or BroadcastChannel (an insecure origin) the app runs unguarded.
  */
 import { createSignal } from 'solid-js';
 import { withTimeout } from '@parley/shared/client';
@@ -38,6 +39,9 @@ const TabMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('take-over'), from: z.string().max(64) }).strict(),
 ]);
 type TabMessage = z.infer<typeof TabMessage>;
+
+/** The service worker asks every window which one runs the app before it focuses one (src/sw/notifications.ts). */
+const WhoRuns = z.object({ type: z.literal('parley/who-runs') }).strict();
 
 /** See the module comment. */
 export type TabStatus = 'checking' | 'active' | 'elsewhere' | 'switching' | 'handing-over';
@@ -116,12 +120,19 @@ function onMessage(data: unknown): void {
   }
 }
 
+/** Answers the service worker's `parley/who-runs` on the port it sent: whether this tab runs the app. */
+function onWorkerMessage(event: MessageEvent): void {
+  if (!WhoRuns.safeParse(event.data).success) return;
+  event.ports[0]?.postMessage({ type: 'parley/runs', running: status() === 'active' });
+}
+
 /**
  * Starts the claim (once, before anything touches IndexedDB) and resolves when this tab holds the lock and may
  * start the app.
  */
 export function claimTab(): Promise<void> {
   if (channel || status() !== 'checking') return whenActive;
+  navigator.serviceWorker?.addEventListener('message', onWorkerMessage);
   if (typeof navigator.locks?.request !== 'function' || typeof BroadcastChannel !== 'function') {
     setStatus('active');
     activated();
