@@ -133,6 +133,18 @@ test.describe.serial('chat', () => {
     await expect(row(b.page, c.name).locator('.unread-badge')).toContainText('1');
     await expect(b.page).toHaveTitle(/^\(1\) /);
     await expect(b.page.locator('.chat-title')).toHaveText(a.name);
+
+    // Ann's messages to Bob read "Read"; her first message to Cat, who has not opened it, says "Sent" (Bob's
+    // receipt once leaked into every unread message of the tab through an array the view shared).
+    await startDirect(a.page, c.name);
+    await send(a.page, 'Hi Cat, unread so far');
+    const status = a.page.locator('.msg.mine', { hasText: 'Hi Cat, unread so far' }).locator('.msg-status');
+    await expect(status).toHaveText('Sent', { timeout: 15_000 });
+    await openChat(a.page, b.name);
+    await expect(a.page.locator('.msg.mine .msg-status').last()).toHaveText('Read');
+    await openChat(a.page, c.name);
+    await expect(status).toHaveText('Sent');
+    await openChat(a.page, b.name);
   });
 
   test('offline: three messages written offline arrive in order after reconnecting', async () => {

@@ -4,13 +4,13 @@
  * and the composer.
  */
 import { createMemo, createSignal, Match, onCleanup, Show, Switch, type JSX } from 'solid-js';
-import { createStore, reconcile } from 'solid-js/store';
 import type { Conversation, ConversationMessage } from '@parley/shared/client';
 import type { ChatStore } from './chat-store.ts';
 import { Avatar } from './Avatar.tsx';
 import { Composer, type ComposerMode } from './Composer.tsx';
 import { IntegrityNotice } from './IntegrityNotice.tsx';
 import { MessageList } from './MessageList.tsx';
+import { createMessageStore } from './message-store.ts';
 import { chatErrorText } from './notifications.ts';
 import { toast } from '../ui/toasts.tsx';
 import { fileDropTarget } from './files/Attachments.tsx';
@@ -66,10 +66,9 @@ export function ConversationView(props: ConversationViewProps): JSX.Element {
 function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Element {
   const s = props.store;
   const c = props.conv;
-  const [state, setState] = createStore<{ list: ConversationMessage[] }>({ list: [] });
-  const sync = (messages: readonly ConversationMessage[]) => setState('list', reconcile(messages as ConversationMessage[], { key: 'id' }));
-  sync(c.messages);
-  onCleanup(c.on('change', ({ messages }) => sync(messages)));
+  const state = createMessageStore();
+  state.sync(c.messages);
+  onCleanup(c.on('change', ({ messages }) => state.sync(messages)));
   const index = createMemo(() => new Map(state.list.map((m, i) => [m.id, i])));
 
   // The new-messages divider: the first unread message from others when the conversation was opened.

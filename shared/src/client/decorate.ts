@@ -18,8 +18,8 @@ export interface ConversationMessage extends MaterializedMessage {
   readBy: string[];
 }
 
-/** `readBy` of messages nobody has read yet (shared, never mutated). */
-const NO_READERS: string[] = [];
+/** `readBy` of messages nobody has read yet (shared by all of them: frozen, so a consumer writing into it throws). */
+const NO_READERS: string[] = Object.freeze([]) as unknown as string[];
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
   if (a === b) return true;
