@@ -147,6 +147,20 @@ test.describe.serial('chat', () => {
     await openChat(a.page, b.name);
   });
 
+  test('opened at the new-messages line, the chat follows messages that arrive once the reader saw the newest', async () => {
+    // Bob opens Cat's chat at its one unread message: the divider is on screen with the newest message.
+    await openChat(b.page, c.name);
+    await expect(b.page.locator('.unread-sep')).toBeVisible();
+    await expect(row(b.page, c.name).locator('.unread-badge')).toHaveCount(0, { timeout: 10_000 });
+    // More than a screenful arrives: the view follows it and Bob reads it as it comes.
+    for (let i = 1; i <= 20; i++) await send(c.page, `burst ${i} of twenty`);
+    await expect(messageText(b.page, 'burst 20 of twenty')).toBeInViewport({ timeout: 20_000 });
+    await expect(row(b.page, c.name).locator('.unread-badge')).toHaveCount(0, { timeout: 10_000 });
+    await expect(b.page).not.toHaveTitle(/^\(\d+\) /);
+    await expect(b.page.getByRole('button', { name: /Jump to latest|new message/ })).toHaveCount(0);
+    await openChat(b.page, a.name);
+  });
+
   test('offline: three messages written offline arrive in order after reconnecting', async () => {
     await expect(a.page.locator('.chat-title')).toHaveText(b.name);
     await b.context.setOffline(true);
@@ -280,6 +294,16 @@ test.describe.serial('chat', () => {
     await a.page.getByLabel('Sender').selectOption({ label: `${a.name} (you)` });
     await a.page.locator('.search-hit', { hasText: 'Café Noir' }).click();
     const target = a.page.locator('.msg', { hasText: 'Meet me at the Café Noir on Friday' });
+    await expect(target).toBeInViewport();
+    await expect(target).toHaveClass(/highlighted/);
+    await a.page.getByRole('button', { name: 'Close search' }).click();
+
+    // A result in another conversation opens that one at the message, not at its newest messages.
+    await openChat(a.page, c.name);
+    await a.page.getByRole('button', { name: 'Search', exact: true }).click();
+    await q.fill('cafe noir');
+    await a.page.locator('.search-hit', { hasText: 'Café Noir' }).click();
+    await expect(a.page.locator('.chat-title')).toHaveText(b.name);
     await expect(target).toBeInViewport();
     await expect(target).toHaveClass(/highlighted/);
     await a.page.getByRole('button', { name: 'Close search' }).click();

@@ -64,8 +64,17 @@ export function MessageList(props: MessageListProps): JSX.Element {
   let follow = true;
   /** Opened at the new-messages divider: keep it in place while history streams in, until the user scrolls. */
   let pinned: string | undefined;
+  /**
+   * Pinned, the reader has had everything down to the newest message on screen (and it was reported read): the
+   * divider has done its job, so messages arriving from now on are followed like at the bottom.
+   */
+  let pinnedSawNewest = false;
   /** The newest message is on screen (it may be read). */
   let newestVisible = false;
+  /** Id of the newest message at the last change (tells new messages from older history loading in front). */
+  let newestId: string | undefined;
+  /** A jump to a message that is not loaded yet: older history loads until it is (or there is no more). */
+  let seeking: string | undefined;
   let winFirst: string | undefined;
   let winLast: string | undefined;
   let highlightTimer: ReturnType<typeof setTimeout> | undefined;
@@ -117,6 +126,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
 
   function toLatest(): void {
     pinned = undefined;
+    seeking = undefined;
     const len = props.messages.length;
     follow = true;
     setAtBottom(true);
@@ -150,7 +160,10 @@ export function MessageList(props: MessageListProps): JSX.Element {
   function scheduleRead(): void {
     clearTimeout(readTimer);
     readTimer = setTimeout(() => {
-      if ((follow || newestVisible) && document.visibilityState === 'visible') props.onReadBottom();
+      if ((follow || newestVisible) && document.visibilityState === 'visible') {
+        if (pinned !== undefined && newestVisible) pinnedSawNewest = true;
+        props.onReadBottom();
+      }
     }, 300);
   }
 
@@ -159,9 +172,29 @@ export function MessageList(props: MessageListProps): JSX.Element {
     on(
       () => props.messages.length,
       (len, prevLen) => {
+        const previousNewest = newestId;
+        newestId = props.messages[len - 1]?.id;
+        const arrived = prevLen !== undefined && previousNewest !== undefined && newestId !== previousNewest;
+        if (seeking !== undefined) {
+          if (props.index.has(seeking)) {
+            const id = seeking;
+            seeking = undefined;
+            jumpTo(id);
+            return;
+          }
+          if (!loadingOlder() && props.conv.hasOlder) void seek(seeking);
+        }
         if (pinned !== undefined && props.index.has(pinned)) {
-          jumpTo(pinned, 'start', false);
-          return;
+          if (!(arrived && pinnedSawNewest)) {
+            jumpTo(pinned, 'start', false);
+            // New messages below what is on screen: count them on the jump-to-latest button.
+            const before = previousNewest === undefined ? undefined : props.index.get(previousNewest);
+            if (arrived && before !== undefined) setUnseen((n) => n + Math.max(0, len - 1 - before));
+            return;
+          }
+          // The reader had reached the newest message: follow the new ones (the divider scrolls away with them).
+          pinned = undefined;
+          follow = true;
         }
         if (follow) {
           const size = Math.min(MAX, Math.max(WINDOW, range().end - range().start));
@@ -229,15 +262,56 @@ export function MessageList(props: MessageListProps): JSX.Element {
     ),
   );
 
+  /**
+   * Scrolls to message `id` and highlights it. A message that is not in the list yet (a search result in older
+   * history, or a conversation still loading) is sought: older segments load ("Loading older messages…") until
+   * it is there, and the messages effect jumps when it appears. Scrolling, typing or jumping to the latest
+   * gives up the search.
+   */
+  async function seek(id: string): Promise<void> {
+    pinned = undefined;
+    interacted = true;
+    seeking = id;
+    if (props.index.has(id)) {
+      seeking = undefined;
+      jumpTo(id);
+      return;
+    }
+    if (loadingOlder()) return; // the load under way changes the list, and the messages effect comes back here
+    while (seeking === id && !props.index.has(id) && props.conv.hasOlder) {
+      const before = props.messages.length;
+      setLoadingOlder(true);
+      try {
+        await props.conv.loadOlder();
+      } catch (e) {
+        props.onError(e);
+        return;
+      } finally {
+        setLoadingOlder(false);
+      }
+      if (props.messages.length === before) return; // nothing came (e.g. offline); a later change resumes
+    }
+    if (seeking === id && props.index.has(id)) {
+      seeking = undefined;
+      jumpTo(id);
+    }
+  }
+
   onMount(() => {
     props.ref?.({ toLatest });
     const first = props.firstUnreadId;
-    if (first && props.index.has(first)) {
+    const wanted = props.jump;
+    if (wanted) {
+      // Opened from a search result (or a link to a message): that message, not the divider or the bottom.
+      if (!props.index.has(wanted.id)) toLatest();
+      void seek(wanted.id);
+    } else if (first && props.index.has(first)) {
       pinned = first;
       jumpTo(first, 'start', false);
     } else toLatest();
     const unpin = () => {
       interacted = true;
+      seeking = undefined;
       if (pinned === undefined) return;
       pinned = undefined;
       queueMicrotask(onScroll); // at the bottom already: follow new messages from now on
@@ -261,8 +335,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
       () => props.jump,
       (j) => {
         if (!j) return;
-        pinned = undefined;
-        jumpTo(j.id);
+        void seek(j.id);
       },
       { defer: true },
     ),
