@@ -16,8 +16,9 @@
  *
  * Writes are offline-first: entries are signed, kept in a sealed outbox until their frame is sealed into the
  * open segment (the persisted envelope then carries them to the server on the next sync). The outbox is one
- * sealed record per entry (`outbox/<convId>/<entryId>`), written when the entry is added and deleted once its
- * frame is sealed, so a send costs the same storage work however many entries wait.
+ * sealed record per entry (`outbox/<convId>/<entryId>`), written when the entry is added and deleted once the
+ * server acknowledged the frame that carries it (so a restart in between still shows the message as sending),
+ * so a send costs the same storage work however many entries wait.
  */
 import { z } from 'zod';
 import {
@@ -1272,8 +1273,10 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   /**
    * One flush: every outbox entry naming the open segment is in its inner doc (see `#enqueue`), so once the
-   * flush (seal + local save) succeeds those entries are in the persisted envelope and leave the outbox; their
-   * messages turn `sent` when the server acknowledges.
+   * flush (seal + local save) succeeds those entries are in the persisted envelope and leave the in-memory
+   * outbox; their messages turn `sent` when the server acknowledges. Their stored outbox records stay until
+   * then: a restart before the acknowledgement (a reload while offline) finds them, sees them in the doc
+   * already (`#replayOutbox` does not add them again) and shows those messages as sending, not sent.
    */
   async #deliverNow(): Promise<void> {
     const s = this.#openSegment ? this.#segments.get(this.#openSegment) : undefined;
@@ -1290,13 +1293,15 @@ export class Conversation extends Emitter<ConversationEvents> {
       sealed.push(e.entry.id);
       if (e.kind === 'msg') ids.push(e.entry.id);
     }
-    await inBatches(sealed, (id) => this.ctx.store.delete(this.#entryName(id)));
+    const forget = () => inBatches(sealed, (id) => this.ctx.store.delete(this.#entryName(id)));
     const link = s.doc.link;
-    if (link && ids.length > 0)
-      void link.whenAcked().then(() => {
+    if (!link) await forget();
+    else if (sealed.length > 0)
+      void link.whenAcked().then(async () => {
         for (const id of ids) this.#pending.delete(id);
         this.#scheduleRender();
         if (this.#blobRefs.length > 0) void this.#flushBlobRefs();
+        if (!this.#closed) await forget().catch(() => undefined); // a later start sends them again if need be
       });
     await this.#maybeRollover(s);
   }

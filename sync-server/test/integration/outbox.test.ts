@@ -115,6 +115,38 @@ describe('send path: outbox, batching, counters (postgres)', () => {
     });
   }
 
+  it('messages sealed while offline still show as sending after a restart, until the server holds them', async () => {
+    const disk = new MemoryStorage();
+    const alice = await userOn(disk);
+    const a = await alice.client.createDirect(bob.username);
+    expect(await a.whenDelivered()).toBe(true);
+    alice.client.goOffline();
+    const offline: string[] = [];
+    for (let i = 1; i <= 3; i++) offline.push(await a.send(`sealed offline ${i}`));
+    // Give the flush time to seal them into the open segment (it runs one macrotask after a send).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(a.messages.filter((m) => m.status === 'pending').map((m) => m.id)).toEqual(offline);
+    await alice.client.stop();
+
+    const restarted = new ParleyClient({ baseUrl: srv.url, storage: disk, account: alice.client.account });
+    await restarted.start({ offline: true });
+    try {
+      const c = await restarted.open(a.id);
+      expect(texts(c)).toEqual(['sealed offline 1', 'sealed offline 2', 'sealed offline 3']);
+      // Before: the records went at sealing time, so a reload while offline showed these as sent.
+      expect(c.messages.map((m) => m.status)).toEqual(['pending', 'pending', 'pending']);
+      await restarted.goOnline();
+      expect(await c.whenDelivered(15_000)).toBe(true);
+      expect(c.messages.every((m) => m.status === 'sent')).toBe(true);
+      await until(async () => (await storeOf(restarted, disk).list(`outbox/${a.id}/`)).length === 0, 10_000, 'the records go once acknowledged');
+      const b = await bob.client.open(a.id);
+      await until(() => texts(b).length === 3, 15_000, 'bob has all three');
+      expect(b.invalidFrames()).toEqual([]);
+    } finally {
+      await restarted.stop();
+    }
+  });
+
   it('an outbox in the old single-record format is migrated to per-entry records and delivered', async () => {
     const disk = new MemoryStorage();
     const alice = await userOn(disk);
