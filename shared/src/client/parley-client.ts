@@ -122,6 +122,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       ...(this.options.WebSocket ? { WebSocket: this.options.WebSocket } : {}),
     });
     if (options.offline) sync.disconnect();
+    // Presence comes from the server: with the socket down nobody is known to be online (the next handshake
+    // re-seeds it), rather than showing whoever was online when the connection went.
+    sync.socket.on('disconnect', () => this.#forgetPresence());
     this.#ctx = {
       transport: this.account.transport,
       sync,
@@ -182,9 +185,15 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     return this.#online.get(userId) ?? false;
   }
 
-  /** Drops the connection (writes continue locally). */
+  /** Every contact known online turns offline (the connection that told us is gone). */
+  #forgetPresence(): void {
+    for (const [userId, online] of this.#online) if (online) this.#setOnline(userId, false);
+  }
+
+  /** Drops the connection (writes continue locally); contacts' presence is unknown, so nobody shows online. */
   goOffline(): void {
     this.context.sync.disconnect();
+    this.#forgetPresence();
   }
 
   /** Reconnects and refreshes every open conversation. */

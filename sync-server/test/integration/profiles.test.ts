@@ -168,14 +168,19 @@ describe('initial presence (postgres)', () => {
     expect(late.isOnline(alice.userId)).toBe(true);
     expect(events).toContainEqual({ userId: alice.userId, online: true });
 
-    // While Bob's device is offline, Alice leaves: Bob misses the notice; his reconnect re-seeds.
+    // Offline, Bob's device cannot know who is online: nobody shows online (it used to keep the last answer).
+    late.goOffline();
+    expect(late.isOnline(alice.userId)).toBe(false);
+    expect(events.at(-1)).toEqual({ userId: alice.userId, online: false });
+    // Alice is still online: the reconnect re-seeds her presence.
+    await late.goOnline();
+    await until(() => late.isOnline(alice.userId), 10_000, 'alice online again after the reconnect');
+
+    // While Bob's device is offline, Alice leaves: Bob misses the notice; his reconnect does not show her online.
     late.goOffline();
     alice.client.goOffline();
     await new Promise((r) => setTimeout(r, 300));
-    expect(late.isOnline(alice.userId)).toBe(true); // stale: nothing told him
-    const wentOffline = late.once('presence', (e) => e.userId === alice.userId && !e.online);
     await late.goOnline();
-    await wentOffline;
     expect(late.isOnline(alice.userId)).toBe(false);
 
     // And back: the inbox notice (or the next seed) reports her online again.
