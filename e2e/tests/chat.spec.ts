@@ -262,13 +262,17 @@ test.describe.serial('chat', () => {
     const info = a.page.getByRole('dialog', { name: 'Group info' });
     await expect(info.locator('.member', { hasText: a.name }).locator('.member-role')).toHaveText('Admin');
     await expect(info.locator('.member', { hasText: c.name }).locator('.member-role')).toHaveText('Member');
+    // Cat is told (the group leaves her list), and her open view does not call her an unverified member.
+    const toldRemoved = expect(c.page.locator('.toast', { hasText: `You were removed from the group “${groupName}”` })).toBeVisible({ timeout: 20_000 });
     await info.getByRole('button', { name: `Remove ${c.name}` }).click();
     await expect(info.locator('.member', { hasText: c.name })).toHaveCount(0, { timeout: 20_000 });
     await info.getByRole('button', { name: 'Close' }).click();
+    await toldRemoved;
 
     await send(a.page, 'Secret after removal');
     await expect(messageText(b.page, 'Secret after removal')).toBeVisible({ timeout: 20_000 });
     await expect(c.page.locator('.chat-banner', { hasText: 'no longer a member' })).toBeVisible({ timeout: 20_000 });
+    await expect(c.page.locator('.chat-banner', { hasText: 'Unverified member' })).toHaveCount(0);
     await c.page.waitForTimeout(2000);
     await expect(messageText(c.page, 'Secret after removal')).toHaveCount(0);
     await expect(composer(c.page)).toBeDisabled();

@@ -94,6 +94,8 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
     const name = groupName ?? store.handle(convId)?.name;
     toast(name ? `You were added to the group “${name}”` : 'You were added to a group');
   };
+  store.hooks.onRemovedFromGroup = (_convId, name) =>
+    toast(name ? `You were removed from the group “${name}”.` : 'You were removed from a group.', 'error');
   store.hooks.onKeyChanged = (username) => toast(`${username}’s security key changed. Check their safety number.`, 'error');
   void store.start();
 

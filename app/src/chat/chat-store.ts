@@ -42,6 +42,8 @@ export interface ChatStoreHooks {
   onIncoming?: (m: IncomingMessage) => void;
   onMessages?: (convId: string, messages: readonly ConversationMessage[]) => void;
   onAddedToGroup?: (convId: string, name: string | undefined) => void;
+  /** Someone removed this user from a group (not called when this device left it). */
+  onRemovedFromGroup?: (convId: string, name: string | undefined) => void;
   onKeyChanged?: (username: string) => void;
 }
 
@@ -306,8 +308,10 @@ export class ChatStore {
         this.#scheduleRows();
       }),
       c.on('unverified', () => this.#bumpMembers()),
-      c.on('removed', () => {
+      c.on('removed', ({ left }) => {
         this.#setRemoved(new Set([...this.removed(), c.id]));
+        // The row goes with the next list refresh: say why, or the group just vanishes.
+        if (!left && c.info.kind === 'group') this.hooks.onRemovedFromGroup?.(c.id, c.name);
         void this.client.refreshConversations().catch(() => undefined);
       }),
     );

@@ -94,8 +94,8 @@ export interface ConversationEvents {
   change: { messages: ConversationMessage[] };
   /** Members the server lists without an admin-signed add (do not trust them). */
   unverified: { userIds: string[] };
-  /** This user was removed (or left): live state was dropped. */
-  removed: Record<string, never>;
+  /** This user was removed (`left`: this device left the group): live state was dropped. */
+  removed: { left: boolean };
   /** A frame was rejected. */
   invalid: { segmentId: string; frame: InvalidFrame };
   /** Counter gaps changed (frames withheld or in flight). */
@@ -222,6 +222,8 @@ export class Conversation extends Emitter<ConversationEvents> {
   #compactRound: { segmentId: string; neededSince: number; jitter: number } | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #removed = false;
+  /** This device is leaving (`leave()`): the drop that follows is not a removal by someone else. */
+  #leaving = false;
   #closed = false;
   #lastUnverified = '[]';
   readonly #resolvers: FrameResolvers;
@@ -291,7 +293,8 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   /** Members the server lists that no admin signed for. */
   get unverifiedMembers(): string[] {
-    if (!this.#membership.created) return [];
+    // Removed, the server's member list here is the last one fetched (still naming this user), not a claim.
+    if (!this.#membership.created || this.#removed) return [];
     return this.#info.members.map((m) => m.userId).filter((u) => !this.#membership.members.has(u));
   }
 
@@ -636,7 +639,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.#removed = true;
     this.#meta.detach();
     for (const s of this.#segments.values()) s.doc.detach();
-    this.emit('removed', {});
+    this.emit('removed', { left: this.#leaving });
   }
 
   async #refreshKeys(fetched?: KeyWrapsResponse): Promise<void> {
@@ -1484,6 +1487,7 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   /** Leaves: a signed leave op, then the server call; a remaining member rotates the key. */
   async leave(): Promise<void> {
+    this.#leaving = true;
     await this.#writeMembership({ type: 'leave' }).catch(() => undefined);
     await this.ctx.transport.request(z.unknown(), 'POST', `/api/conversations/${this.id}/leave`, { auth: true, body: {} });
     await this.#dropLive();
