@@ -153,6 +153,10 @@ test.describe.serial('files', () => {
 
     await tray.getByRole('button', { name: 'Remove dropped.txt' }).click();
     await expect(tray.locator('.upload-name')).toHaveText(['pasted.txt']);
+    // A finished file survives a reload, like the draft (kept sealed on the device); the removed one stays gone.
+    await a.page.waitForTimeout(500);
+    await a.page.reload();
+    await expect(tray.locator('.upload-item.upload-ready .upload-name')).toHaveText(['pasted.txt'], { timeout: 30_000 });
     await a.page.getByRole('button', { name: 'Send message' }).click(); // a file alone, no text
     await expect(tray).toBeHidden();
     await expect(a.page.locator('.msg.mine').last().locator('.file-card-name')).toHaveText('pasted.txt', { timeout: 20_000 });

@@ -1,7 +1,7 @@
 /**
  * The composer: Enter sends, Shift+Enter adds a line, the box grows with its text (up to a limit), and a
  * draft per conversation survives switching conversations (memory) and reloads (the core's sealed store,
- * so drafts are encrypted at rest). Reply and edit modes show what they act on, Escape cancels them.
+ * so drafts are encrypted at rest), and so do files finished uploading (`UploadQueue.keepIn`). Reply and edit modes show what they act on, Escape cancels them.
  * Typing is announced (encrypted awareness) while the user types, and withdrawn on send or after a pause.
  */
 import { createEffect, createSignal, on, onCleanup, Show, type JSX } from 'solid-js';
@@ -67,6 +67,7 @@ export function Composer(props: ComposerProps): JSX.Element {
       () => props.conv.id,
       (convId) => {
         loadedFor = convId;
+        void uploadQueueFor(props.conv).keepIn(props.store); // finished files come back after a reload too
         const mem = memoryDrafts.get(convId);
         setText(mem ?? '');
         queueMicrotask(grow);

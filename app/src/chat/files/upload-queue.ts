@@ -2,11 +2,16 @@
  * Files staged in the composer of one conversation: each is thumbnailed (images), encrypted and uploaded at
  * once through the client core (`Conversation.uploadAttachment`), with progress and cancel; the next message
  * sent takes the finished ones as its attachments. One queue per conversation, kept while the app runs, so
- * switching conversations does not lose uploads in flight.
+ * switching conversations does not lose uploads in flight. Finished files are also kept in the device's sealed
+ * store (`keepIn`, record `staged/<convId>`: file references and keys, encrypted at rest like the draft), so a
+ * reload brings them back with the draft; a file still uploading at a reload is lost (its bytes are not kept),
+ * and one kept longer than `STAGED_MAX_AGE_MS` is dropped and discarded on the server, which deletes uploads
+ * no message took after a grace period (`BLOB_GRACE_SECONDS`, a day by default).
  */
 import { createSignal, type Accessor } from 'solid-js';
-import { isClientError, type Conversation } from '@parley/shared/client';
-import { MAX_ATTACHMENTS, type Attachment } from '@parley/shared/envelope';
+import { z } from 'zod';
+import { isClientError, type Conversation, type SealedStore } from '@parley/shared/client';
+import { Attachment, MAX_ATTACHMENTS } from '@parley/shared/envelope';
 import { makeThumbnail } from './thumbnails.ts';
 
 /** Where one staged file is. */
@@ -23,7 +28,22 @@ export interface UploadItem {
   /** Why it failed (display text). */
   error?: string;
   attachment?: Attachment;
+  /** When it finished uploading (ms since the epoch). */
+  readyAt?: number;
 }
+
+/** How long a finished, unsent file is kept across reloads (half the server's default grace period). */
+export const STAGED_MAX_AGE_MS = 12 * 60 * 60 * 1000;
+
+/** The kept finished files of one conversation (storage is an edge: parsed strictly). */
+const StagedRecord = z
+  .object({
+    v: z.literal(1),
+    items: z
+      .array(z.object({ name: z.string().max(255), size: z.number().int().min(0), readyAt: z.number().int().min(0), attachment: Attachment }).strict())
+      .max(MAX_ATTACHMENTS),
+  })
+  .strict();
 
 /** Display text for a failed upload. */
 export function uploadErrorText(e: unknown): string {
@@ -43,6 +63,8 @@ export class UploadQueue {
   readonly items: Accessor<UploadItem[]>;
   readonly #set: (fn: (prev: UploadItem[]) => UploadItem[]) => void;
   readonly #controllers = new Map<string, AbortController>();
+  #store: SealedStore | undefined;
+  #saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly conv: Conversation) {
     const [items, setItems] = createSignal<UploadItem[]>([]);
@@ -83,7 +105,8 @@ export class UploadQueue {
         onProgress: (p) => this.#update(key, { loaded: p.loaded }),
         signal: ctl.signal,
       });
-      this.#update(key, { state: 'ready', loaded: file.size, attachment });
+      this.#update(key, { state: 'ready', loaded: file.size, attachment, readyAt: Date.now() });
+      this.#save();
     } catch (e) {
       if (ctl.signal.aborted) return; // cancelled: already removed from the list
       this.#update(key, { state: 'failed', error: uploadErrorText(e) });
@@ -101,7 +124,50 @@ export class UploadQueue {
     const item = this.items().find((i) => i.key === key);
     this.#controllers.get(key)?.abort(new DOMException('cancelled by the user', 'AbortError'));
     this.#set((list) => list.filter((i) => i.key !== key));
-    if (item?.state === 'ready' && item.attachment) void this.conv.discardAttachment(item.attachment).catch(() => undefined);
+    if (item?.state === 'ready' && item.attachment) {
+      void this.conv.discardAttachment(item.attachment).catch(() => undefined);
+      this.#save();
+    }
+  }
+
+  get #name(): string {
+    return `staged/${this.conv.id}`;
+  }
+
+  /**
+   * Keeps this queue's finished files in `store` from now on and brings back the ones an earlier run kept
+   * (once per queue; later calls do nothing). Kept files older than `STAGED_MAX_AGE_MS` are discarded instead.
+   */
+  async keepIn(store: SealedStore): Promise<void> {
+    if (this.#store) return;
+    this.#store = store;
+    const kept = await store.getJson(this.#name, StagedRecord).catch(() => undefined);
+    if (!kept) return;
+    const now = Date.now();
+    const staged = new Set(this.items().flatMap((i) => (i.attachment ? [i.attachment.file.blobId] : [])));
+    const back: UploadItem[] = [];
+    for (const k of kept.items) {
+      if (staged.has(k.attachment.file.blobId)) continue;
+      if (now - k.readyAt >= STAGED_MAX_AGE_MS || back.length + staged.size >= MAX_ATTACHMENTS) {
+        void this.conv.discardAttachment(k.attachment).catch(() => undefined);
+        continue;
+      }
+      back.push({ key: `u${++seq}`, name: k.name, size: k.size, state: 'ready', loaded: k.size, attachment: k.attachment, readyAt: k.readyAt });
+    }
+    this.#set((list) => [...back, ...list]);
+    this.#save();
+  }
+
+  /** Writes the finished files to the store (in order; the last write wins). */
+  #save(): void {
+    const store = this.#store;
+    if (!store) return;
+    this.#saving = this.#saving.then(async () => {
+      const items = this.items().flatMap((i) =>
+        i.state === 'ready' && i.attachment ? [{ name: i.name, size: i.size, readyAt: i.readyAt ?? Date.now(), attachment: i.attachment }] : [],
+      );
+      await (items.length > 0 ? store.setJson(this.#name, { v: 1, items }) : store.delete(this.#name)).catch(() => undefined);
+    });
   }
 
   /** True while a staged file is still uploading. */
@@ -118,6 +184,7 @@ export class UploadQueue {
   clearSent(sent: readonly Attachment[]): void {
     const ids = new Set(sent.map((a) => a.file.blobId));
     this.#set((list) => list.filter((i) => !(i.attachment && ids.has(i.attachment.file.blobId))));
+    this.#save();
   }
 }
 
