@@ -3,7 +3,7 @@
  * contact) sees the display name in the conversation list and the chat header, the status and picture in
  * the contact-info dialog, and the safety number there both as text groups and as a QR code image.
  */
-import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type Browser, type BrowserContext, type Locator, type Page } from '@playwright/test';
 import { registerAndEnter, uniqueUsername, watchPage } from '../support/app.ts';
 import { axeSeriousViolations as axeSerious } from '../support/axe.ts';
 
@@ -24,18 +24,51 @@ async function newUser(browser: Browser, prefix: string): Promise<User> {
 const composer = (p: Page) => p.getByLabel('Message', { exact: true });
 
 // A 300×200 PNG (a solid colour), made in the test so no fixture file is needed.
-async function pngBytes(p: Page): Promise<Buffer> {
-  const b64 = await p.evaluate(async () => {
+async function pngBytes(p: Page, colour = '#3a7'): Promise<Buffer> {
+  const b64 = await p.evaluate(async (fill) => {
     const c = document.createElement('canvas');
     c.width = 300;
     c.height = 200;
     const ctx = c.getContext('2d');
     if (!ctx) throw new Error('no 2d context');
-    ctx.fillStyle = '#3a7';
+    ctx.fillStyle = fill;
     ctx.fillRect(0, 0, 300, 200);
     return c.toDataURL('image/png').split(',')[1] ?? '';
-  });
+  }, colour);
   return Buffer.from(b64, 'base64');
+}
+
+/** The colour (r, g, b) of an image element's centre. */
+async function centreColour(img: Locator): Promise<number[]> {
+  return img.evaluate(async (el: HTMLImageElement) => {
+    await el.decode();
+    const c = document.createElement('canvas');
+    c.width = 1;
+    c.height = 1;
+    const ctx = c.getContext('2d');
+    if (!ctx) throw new Error('no 2d context');
+    ctx.drawImage(el, el.naturalWidth / 2, el.naturalHeight / 2, 1, 1, 0, 0, 1, 1);
+    return [...ctx.getImageData(0, 0, 1, 1).data.slice(0, 3)];
+  });
+}
+
+/**
+ * Holds every `createImageBitmap` of the page until `releaseDecode` is called: a picture then stays "being
+ * prepared" for as long as the test needs, as a very large image (a 12000×12000 PNG takes ~7 s) does.
+ */
+async function holdDecode(p: Page): Promise<void> {
+  await p.evaluate(() => {
+    const real = window.createImageBitmap.bind(window);
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    Object.assign(window, {
+      releaseDecode: release,
+      createImageBitmap: async (...args: Parameters<typeof createImageBitmap>) => {
+        await gate;
+        return real(...args);
+      },
+    });
+  });
 }
 
 test.describe.serial('profiles', () => {
@@ -116,5 +149,56 @@ test.describe.serial('profiles', () => {
 
     a.watch.expectClean();
     b.watch.expectClean();
+  });
+
+  test('the profile dialog: no empty error box, one clear error for an over-long name, busy while a picture is prepared', async () => {
+    const p = a.page;
+    // No empty pink box in "New chat", yet its alert region is there for an error that comes later.
+    await p.getByRole('button', { name: 'New chat' }).click();
+    const newChat = p.getByRole('dialog', { name: 'New chat' });
+    await expect(newChat.getByLabel('Username')).toBeVisible();
+    await expect(newChat.locator('[role="alert"]')).toHaveCount(1);
+    await expect(newChat.locator('.form-error').filter({ visible: true })).toHaveCount(0);
+    await newChat.getByRole('button', { name: 'Close' }).click();
+    await expect(newChat).toBeHidden();
+
+    await p.getByRole('button', { name: 'Profile', exact: true }).click();
+    const dlg = p.getByRole('dialog', { name: 'Your profile' });
+    const name = dlg.getByLabel('Display name');
+    await expect(name).toHaveValue('Alice Liddell');
+    await expect(dlg.locator('[role="alert"]')).toHaveCount(1);
+    await expect(dlg.locator('.form-error').filter({ visible: true })).toHaveCount(0);
+
+    // A pasted 200-letter name: the counter says it is too long, and Save gives one message, not two.
+    await name.fill('Ж'.repeat(200));
+    await expect(dlg.locator('#profile-name-hint')).toHaveText('200/64: too long by 136.');
+    await expect(name).toHaveAttribute('aria-invalid', 'true');
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    const alert = dlg.getByRole('alert');
+    await expect(alert.locator('p')).toHaveText(['Display name: at most 64 characters']);
+    await expect(dlg).toBeVisible();
+    await name.fill('Alice Liddell');
+    await expect(name).not.toHaveAttribute('aria-invalid');
+
+    // While a chosen picture is prepared, the dialog says so and Save waits; then the picture is saved.
+    await holdDecode(p);
+    const save = dlg.getByRole('button', { name: 'Save' });
+    await dlg.locator('#profile-avatar').setInputFiles({ name: 'new.png', mimeType: 'image/png', buffer: await pngBytes(p, '#c33') });
+    await expect(dlg.getByRole('status')).toHaveText('Preparing picture…');
+    await expect(save).toBeDisabled();
+    await name.press('Enter'); // implicit submission does not save either
+    await p.waitForTimeout(300);
+    await expect(dlg).toBeVisible();
+    await p.evaluate(() => (window as unknown as { releaseDecode: () => void }).releaseDecode());
+    await expect(dlg.getByRole('status')).toHaveText('');
+    await expect(save).toBeEnabled();
+    await save.click();
+    await expect(dlg).toBeHidden({ timeout: 20_000 });
+    await p.getByRole('button', { name: 'Profile', exact: true }).click();
+    const [r, g] = await centreColour(dlg.locator('.avatar-img'));
+    expect(r).toBeGreaterThan(150); // #c33, not the earlier #3a7
+    expect(g).toBeLessThan(110);
+    await dlg.getByRole('button', { name: 'Close' }).click();
+    a.watch.expectClean();
   });
 });

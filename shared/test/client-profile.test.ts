@@ -128,6 +128,22 @@ describe('profile record [PROFILE-4]', () => {
     expect(sniffImageMime(new Uint8Array())).toBeUndefined();
   });
 
+  it('reports an over-long text once, whether it passes the UTF-16 bound or not (no contradictory pair)', () => {
+    const details = (u: Parameters<typeof validateProfileUpdate>[0]) => {
+      try {
+        validateProfileUpdate(u);
+      } catch (e) {
+        return (e as ClientError).details;
+      }
+      return [];
+    };
+    expect(details({ displayName: 'Ж'.repeat(200) })).toEqual(['displayName: at most 64 characters']);
+    expect(details({ displayName: 'Ж'.repeat(100) })).toEqual(['displayName: at most 64 characters']);
+    expect(details({ displayName: '🌷'.repeat(65) })).toEqual(['displayName: at most 64 characters']);
+    expect(details({ status: 's'.repeat(1000) })).toEqual(['status: at most 140 characters']);
+    expect(details({ displayName: '🌷'.repeat(64) })).toEqual([]);
+  });
+
   it('validates updates before anything is written (ClientError invalid_input with details)', () => {
     expect(validateProfileUpdate({ displayName: 'ok', status: null, avatar: { mime: 'image/webp', bytes: WEBP } })).toMatchObject({ displayName: 'ok', status: null });
     for (const u of [

@@ -6,7 +6,8 @@
 import { createMemo, createSignal, For, Show, type JSX } from 'solid-js';
 import type { ChatRow, ChatStore } from './chat-store.ts';
 import { Avatar } from './Avatar.tsx';
-import { notificationPermission, preview, requestPermission } from './notifications.ts';
+import { notificationPermission, requestPermission } from './notifications.ts';
+import { listPreview, type PreviewAuthor, type PreviewableMessage } from './message-preview.ts';
 import { listTime } from './time.ts';
 
 /** Props of `ConversationList`. */
@@ -39,11 +40,24 @@ export function ConversationList(props: ConversationListProps): JSX.Element {
     return all.filter((r) => fold(titleOf(r)).includes(q) || fold(r.title).includes(q) || fold(r.lastMessage?.text ?? '').includes(q));
   });
 
+  /**
+   * The newest message in full: the row's summary carries only its text, while its files and whether it was
+   * deleted are on the open conversation (the rows are rebuilt on every change of it, so this stays current).
+   */
+  const fullMessage = (convId: string, last: NonNullable<ChatRow['lastMessage']>): PreviewableMessage => {
+    // It is the newest there, or close to it when more arrived since the row was built: look at the tail only.
+    const list = s.handle(convId)?.messages ?? [];
+    for (let i = list.length - 1; i >= Math.max(0, list.length - 20); i--) {
+      const m = list[i];
+      if (m?.id === last.id) return m;
+    }
+    return { text: last.text, attachments: [], deleted: false };
+  };
   const previewOf = (r: ChatRow) => {
     const m = r.lastMessage;
     if (!m) return r.kind === 'group' ? `${r.members.length} members` : 'No messages yet';
-    const who = m.author === s.me.userId ? 'You: ' : r.kind === 'group' ? `${s.displayNameOf(m.author)}: ` : '';
-    return who + preview(m.text, 80);
+    const author: PreviewAuthor = m.author === s.me.userId ? { kind: 'me' } : r.kind === 'group' ? { kind: 'member', name: s.displayNameOf(m.author) } : { kind: 'peer' };
+    return listPreview(fullMessage(r.id, m), author, 80);
   };
   const activityTs = (r: ChatRow) => r.lastMessage?.ts ?? Date.parse(r.updatedAt);
 

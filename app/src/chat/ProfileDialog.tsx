@@ -3,7 +3,7 @@
  * (`ParleyClient.setProfile`). The avatar is downscaled on the device (≤ 256 px, WebP or JPEG, ≤ 64 KiB)
  * before it is encrypted; the original file never leaves the page.
  */
-import { createSignal, For, onCleanup, onMount, Show, type JSX } from 'solid-js';
+import { createSignal, onCleanup, onMount, Show, type JSX } from 'solid-js';
 import {
   isClientError,
   PROFILE_AVATAR_MAX_BYTES,
@@ -15,7 +15,7 @@ import {
 } from '@parley/shared/client';
 import type { ChatStore } from './chat-store.ts';
 import { Avatar } from './Avatar.tsx';
-import { Modal } from './dialogs.tsx';
+import { ErrorSlot, Modal } from './dialogs.tsx';
 import { chatErrorText } from './notifications.ts';
 import { toast } from '../ui/toasts.tsx';
 
@@ -71,15 +71,19 @@ export async function downscaleAvatar(file: Blob): Promise<ProfileAvatar> {
   }
 }
 
-/** Readable lines from a `ClientError('invalid_input')` of `setProfile` (its `details` name the field). */
+/**
+ * Readable lines from a `ClientError('invalid_input')` of `setProfile` (its `details` name the field), each
+ * line once.
+ */
 export function profileErrorLines(e: unknown): string[] {
   if (isClientError(e, 'invalid_input') && e.details.length > 0) {
-    return e.details.map((d) =>
+    const lines = e.details.map((d) =>
       d
         .replace(/^displayName: /, 'Display name: ')
         .replace(/^status: /, 'Status: ')
         .replace(/^avatar(\.\w+)?: /, 'Picture: '),
     );
+    return [...new Set(lines)];
   }
   if (e instanceof AvatarError) return [e.message];
   return [chatErrorText(e)];
@@ -96,8 +100,13 @@ export function ProfileDialog(props: { store: ChatStore; onClose: () => void }):
   const [avatar, setAvatar] = createSignal<ProfileAvatar | null | undefined>(undefined);
   const [preview, setPreview] = createSignal<string | undefined>();
   const [busy, setBusy] = createSignal(false);
+  /** A chosen picture is being decoded and downscaled (seconds for a very large image). */
+  const [preparing, setPreparing] = createSignal(false);
   const [errors, setErrors] = createSignal<string[]>([]);
   let touched = false;
+  let closed = false;
+  /** Bumped by every pick and by Remove: only the latest choice is applied. */
+  let pickSeq = 0;
 
   // Fill in the saved profile when it arrives after the dialog opened (first open on this device).
   onMount(() => {
@@ -118,24 +127,40 @@ export function ProfileDialog(props: { store: ChatStore; onClose: () => void }):
     if (old) URL.revokeObjectURL(old);
     setPreview(url);
   };
-  onCleanup(() => setPreviewUrl(undefined));
+  onCleanup(() => {
+    closed = true;
+    setPreviewUrl(undefined);
+  });
 
   const shownAvatar = () => (avatar() === undefined ? s.avatarUrl(me) : avatar() === null ? undefined : preview());
   const count = (v: string) => [...v].length;
+  const nameTooLong = () => count(name()) > PROFILE_DISPLAY_NAME_MAX;
+  const statusTooLong = () => count(status()) > PROFILE_STATUS_MAX;
 
+  /**
+   * Prepares the chosen picture (a very large image takes seconds to decode). Save is disabled meanwhile, and
+   * `save` refuses: it would otherwise save the profile without the picture still on its way and close the
+   * dialog as if everything was saved. Choosing again or Remove supersedes a picture still being prepared.
+   */
   async function pick(file: File | undefined): Promise<void> {
     if (!file) return;
+    const seq = ++pickSeq;
     setErrors([]);
+    setPreparing(true);
     try {
       const a = await downscaleAvatar(file);
+      if (closed || seq !== pickSeq) return; // no object URL for a dialog that is gone or a choice replaced
       setAvatar(a);
       setPreviewUrl(URL.createObjectURL(new Blob([a.bytes as Uint8Array<ArrayBuffer>], { type: a.mime })));
     } catch (e) {
-      setErrors(profileErrorLines(e));
+      if (!closed && seq === pickSeq) setErrors(profileErrorLines(e));
+    } finally {
+      if (seq === pickSeq) setPreparing(false);
     }
   }
 
   async function save(): Promise<void> {
+    if (busy() || preparing()) return;
     const update: ProfileUpdate = {
       displayName: name().trim() || null,
       status: status().trim() || null,
@@ -186,6 +211,8 @@ export function ProfileDialog(props: { store: ChatStore; onClose: () => void }):
                 type="button"
                 class="btn btn-small btn-ghost"
                 onClick={() => {
+                  pickSeq++;
+                  setPreparing(false);
                   setAvatar(null);
                   setPreviewUrl(undefined);
                 }}
@@ -193,6 +220,13 @@ export function ProfileDialog(props: { store: ChatStore; onClose: () => void }):
                 Remove picture
               </button>
             </Show>
+            {/* Present (empty) from the start, so the live region announces the text when it appears. */}
+            <span id="profile-avatar-status" class="profile-avatar-status small" role="status">
+              <Show when={preparing()}>
+                <span class="spinner spinner-small" aria-hidden="true" />
+                Preparing picture…
+              </Show>
+            </span>
           </div>
         </div>
         <div class="field">
@@ -204,13 +238,18 @@ export function ProfileDialog(props: { store: ChatStore; onClose: () => void }):
             value={name()}
             placeholder={s.me.username}
             aria-describedby="profile-name-hint"
+            aria-invalid={nameTooLong() ? 'true' : undefined}
             onInput={(e) => {
               touched = true;
               setName(e.currentTarget.value);
             }}
           />
-          <p id="profile-name-hint" class="field-hint">
-            {count(name())}/{PROFILE_DISPLAY_NAME_MAX}. Empty shows your username, {s.me.username}.
+          {/* No maxlength: it counts UTF-16 units, so it would cap a name of emoji at half the allowed code
+              points and silently cut pasted text; the counter says so instead, and Save gives one error. */}
+          <p id="profile-name-hint" class="field-hint" classList={{ 'field-hint-over': nameTooLong() }}>
+            <Show when={nameTooLong()} fallback={<>{count(name())}/{PROFILE_DISPLAY_NAME_MAX}. Empty shows your username, {s.me.username}.</>}>
+              {count(name())}/{PROFILE_DISPLAY_NAME_MAX}: too long by {count(name()) - PROFILE_DISPLAY_NAME_MAX}.
+            </Show>
           </p>
         </div>
         <div class="field">
@@ -220,20 +259,20 @@ export function ProfileDialog(props: { store: ChatStore; onClose: () => void }):
             class="input"
             value={status()}
             aria-describedby="profile-status-hint"
+            aria-invalid={statusTooLong() ? 'true' : undefined}
             onInput={(e) => {
               touched = true;
               setStatus(e.currentTarget.value);
             }}
           />
-          <p id="profile-status-hint" class="field-hint">
+          <p id="profile-status-hint" class="field-hint" classList={{ 'field-hint-over': statusTooLong() }}>
             {count(status())}/{PROFILE_STATUS_MAX}
+            {statusTooLong() ? `: too long by ${count(status()) - PROFILE_STATUS_MAX}.` : ''}
           </p>
         </div>
-        <div class="form-error" role="alert">
-          <For each={errors()}>{(line) => <p>{line}</p>}</For>
-        </div>
+        <ErrorSlot message={errors()} />
         <div class="button-row">
-          <button type="submit" class="btn btn-primary" disabled={busy()}>
+          <button type="submit" class="btn btn-primary" disabled={busy() || preparing()} aria-describedby={preparing() ? 'profile-avatar-status' : undefined}>
             {busy() ? 'Saving…' : 'Save'}
           </button>
         </div>

@@ -42,6 +42,24 @@ export function Modal(props: { title: string; onClose: () => void; children: JSX
   );
 }
 
+/**
+ * A dialog's error (one message, or several lines): the `role="alert"` region is always in the page, so an
+ * error that appears later is announced; the pink box is there only while there is something to say (the
+ * empty region takes no room: `.form-error-live` in styles.css).
+ */
+export function ErrorSlot(props: { message: string | readonly string[]; id?: string }): JSX.Element {
+  const lines = () => (typeof props.message === 'string' ? [props.message] : props.message).filter(Boolean);
+  return (
+    <div id={props.id} class="form-error-live" role="alert">
+      <Show when={lines().length > 0}>
+        <div class="form-error">
+          <For each={lines()}>{(line) => <p>{line}</p>}</For>
+        </div>
+      </Show>
+    </div>
+  );
+}
+
 function useBusy(): [() => boolean, <T>(fn: () => Promise<T>) => Promise<T | undefined>, () => string, (s: string) => void] {
   const [busy, setBusy] = createSignal(false);
   const [error, setError] = createSignal('');
@@ -91,9 +109,7 @@ export function NewChatDialog(props: { store: ChatStore; onClose: () => void; on
             onInput={(e) => setUsername(e.currentTarget.value)}
           />
         </div>
-        <p id="new-chat-error" class="form-error" role="alert">
-          {error()}
-        </p>
+        <ErrorSlot id="new-chat-error" message={error()} />
         <div class="button-row">
           <button type="submit" class="btn btn-primary" disabled={busy() || !username().trim()}>
             {busy() ? 'Starting…' : 'Start chat'}
@@ -147,9 +163,7 @@ export function NewGroupDialog(props: { store: ChatStore; onClose: () => void; o
             Usernames separated by commas or spaces. You will be the group’s admin.
           </p>
         </div>
-        <p id="new-group-error" class="form-error" role="alert">
-          {error()}
-        </p>
+        <ErrorSlot id="new-group-error" message={error()} />
         <div class="button-row">
           <button type="submit" class="btn btn-primary" disabled={busy() || !name().trim() || list().length === 0}>
             {busy() ? 'Creating…' : 'Create group'}
@@ -268,9 +282,7 @@ export function GroupInfoDialog(props: { store: ChatStore; conv: Conversation; o
             </button>
           </form>
         </Show>
-        <p class="form-error" role="alert">
-          {error()}
-        </p>
+        <ErrorSlot message={error()} />
         <Show when={!removed()}>
           <div class="button-row">
             <Show

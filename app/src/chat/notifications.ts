@@ -9,6 +9,9 @@ import { isClientError } from '@parley/shared/client';
 import { errorText } from '../errors.ts';
 import { toast } from '../ui/toasts.tsx';
 import type { IncomingMessage } from './chat-store.ts';
+import { contentPreview } from './message-preview.ts';
+
+export { preview } from './message-preview.ts';
 
 type Permission = NotificationPermission | 'unsupported';
 
@@ -31,21 +34,18 @@ export async function requestPermission(): Promise<void> {
   }
 }
 
-/** Short preview text (one line, at most `max` characters). */
-export function preview(text: string, max = 80): string {
-  const one = text.replace(/\s+/g, ' ').trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
-}
-
 /**
  * Reacts to a new message from someone else. `open` switches to its conversation (the system notification's
  * click does that too).
  */
 export function notifyIncoming(m: IncomingMessage, activeId: string | undefined, open: (convId: string) => void): void {
   const hidden = document.visibilityState === 'hidden';
-  const body = preview(m.message.text, 140);
+  // Text, else words for its files ("📎 report.pdf"): a file-only message must not read as an empty one.
+  const body = contentPreview(m.message, 140);
   if (!hidden && m.convId !== activeId) {
-    toast(m.kind === 'direct' ? `New message from ${m.sender}: ${preview(m.message.text, 60)}` : `${m.sender} in ${m.convTitle}: ${preview(m.message.text, 60)}`);
+    const short = contentPreview(m.message, 60);
+    const head = m.kind === 'direct' ? `New message from ${m.sender}` : `${m.sender} in ${m.convTitle}`;
+    toast(short ? `${head}: ${short}` : head);
   }
   if (hidden && currentPermission() === 'granted') {
     void showSystemNotification(m.kind === 'direct' ? m.sender : `${m.sender} in ${m.convTitle}`, body, m.convId, open);

@@ -89,10 +89,13 @@ export interface ProfileContact {
 const UNSAFE_TEXT = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/u;
 
 function profileText(max: number) {
+  const tooLong = `at most ${max} characters`;
+  // The cheap UTF-16 bound (a code point is at most 2 units) rejects huge input before it is split into code
+  // points; with the same message, and aborting, so an over-long text reports one issue, not two.
   return z
     .string()
-    .max(max * 2)
-    .refine((s) => [...s].length <= max, { message: `at most ${max} characters` })
+    .max(max * 2, { message: tooLong, abort: true })
+    .refine((s) => [...s].length <= max, { message: tooLong, abort: true })
     .refine((s) => !UNSAFE_TEXT.test(s), { message: 'control or bidirectional-override characters' });
 }
 
