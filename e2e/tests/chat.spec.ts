@@ -134,6 +134,17 @@ test.describe.serial('chat', () => {
     await expect(b.page).toHaveTitle(/^\(1\) /);
     await expect(b.page.locator('.chat-title')).toHaveText(a.name);
 
+    // A second message from Cat updates that toast instead of stacking another; opening her chat takes it away.
+    await send(c.page, 'Still there?');
+    const catToasts = b.page.locator('.toast', { hasText: c.name });
+    await expect(catToasts).toHaveText([new RegExp(`2 new messages from ${c.name}: Still there\\?`)]);
+    await openChat(b.page, c.name);
+    await expect(catToasts).toHaveCount(0, { timeout: 1500 });
+    await expect(row(b.page, c.name).locator('.unread-badge')).toHaveCount(0, { timeout: 10_000 });
+    await openChat(b.page, a.name);
+    await send(c.page, 'One more for later');
+    await expect(row(b.page, c.name).locator('.unread-badge')).toContainText('1', { timeout: 20_000 });
+
     // Ann's messages to Bob read "Read"; her first message to Cat, who has not opened it, says "Sent" (Bob's
     // receipt once leaked into every unread message of the tab through an array the view shared).
     await startDirect(a.page, c.name);

@@ -29,7 +29,7 @@ import { ConversationList } from './ConversationList.tsx';
 import { ConversationView } from './ConversationView.tsx';
 import { ContactDialog, GroupInfoDialog, NewChatDialog, NewGroupDialog } from './dialogs.tsx';
 import { ProfileDialog } from './ProfileDialog.tsx';
-import { notifyIncoming, onOpenConversationRequest, showUnread } from './notifications.ts';
+import { dismissIncoming, notifyIncoming, onOpenConversationRequest, showUnread } from './notifications.ts';
 import { useNow } from './time.ts';
 import { onHandOver } from '../shell/tab-lock.ts';
 import { SearchPanel } from '../search/SearchPanel.tsx';
@@ -70,7 +70,11 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
   let pushedFromList = false;
   let jumpSeq = 0;
 
-  createEffect(() => store.setActiveId(active()));
+  createEffect(() => {
+    const id = active();
+    store.setActiveId(id);
+    if (id !== undefined) dismissIncoming(id); // its new-message toast has done its job
+  });
 
   function openConv(convId: string, jumpTo?: string): void {
     setJump(jumpTo ? { id: jumpTo, seq: ++jumpSeq } : undefined);

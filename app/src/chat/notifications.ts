@@ -7,7 +7,7 @@ import { createSignal, type Accessor } from 'solid-js';
 import { z } from 'zod';
 import { isClientError } from '@parley/shared/client';
 import { errorText } from '../errors.ts';
-import { toast } from '../ui/toasts.tsx';
+import { dismissToasts, hasToast, toast } from '../ui/toasts.tsx';
 import type { IncomingMessage } from './chat-store.ts';
 import { contentPreview } from './message-preview.ts';
 
@@ -34,18 +34,39 @@ export async function requestPermission(): Promise<void> {
   }
 }
 
+/** Messages counted in the toast showing for each conversation. */
+const toasted = new Map<string, number>();
+const toastKey = (convId: string) => `incoming:${convId}`;
+
+/** Takes away the new-message toast of a conversation (call when it is opened). */
+export function dismissIncoming(convId: string): void {
+  toasted.delete(convId);
+  dismissToasts(toastKey(convId));
+}
+
 /**
  * Reacts to a new message from someone else. `open` switches to its conversation (the system notification's
- * click does that too).
+ * click does that too). A conversation has one toast at a time: the next message replaces it and counts
+ * ("3 new messages from Cat: …"), so a burst does not stack toasts.
  */
 export function notifyIncoming(m: IncomingMessage, activeId: string | undefined, open: (convId: string) => void): void {
   const hidden = document.visibilityState === 'hidden';
   // Text, else words for its files ("📎 report.pdf"): a file-only message must not read as an empty one.
   const body = contentPreview(m.message, 140);
   if (!hidden && m.convId !== activeId) {
+    const key = toastKey(m.convId);
+    const n = hasToast(key) ? (toasted.get(m.convId) ?? 1) + 1 : 1;
+    toasted.set(m.convId, n);
     const short = contentPreview(m.message, 60);
-    const head = m.kind === 'direct' ? `New message from ${m.sender}` : `${m.sender} in ${m.convTitle}`;
-    toast(short ? `${head}: ${short}` : head);
+    const head =
+      m.kind === 'direct'
+        ? n === 1
+          ? `New message from ${m.sender}`
+          : `${n} new messages from ${m.sender}`
+        : n === 1
+          ? `${m.sender} in ${m.convTitle}`
+          : `${n} new messages in ${m.convTitle} · ${m.sender}`;
+    toast(short ? `${head}: ${short}` : head, 'info', key);
   }
   if (hidden && currentPermission() === 'granted') {
     void showSystemNotification(m.kind === 'direct' ? m.sender : `${m.sender} in ${m.convTitle}`, body, m.convId, open);
