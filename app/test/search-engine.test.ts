@@ -1,12 +1,15 @@
 /**
- * The on-device search engine (app/src/search/engine.ts): the product rules of message search (typos,
- * accents, prefixes, filters, results that name the message) and the index bookkeeping (replace, remove,
- * persistence), plus a model test of the top-k ranking against a linear scan.
+ * The on-device search engine (app/src/search/engine.ts, with text.ts's folding and tokenising): the
+ * product rules of message search (typos, accents, prefixes, filters, results that name the message; words
+ * inside Chinese/Japanese/Korean/Thai runs, emoji, ß and other letters typed as plain Latin) and the index
+ * bookkeeping (replace, remove, persistence), plus model tests of the top-k ranking and of run matching
+ * against a linear scan.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_QUERY_TERMS, MessageIndex, planQuery, terms, transpositions, typoBudget, TYPO_FALLBACK_BELOW } from '../src/search/engine.ts';
+import { MAX_QUERY_TERMS, MessageIndex, planQuery, transpositions, typoBudget, TYPO_FALLBACK_BELOW } from '../src/search/engine.ts';
 import type { SearchDoc } from '../src/search/protocol.ts';
+import { foldTerm, markTerms, queryTokens, terms } from '../src/search/text.ts';
 
 const ANN = 'user-ann';
 const BOB = 'user-bob';
@@ -131,12 +134,189 @@ describe('search rules (issue 4)', () => {
   });
 });
 
+describe('words in every script', () => {
+  const runs = () =>
+    indexOf([
+      doc('m1', '我们明天去北京吃烤鸭'),
+      doc('m2', '北京大学很有名'),
+      doc('m3', '我在京都'),
+      doc('m4', 'コーヒーを飲みました！'),
+      doc('m5', '한국어를 배워요'),
+      doc('m6', 'ภาษาไทยง่ายมาก'),
+      doc('m7', '北京的大学'),
+    ]);
+
+  it('finds a Chinese word inside a run written without spaces, not only the run or its beginning', () => {
+    const index = runs();
+    expect(ids(index, '北京').sort()).toEqual(['m1', 'm2', 'm7']);
+    expect(ids(index, '烤鸭')).toEqual(['m1']);
+    expect(ids(index, '明天去')).toEqual(['m1']);
+    expect(ids(index, '我们明天去北京吃烤鸭')).toEqual(['m1']);
+    expect(ids(index, '北京 烤鸭')).toEqual(['m1']);
+  });
+
+  it('requires every character pair of a longer query, like words (AND)', () => {
+    const index = runs();
+    // "北京大学" needs 北京, 京大 and 大学 next to each other: "北京的大学" has the words but not 京大.
+    expect(ids(index, '北京大学')).toEqual(['m2']);
+    expect(ids(index, '北京烤鸭')).toEqual([]);
+    expect(ids(index, '北京 大学').sort()).toEqual(['m2', 'm7']);
+  });
+
+  it('finds a one-character query anywhere in a run, its last character included, and marks just that character', () => {
+    const index = runs();
+    expect(ids(index, '京').sort()).toEqual(['m1', 'm2', 'm3', 'm7']);
+    expect(ids(index, '鸭')).toEqual(['m1']);
+    expect(ids(index, '名')).toEqual(['m2']);
+    const hit = index.search('鸭').hits[0]!;
+    expect(hit.terms).toEqual(['鸭']);
+    expect(markTerms(hit.text, hit.terms)).toEqual([
+      { text: '我们明天去北京吃烤', hit: false },
+      { text: '鸭', hit: true },
+    ]);
+    // A character counts once per occurrence however many pairs it starts: the message using it twice ranks first.
+    const twice = indexOf([doc('m1', '京都的京菜'), doc('m2', '去京都')]);
+    expect(ids(twice, '京')).toEqual(['m1', 'm2']);
+  });
+
+  it('splits Japanese, Korean and Thai runs the same way, keeping voiced kana and Hangul syllables whole', () => {
+    const index = runs();
+    expect(ids(index, 'ヒー')).toEqual(['m4']);
+    expect(ids(index, '飲み')).toEqual(['m4']);
+    expect(ids(index, '국어')).toEqual(['m5']);
+    expect(ids(index, '배')).toEqual(['m5']);
+    expect(ids(index, 'ไทย')).toEqual(['m6']);
+    expect(foldTerm('がっこう')).toBe('がっこう');
+    expect(ids(indexOf([doc('m1', 'がっこうへ')]), 'かっこう')).toEqual([]);
+    expect(foldTerm('한국어')).toBe('한국어');
+    // Half-width katakana and full-width Latin fold to their usual forms (NFKD).
+    expect(foldTerm('ｺｰﾋｰ ＡＢＣ１')).toBe('コーヒー abc1');
+    expect(ids(index, 'ｺｰﾋｰ')).toEqual(['m4']);
+  });
+
+  it('keeps separate tokens for a Latin word inside a run, and for the run around it', () => {
+    expect(terms('用iPhone拍的')).toEqual(['用', 'iphone', '拍的', '的']);
+    const index = indexOf([doc('m1', '我用iPhone拍的照片')]);
+    expect(ids(index, 'iphone')).toEqual(['m1']);
+    expect(ids(index, 'ipho')).toEqual(['m1']);
+    expect(ids(index, '照片')).toEqual(['m1']);
+  });
+
+  it('finds letters that NFKD keeps (ß, æ, œ, ø, ł, đ…) by their plain Latin spelling, both ways', () => {
+    const index = indexOf([
+      doc('m1', 'Die Straße ist groß'),
+      doc('m2', 'Æsir and the Œuvre'),
+      doc('m3', 'Søren from Łódź met Đorđe'),
+      doc('m4', 'we met at the STRASSE cafe'),
+    ]);
+    expect(ids(index, 'strasse').sort()).toEqual(['m1', 'm4']);
+    expect(ids(index, 'gross')).toEqual(['m1']);
+    expect(ids(index, 'Straße ').sort()).toEqual(['m1', 'm4']);
+    expect(ids(index, 'aesir oeuvre')).toEqual(['m2']);
+    expect(ids(index, 'soren lodz dorde')).toEqual(['m3']);
+    expect(foldTerm('ẞ Æ Œ Ø Ł Đ Ð Þ ı ς İ')).toBe('ss ae oe o l d d th i σ i');
+  });
+
+  it('finds an emoji on its own, with or without skin tone or variation selector, and flags', () => {
+    const index = indexOf([doc('m1', 'party time 🎉🎉'), doc('m2', 'great 👍🏽'), doc('m3', 'love ❤️ it'), doc('m4', '🇩🇪 won'), doc('m5', 'family 👨‍👩‍👧')]);
+    expect(ids(index, '🎉')).toEqual(['m1']);
+    expect(ids(index, 'party 🎉')).toEqual(['m1']);
+    expect(ids(index, '👍')).toEqual(['m2']);
+    expect(ids(index, '👍🏿')).toEqual(['m2']);
+    expect(ids(index, '❤')).toEqual(['m3']);
+    expect(ids(index, '❤️')).toEqual(['m3']);
+    expect(ids(index, '🇩🇪')).toEqual(['m4']);
+    expect(ids(index, '👩')).toEqual(['m5']);
+    expect(ids(index, '🇫🇷')).toEqual([]);
+    // Emoji never match a word, a prefix or a typo.
+    expect(ids(index, 'great')).toEqual(['m2']);
+    expect(queryTokens('🎉 ok')).toEqual([
+      { term: '🎉', kind: 'emoji' },
+      { term: 'ok', kind: 'word' },
+    ]);
+  });
+
+  it('marks matched words, pairs and whole emoji sequences in the original text', () => {
+    const show = (text: string, t: string[]) => markTerms(text, t).map((p) => (p.hit ? `[${p.text}]` : p.text)).join('');
+    // Touching or overlapping marks join into one.
+    expect(show('我们明天去北京吃烤鸭', ['北京', '吃烤', '烤鸭'])).toBe('我们明天去[北京吃烤鸭]');
+    expect(show('我们明天去北京吃烤鸭', ['明天', '烤鸭'])).toBe('我们[明天]去北京吃[烤鸭]');
+    expect(show('Die Straße ist groß', ['strasse'])).toBe('Die [Straße] ist groß');
+    expect(show('Cafe\u0301 noir', ['cafe'])).toBe('[Cafe\u0301] noir');
+    expect(show('ｶﾞｲﾄﾞ', ['ガイ'])).toBe('[ｶﾞｲ]ﾄﾞ');
+    expect(show('great 👍🏽!', ['👍'])).toBe('great [👍🏽]!');
+    expect(show('family 👨‍👩‍👧 photo', ['👩', 'photo'])).toBe('family [👨‍👩‍👧] [photo]');
+    expect(show('nothing here', [])).toBe('nothing here');
+  });
+
+  it('never throws on any text; every hit has a mark, and the marks join back into the original text', () => {
+    const piece = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 6 }),
+      fc.constantFrom('北京', '京', 'ß', 'Straße', '👍🏽', '👨‍👩‍👧', '🇩🇪', '\u0301', '\u200d', 'ｶﾞ', '한', '\ud800', ' ', '，'),
+    );
+    const text = fc.array(piece, { maxLength: 8 }).map((ps) => ps.join(''));
+    fc.assert(
+      fc.property(text, text, (t, q) => {
+        const index = indexOf([doc('m1', t)]);
+        const out = index.search(q);
+        for (const hit of out.hits) {
+          const parts = markTerms(hit.text, hit.terms);
+          expect(parts.map((p) => p.text).join('')).toBe(hit.text);
+          expect(parts.some((p) => p.hit)).toBe(true);
+        }
+        expect(markTerms(t, queryTokens(q).map((k) => k.term)).map((p) => p.text).join('')).toBe(t);
+        // Whatever a message contains, searching for the message's own text finds it.
+        if (queryTokens(t).length > 0) expect(ids(index, t, {}, 10)).toEqual(['m1']);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('re-splits a stored format-2 index with the current rules when it is loaded', () => {
+    // Written before runs, emoji and ß were tokenised: the rows hold only texts, so loading applies today's rules.
+    const stored = {
+      v: 2,
+      rows: [
+        ['m1', 'conv-1', ANN, 1, '我们明天去北京吃烤鸭'],
+        ['m2', 'conv-1', BOB, 2, 'Die Straße 🎉'],
+      ],
+    };
+    const index = MessageIndex.fromJSON(stored)!;
+    expect(ids(index, '北京')).toEqual(['m1']);
+    expect(ids(index, 'strasse')).toEqual(['m2']);
+    expect(ids(index, '🎉')).toEqual(['m2']);
+  });
+
+  it('matches runs like a substring scan (model test): exactly for 1–2 characters, between pairs and substring for longer', () => {
+    const CHARS = ['北', '京', '大', '学', '我', '们', '，', ' '];
+    const text = fc.array(fc.constantFrom(...CHARS), { minLength: 1, maxLength: 10 }).map((cs) => cs.join(''));
+    const query = fc.array(fc.constantFrom(...CHARS.slice(0, 6)), { minLength: 1, maxLength: 4 }).map((cs) => cs.join(''));
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 1, maxLength: 30 }), query, (texts, q) => {
+        const index = indexOf(texts.map((t, i) => doc(`m${i}`, t)));
+        const found = ids(index, q, {}, 1000).sort();
+        const having = (s: string) => texts.flatMap((t, i) => (t.includes(s) ? [`m${i}`] : [])).sort();
+        if (q.length <= 2) {
+          expect(found).toEqual(having(q));
+          return;
+        }
+        const pairs = [...q].slice(1).map((c, i) => q[i]! + c);
+        const allPairs = texts.flatMap((t, i) => (pairs.every((p) => t.includes(p)) ? [`m${i}`] : [])).sort();
+        expect(found).toEqual(allPairs);
+        for (const id of having(q)) expect(found).toContain(id);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('query planning', () => {
   it('gives typo budgets by length and lists swapped spellings', () => {
     expect([1, 3, 4, 7, 8, 12].map((n) => typoBudget('x'.repeat(n)))).toEqual([0, 0, 1, 1, 2, 2]);
     expect(transpositions('nior').sort()).toEqual(['inor', 'niro', 'noir']);
     expect(transpositions('aab')).toEqual(['aba']);
     expect(terms('Café—NOIR, on Friday!')).toEqual(['cafe', 'noir', 'on', 'friday']);
+    expect(terms('tab\tseparated\nlines')).toEqual(['tab', 'separated', 'lines']);
   });
 
   it('prefixes only the last term in the exact pass, and skips a typo pass that would add nothing', () => {
@@ -153,6 +333,22 @@ describe('query planning', () => {
     expect(planQuery('kal lo')!.typo!.map((t) => t.prefix)).toEqual([true, true]);
     expect(planQuery('one two three four five six seven eight nine ten one')!.exact.map((t) => t.term)).toHaveLength(MAX_QUERY_TERMS);
   });
+
+  it('looks up character pairs and emoji whole, a lone run character by the pairs it starts, and widens only words', () => {
+    const plan = planQuery('北京烤鸭 🎉 京 deplo')!;
+    expect(plan.exact.map((t) => [t.term, t.kind, t.prefix, t.typos])).toEqual([
+      ['北京', 'pair', false, 0],
+      ['京烤', 'pair', false, 0],
+      ['烤鸭', 'pair', false, 0],
+      ['🎉', 'emoji', false, 0],
+      ['京', 'char', true, 0],
+      ['deplo', 'word', true, 0],
+    ]);
+    expect(plan.typo!.map((t) => [t.term, t.prefix, t.typos]).at(-1)).toEqual(['deplo', true, 1]);
+    expect(planQuery('北京')!.typo).toBeNull();
+    // A pair at the end of a query is not a prefix: the index holds whole pairs.
+    expect(planQuery('烤鸭')!.exact[0]!.prefix).toBe(false);
+  });
 });
 
 describe('index bookkeeping', () => {
@@ -167,6 +363,20 @@ describe('index bookkeeping', () => {
     expect(ids(index, 'blue')).toEqual([]);
     expect(index.has('m1')).toBe(false);
     expect(index.documentCount).toBe(4);
+  });
+
+  it('forgets removed pairs, characters and emoji, one-character lookups included, across compaction', () => {
+    const index = indexOf([doc('m1', '北京烤鸭 🎉'), doc('m2', '北京大学')]);
+    index.remove('m1');
+    expect(ids(index, '烤')).toEqual([]);
+    expect(ids(index, '鸭')).toEqual([]);
+    expect(ids(index, '🎉')).toEqual([]);
+    expect(ids(index, '北')).toEqual(['m2']);
+    const many = indexOf(Array.from({ length: 3000 }, (_, i) => doc(`m${i}`, i % 2 === 0 ? `北京${i}` : `上海${i}`)));
+    for (let i = 0; i < 2500; i++) many.remove(`m${i}`);
+    expect(many.search('京', {}, 1000).total).toBe(250);
+    expect(many.search('上海', {}, 1000).total).toBe(250);
+    expect(ids(many, '海')).toHaveLength(50);
   });
 
   it('keeps answering correctly across compaction after many removals', () => {

@@ -5,8 +5,9 @@
 import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show, type JSX } from 'solid-js';
 import type { ChatStore } from '../chat/chat-store.ts';
 import { listTime } from '../chat/time.ts';
-import { foldTerm, type SearchHit } from './protocol.ts';
+import type { SearchHit } from './protocol.ts';
 import type { Search } from './search-client.ts';
+import { markTerms } from './text.ts';
 
 /** Props of `SearchPanel`. */
 export interface SearchPanelProps {
@@ -17,32 +18,22 @@ export interface SearchPanelProps {
   onOpen: (convId: string, msgId: string) => void;
 }
 
-/** Splits `text` into parts, marking words that start with one of the matched (folded) terms. */
-export function markTerms(text: string, terms: readonly string[]): Array<{ text: string; hit: boolean }> {
-  if (terms.length === 0) return [{ text, hit: false }];
-  const parts: Array<{ text: string; hit: boolean }> = [];
-  const re = /[\p{L}\p{N}\p{M}]+/gu;
-  let last = 0;
-  for (const m of text.matchAll(re)) {
-    const word = foldTerm(m[0]);
-    if (!terms.some((t) => word === t || word.startsWith(t))) continue;
-    const start = m.index ?? 0;
-    if (start > last) parts.push({ text: text.slice(last, start), hit: false });
-    parts.push({ text: m[0], hit: true });
-    last = start + m[0].length;
-  }
-  if (last < text.length) parts.push({ text: text.slice(last), hit: false });
-  return parts;
-}
-
 /** A window of `text` around the first hit, so long messages show the match. */
 function snippet(text: string, terms: readonly string[], size = 160): string {
   const one = text.replace(/\s+/g, ' ');
   if (one.length <= size) return one;
-  const folded = foldTerm(one);
-  const at = Math.min(...terms.map((t) => folded.indexOf(t)).filter((i) => i >= 0), one.length);
-  const start = Math.max(0, Math.min(at - 40, one.length - size));
-  return `${start > 0 ? '…' : ''}${one.slice(start, start + size)}${start + size < one.length ? '…' : ''}`;
+  let at = 0;
+  for (const p of markTerms(one, terms)) {
+    if (p.hit) break;
+    at += p.text.length;
+  }
+  // Never cut an emoji or a rare ideograph (a surrogate pair) in half.
+  const low = (i: number) => i > 0 && i < one.length && (one.charCodeAt(i) & 0xfc00) === 0xdc00;
+  let start = Math.max(0, Math.min(at - 40, one.length - size));
+  if (low(start)) start--;
+  let end = start + size;
+  if (low(end)) end--;
+  return `${start > 0 ? '…' : ''}${one.slice(start, end)}${end < one.length ? '…' : ''}`;
 }
 
 /** See the module comment. */

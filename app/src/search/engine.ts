@@ -3,34 +3,46 @@
  * (bench/scenarios/search.ts, scenario e) measures, so the figures there are the app's. Pure: no DOM, no
  * IndexedDB, no worker globals.
  *
- * Structure: MiniSearch's `SearchableMap` (a radix tree) is the term dictionary, for prefix and
- * edit-distance lookups; each term points at a posting list (message numbers and term counts in plain
- * arrays). Ranking is BM25 over the matched words, with prefix and typo matches weighted below exact ones,
- * newest first on ties; only the best `limit` are kept (a small heap), so a word found in 30,000 messages
- * costs a pass over its posting list, not 30,000 result objects and a sort. (MiniSearch's own `search()`
+ * Structure: MiniSearch's `SearchableMap` (a radix tree) is the dictionary of words, for prefix and
+ * edit-distance lookups; every term (word, character pair, emoji) points at a posting list (message numbers
+ * and term counts in plain arrays). Pairs and single characters of runs are not in the radix tree but
+ * filed by their first character (a radix node scans its children one by one, and thousands of distinct
+ * first characters made indexing Chinese text several times slower); emoji are only looked up whole.
+ *
+ * Ranking is BM25 over the matched terms, with prefix and typo matches weighted below exact ones, newest
+ * first on ties; only the best `limit` are kept (a small heap), so a word found in 30,000 messages costs a
+ * pass over its posting list, not 30,000 result objects and a sort. (MiniSearch's own `search()`
  * builds and sorts an object per match, and expanded every term by prefix and edit distance: tens of ms for
  * such queries on 100,000 messages in scenario e, which is what kept its p95 above 5 ms.)
  *
+ * What a term is (words; character pairs of Chinese, Japanese, Korean, Thai… text; emoji) and how text is
+ * folded is text.ts's business: the index stores `terms(text)`, a query looks up `queryTokens(q)`.
+ *
  * Query plan:
  *
- * 1. Exact pass. Every term must match (AND). Earlier terms match whole words; the last term, the one being
+ * 1. Exact pass. Every term must match (AND). Earlier words match whole words; the last word, the one being
  *    typed, also matches as a prefix once it has `MIN_PREFIX_LENGTH` letters (unless the query ends with a
- *    space: then it is finished too).
+ *    space: then it is finished too). A character pair or an emoji matches only itself; a lone character of
+ *    a run written without spaces (a `char` term) matches every indexed pair it starts, at full weight, so
+ *    it finds the character anywhere in a run.
  * 2. Typo pass, only when the exact pass finds fewer than `TYPO_FALLBACK_BELOW` hits (or fewer than the
- *    limit, if that is smaller). Every term matches as a prefix (earlier terms from
- *    `MIN_EARLIER_PREFIX_LENGTH` letters, the last from `MIN_PREFIX_LENGTH`), and every term of
+ *    limit, if that is smaller). Every word matches as a prefix (earlier words from
+ *    `MIN_EARLIER_PREFIX_LENGTH` letters, the last from `MIN_PREFIX_LENGTH`), and every word of
  *    `MIN_TYPO_LENGTH`+ letters also within `typoBudget(term)` edits (Levenshtein), or with two
- *    neighbouring letters swapped ("nior" finds "noir"). Its results replace the exact pass's (they include
- *    them, and exact matches still rank first).
+ *    neighbouring letters swapped ("nior" finds "noir"). Pairs, characters and emoji are looked up as in the
+ *    exact pass. Its results replace the exact pass's (they include them, and exact matches still rank
+ *    first).
  *
- * Only the first `MAX_QUERY_TERMS` distinct words of a query are used (a pasted paragraph is not a search).
+ * Only the first `MAX_QUERY_TERMS` distinct terms of a query are used (a pasted paragraph is not a search;
+ * for a run, that is its first nine characters).
  *
  * Filters (conversation, sender) are checked when a message first becomes a candidate, so filtered-out
  * messages cost one comparison.
  */
 import SearchableMap from 'minisearch/SearchableMap';
 import { z } from 'zod';
-import { foldTerm, type SearchDoc, type SearchHit } from './protocol.ts';
+import type { SearchDoc, SearchHit } from './protocol.ts';
+import { firstChar, queryTokens, termClass, terms, type TokenKind } from './text.ts';
 
 /** A term shorter than this (in UTF-16 units, after folding) never matches as a prefix. */
 export const MIN_PREFIX_LENGTH = 2;
@@ -52,16 +64,6 @@ const TYPO_WEIGHT = 0.45;
 const BM25_K = 1.2;
 const BM25_B = 0.75;
 
-/** Words are split on whitespace, punctuation and symbols (emoji, #, +, currency signs…). */
-const SEPARATORS = /[\n\r\p{Z}\p{P}\p{S}]+/u;
-
-/** The folded words of `text` (accents stripped, lower case), in order, empty words dropped. */
-export function terms(text: string): string[] {
-  return foldTerm(text)
-    .split(SEPARATORS)
-    .filter((t) => t.length > 0);
-}
-
 /** The edit budget of a folded query term in the typo pass: 0 below 4 letters, 1 up to 7, 2 from 8. */
 export function typoBudget(term: string): number {
   if (term.length < MIN_TYPO_LENGTH) return 0;
@@ -81,6 +83,9 @@ export function transpositions(term: string): string[] {
 /** How one query term is looked up. */
 export interface TermPlan {
   term: string;
+  /** Only a `word` gets prefix (by length) and typo matching; see the module comment for the others. */
+  kind: TokenKind;
+  /** For a `char`, always true: its matches are the pairs it starts. */
   prefix: boolean;
   /** Edit budget (0: exact spelling only). Swapped neighbours are tried whenever it is > 0. */
   typos: number;
@@ -92,14 +97,22 @@ export interface QueryPlan {
   typo: TermPlan[] | null;
 }
 
-/** Plans `q` (see the module comment); null when it has no searchable word. */
+/** Plans `q` (see the module comment); null when it has no searchable term. */
 export function planQuery(q: string): QueryPlan | null {
-  const words = [...new Set(terms(q))].slice(0, MAX_QUERY_TERMS);
-  if (words.length === 0) return null;
+  const seen = new Set<string>();
+  const tokens = queryTokens(q)
+    .filter(({ term }) => !seen.has(term) && seen.add(term))
+    .slice(0, MAX_QUERY_TERMS);
+  if (tokens.length === 0) return null;
   const typing = !/\s$/u.test(q);
-  const last = words.length - 1;
-  const exact = words.map((term, i) => ({ term, prefix: typing && i === last && term.length >= MIN_PREFIX_LENGTH, typos: 0 }));
-  const typo = words.map((term, i) => ({ term, prefix: term.length >= (i === last ? MIN_PREFIX_LENGTH : MIN_EARLIER_PREFIX_LENGTH), typos: typoBudget(term) }));
+  const last = tokens.length - 1;
+  const other = (term: string, kind: TokenKind): TermPlan => ({ term, kind, prefix: kind === 'char', typos: 0 });
+  const exact = tokens.map(({ term, kind }, i): TermPlan =>
+    kind === 'word' ? { term, kind, prefix: typing && i === last && term.length >= MIN_PREFIX_LENGTH, typos: 0 } : other(term, kind),
+  );
+  const typo = tokens.map(({ term, kind }, i): TermPlan =>
+    kind === 'word' ? { term, kind, prefix: term.length >= (i === last ? MIN_PREFIX_LENGTH : MIN_EARLIER_PREFIX_LENGTH), typos: typoBudget(term) } : other(term, kind),
+  );
   const widened = typo.some((t, i) => t.typos > 0 || t.prefix !== exact[i]!.prefix);
   return { exact, typo: widened ? typo : null };
 }
@@ -137,7 +150,9 @@ interface Expansion {
 
 /**
  * The persisted form of an index (format 2): its messages as rows; the dictionary and postings are rebuilt
- * on load (derived data, and rebuilding is about as fast as parsing them would be).
+ * on load (derived data, and rebuilding is about as fast as parsing them would be). Because only the texts
+ * are stored, a change to folding or tokenisation (text.ts) applies to a stored index on its next load and
+ * needs no new format.
  */
 export const PersistedIndex = z
   .object({ v: z.literal(2), rows: z.array(z.tuple([z.string(), z.string(), z.string(), z.number(), z.string()])) })
@@ -150,8 +165,12 @@ type Row = PersistedIndex['rows'][number];
  * Adding a message with a known id replaces it.
  */
 export class MessageIndex {
+  /** Words only (see `termClass`). */
   private readonly dict = new SearchableMap<Posting>();
+  /** Every term. */
   private readonly byWord = new Map<string, Posting>();
+  /** Run terms (pairs, single characters) by their first character. */
+  private readonly byFirst = new Map<string, Set<string>>();
   private readonly byId = new Map<string, number>();
   private ids: string[] = [];
   private convIds: string[] = [];
@@ -200,15 +219,24 @@ export class MessageIndex {
     const counts = new Map<string, number>();
     for (const w of words) counts.set(w, (counts.get(w) ?? 0) + 1);
     for (const [w, tf] of counts) {
-      let p = this.byWord.get(w);
-      if (p === undefined) {
-        p = { docs: [], tfs: [], live: 0 };
-        this.byWord.set(w, p);
-        this.dict.set(w, p);
+      const p = this.byWord.get(w);
+      if (p !== undefined) {
+        p.docs.push(d);
+        p.tfs.push(tf);
+        p.live++;
+        continue;
       }
-      p.docs.push(d);
-      p.tfs.push(tf);
-      p.live++;
+      // Most terms occur once: exact-size arrays until they grow.
+      const fresh: Posting = { docs: [d], tfs: [tf], live: 1 };
+      this.byWord.set(w, fresh);
+      const cls = termClass(w);
+      if (cls === 'word') this.dict.set(w, fresh);
+      else if (cls === 'run') {
+        const head = firstChar(w);
+        const set = this.byFirst.get(head);
+        if (set) set.add(w);
+        else this.byFirst.set(head, new Set([w]));
+      }
     }
   }
 
@@ -230,7 +258,14 @@ export class MessageIndex {
       p.live--;
       if (p.live === 0) {
         this.byWord.delete(w);
-        this.dict.delete(w);
+        const cls = termClass(w);
+        if (cls === 'word') this.dict.delete(w);
+        else if (cls === 'run') {
+          const head = firstChar(w);
+          const set = this.byFirst.get(head);
+          set?.delete(w);
+          if (set?.size === 0) this.byFirst.delete(head);
+        }
       }
     }
     this.texts[d] = '';
@@ -244,6 +279,7 @@ export class MessageIndex {
     const rows = this.rows();
     this.dict.clear();
     this.byWord.clear();
+    this.byFirst.clear();
     this.byId.clear();
     this.ids = [];
     this.convIds = [];
@@ -286,6 +322,15 @@ export class MessageIndex {
       seen.add(word);
       into.push({ word, posting, weight });
     };
+    if (t.kind === 'char') {
+      // The character itself (indexed where it ends a run) and every pair it starts: each is an
+      // occurrence of the character, so all count fully.
+      for (const word of this.byFirst.get(t.term) ?? []) {
+        const posting = this.byWord.get(word);
+        if (posting) push(word, posting, 1);
+      }
+      return;
+    }
     const exact = this.byWord.get(t.term);
     if (exact) push(t.term, exact, 1);
     if (t.prefix) {
@@ -327,7 +372,7 @@ export class MessageIndex {
       this.expand(t, ex);
       let size = 0;
       for (const e of ex) size += e.posting.docs.length;
-      return { ex, size };
+      return { t, ex, size };
     });
     perTerm.sort((a, b) => a.size - b.size);
     if (perTerm.length === 0 || perTerm[0]!.size === 0) return { top: [], scores: [], total: 0, words };
@@ -336,16 +381,24 @@ export class MessageIndex {
     const filtered = convId !== undefined || author !== undefined;
     const alive = this.alive;
     const lens = this.lens;
-    const idfOf = (p: Posting) => Math.log(1 + (live - p.live + 0.5) / (p.live + 0.5));
+    const idfOf = (df: number) => Math.log(1 + (live - df + 0.5) / (df + 0.5));
     for (let i = 0; i < perTerm.length; i++) {
+      const { t, ex } = perTerm[i]!;
       // A completion or misspelling is rarer than the word itself, so its own idf would rank it above the
-      // word; it gets at most the idf of the exact word (when that word is in the dictionary).
-      const exact = perTerm[i]!.ex.find((e) => e.weight === 1);
-      const cap = exact ? idfOf(exact.posting) : Infinity;
+      // word; it gets at most the idf of the exact word (when that word is in the dictionary). A `char`
+      // term's expansions are all the character: they share one idf, from about how many messages have it.
+      let fixed: number | undefined;
+      if (t.kind === 'char') {
+        let df = 0;
+        for (const e of ex) df += e.posting.live;
+        fixed = idfOf(Math.min(df, live));
+      }
+      const exact = ex.find((e) => e.weight === 1);
+      const cap = exact ? idfOf(exact.posting.live) : Infinity;
       let advanced = 0;
-      for (const { word, posting, weight } of perTerm[i]!.ex) {
-        words.add(word);
-        const idf = Math.min(idfOf(posting), cap);
+      for (const { word, posting, weight } of ex) {
+        words.add(t.kind === 'char' ? t.term : word);
+        const idf = fixed ?? Math.min(idfOf(posting.live), cap);
         const { docs, tfs } = posting;
         for (let k = 0; k < docs.length; k++) {
           const d = docs[k]!;
@@ -416,6 +469,8 @@ export class MessageIndex {
       found = this.pass(plan.typo, filters, limit);
       pass = 'typo';
     }
+    // A `char` matched through pairs: the character itself is what to highlight.
+    const chars = plan.exact.filter((t) => t.kind === 'char').map((t) => t.term);
     const hits = found.top.map((d, i): SearchHit => {
       const text = this.texts[d]!;
       return {
@@ -425,7 +480,7 @@ export class MessageIndex {
         ts: this.tss[d]!,
         text,
         score: found.scores[i]!,
-        terms: [...new Set(terms(text).filter((w) => found.words.has(w)))],
+        terms: [...new Set([...terms(text).filter((w) => found.words.has(w)), ...chars])],
       };
     });
     return { hits, total: found.total, pass };

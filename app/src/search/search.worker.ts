@@ -15,7 +15,11 @@ declare const self: DedicatedWorkerGlobalScope;
 const DB_NAME = 'parley-search';
 const STORE = 'kv';
 const AAD_CONTEXT = 'parley/search-index/v1';
-/** 2: the sealed JSON is engine.ts's `PersistedIndex` (1 was a MiniSearch index; such a record is dropped). */
+/**
+ * 2: the sealed JSON is engine.ts's `PersistedIndex` (1 was a MiniSearch index; such a record is dropped).
+ * It holds message texts only, and the postings are rebuilt from them on load with the current folding and
+ * tokenising (text.ts), so changing those needs no new format; only a change to the record's shape does.
+ */
 const FORMAT = 2;
 
 /** The sealed index as stored in IndexedDB: `PersistedIndex` JSON under AES-GCM. */
