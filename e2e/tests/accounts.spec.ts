@@ -181,11 +181,21 @@ test('change password and the devices list: another device is listed, signed out
     await expect(storage.getByTestId('storage-persisted')).toHaveAttribute('data-persisted', String(granted));
   }
 
+  // The same password again is refused at once, before any key derivation (no progress, no "Changing…").
+  const change = page.getByRole('button', { name: 'Change password' });
+  await page.getByLabel('Current password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('New password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Confirm new password', { exact: true }).fill(PASSWORD);
+  await expect(change).toBeEnabled();
+  await change.click();
+  await expect(page.getByRole('alert').filter({ hasText: 'The new password must differ from the current one.' })).toBeVisible();
+  await expect(change).toHaveText('Change password');
+  await expect(page.getByRole('status').filter({ hasText: 'Password changed.' })).toHaveCount(0);
+
   // Wrong current password is caught locally.
   await page.getByLabel('Current password', { exact: true }).fill('definitely not it 123');
   await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
   await page.getByLabel('Confirm new password', { exact: true }).fill(NEW_PASSWORD);
-  const change = page.getByRole('button', { name: 'Change password' });
   await expect(change).toBeEnabled();
   await change.click();
   await expect(page.getByRole('alert').filter({ hasText: 'The current password is not right.' })).toBeVisible({ timeout: 30_000 });

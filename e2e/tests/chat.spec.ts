@@ -224,6 +224,28 @@ test.describe.serial('chat', () => {
     await expect(b.page.locator('.msg-deleted').last()).toBeVisible();
   });
 
+  test('an edit cannot blank a message: Save stays disabled and the composer says why', async () => {
+    await send(a.page, 'Keep this text');
+    const mine = a.page.locator('.msg.mine', { hasText: 'Keep this text' });
+    await mine.hover();
+    await mine.getByRole('button', { name: /Actions for message/ }).click();
+    await mine.getByRole('button', { name: 'Edit' }).click();
+    const hint = a.page.getByRole('status').filter({ hasText: 'A message cannot be empty. To remove it, cancel editing and delete the message instead.' });
+    await expect(hint).toHaveCount(0);
+    await composer(a.page).fill('   ');
+    await composer(a.page).press('Enter');
+    await expect(hint).toBeVisible();
+    await expect(composer(a.page)).toHaveAccessibleDescription(/A message cannot be empty/);
+    await expect(a.page.getByRole('button', { name: 'Save edit' })).toBeDisabled();
+    await expect(a.page.locator('.composer-mode')).toContainText('Editing your message'); // still editing, nothing lost
+    await expect(messageText(a.page, 'Keep this text')).toBeVisible();
+    await composer(a.page).fill('Keep this text, edited');
+    await expect(hint).toHaveCount(0);
+    await expect(a.page.getByRole('button', { name: 'Save edit' })).toBeEnabled();
+    await a.page.getByRole('button', { name: 'Cancel editing' }).click();
+    await expect(a.page.locator('.composer-mode')).toBeHidden();
+  });
+
   test('HTML and script payloads in names and messages render as inert text; links are safe', async () => {
     await send(a.page, XSS_IMG);
     await send(a.page, XSS_SCRIPT);
@@ -303,6 +325,16 @@ test.describe.serial('chat', () => {
       await q.fill(query);
       await expect(a.page.locator('.search-hit', { hasText: 'Café Noir' })).toBeVisible();
     }
+    // Headings: a direct chat is named after the other person, so the name is not said twice ("bob in bob");
+    // groups keep "Sender in Group".
+    const heading = (text: string) => a.page.locator('.search-hit', { hasText: text }).locator('.conv-name');
+    await expect(heading('Café Noir')).toHaveText(`You to ${b.name}`);
+    await q.fill('replying quote');
+    await expect(heading('Replying with a quote')).toHaveText(b.name);
+    await q.fill('cat says hi');
+    await expect(heading('Cat says hi to the group')).toHaveText(`${c.name} in Team ${XSS_IMG}`);
+    await q.fill('fri');
+    await expect(a.page.locator('.search-hit', { hasText: 'Café Noir' })).toBeVisible();
     // Sender filter: Bob never wrote it.
     await a.page.getByLabel('Sender').selectOption({ label: b.name });
     await expect(a.page.locator('.search-hit')).toHaveCount(0);

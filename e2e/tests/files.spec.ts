@@ -258,4 +258,96 @@ test.describe.serial('files', () => {
     // Bob's page still holds the broken transfer of the resume test; nothing else may appear.
     expect(b.watch.errors.filter((e) => !/ERR_CONTENT_LENGTH_MISMATCH|ERR_INCOMPLETE|Failed to load resource/.test(e))).toEqual([]);
   });
+
+  test('cancelling a download is not an error: a quiet status, and the card offers Download again', async () => {
+    await a.page.getByTestId('attach-input').setInputFiles([{ name: 'cancel-me.txt', mimeType: 'text/plain', buffer: Buffer.from('to be cancelled') }]);
+    const tray = a.page.getByRole('list', { name: 'Files to send' });
+    await expect(tray.locator('.upload-item.upload-ready')).toHaveCount(1, { timeout: 20_000 });
+    await a.page.getByRole('button', { name: 'Send message' }).click();
+    await expect(tray).toBeHidden();
+    await row(b.page, a.name).click();
+    const card = b.page.locator('.file-card').filter({ has: b.page.locator('.file-card-name', { hasText: exactly('cancel-me.txt') }) });
+    await expect(card).toBeVisible({ timeout: 20_000 });
+
+    // The blob request is held, so the download is still running when Cancel is clicked.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await b.context.route(/\/api\/blobs\/[0-9a-f-]{36}$/, async (route) => {
+      if (route.request().method() !== 'GET') return route.continue();
+      await held;
+      await route.continue().catch(() => undefined); // the page aborted it
+    });
+    try {
+      await card.getByRole('button', { name: 'Download cancel-me.txt' }).click();
+      await card.getByRole('button', { name: 'Cancel download of cancel-me.txt' }).click();
+      await expect(card.getByRole('button', { name: 'Download cancel-me.txt' })).toBeVisible();
+      await expect(card.getByRole('status')).toHaveText('Download cancelled.');
+      await expect(card.getByRole('alert')).toHaveCount(0);
+      await expect(card).not.toHaveClass(/file-card-failed/);
+      await expect(card.locator('progress')).toHaveCount(0);
+    } finally {
+      release();
+      await b.context.unrouteAll({ behavior: 'ignoreErrors' });
+    }
+  });
+
+  test('offline, an upload and a download say they wait for the connection, and finish once back', async () => {
+    // Upload: staged while offline, it waits (the client core retries) and completes when the network is back.
+    await a.context.setOffline(true);
+    await a.page.getByTestId('attach-input').setInputFiles([{ name: 'offline.txt', mimeType: 'text/plain', buffer: Buffer.from('written offline') }]);
+    const tray = a.page.getByRole('list', { name: 'Files to send' });
+    await expect(tray.locator('.upload-item')).toContainText('Waiting for connection…');
+    await a.context.setOffline(false);
+    await expect(tray.locator('.upload-item')).not.toContainText('Waiting for connection…');
+    await expect(tray.locator('.upload-item.upload-ready')).toHaveCount(1, { timeout: 30_000 });
+    await a.page.getByRole('button', { name: 'Send message' }).click();
+    await expect(tray).toBeHidden();
+
+    // Download: bob (in the conversation since the last test) goes offline and clicks Download.
+    const card = b.page.locator('.file-card').filter({ has: b.page.locator('.file-card-name', { hasText: exactly('offline.txt') }) });
+    await expect(card).toBeVisible({ timeout: 20_000 });
+    await b.context.setOffline(true);
+    await card.getByRole('button', { name: 'Download offline.txt' }).click();
+    await expect(card.getByRole('status')).toHaveText('Waiting for connection…');
+    const [download] = await Promise.all([b.page.waitForEvent('download', { timeout: 30_000 }), b.context.setOffline(false)]);
+    await expect(card.getByRole('status')).toHaveText('');
+    expect(readFileSync(await download.path()).toString()).toBe('written offline');
+    // Offline phases make the browser log failed requests and socket attempts; nothing else may appear.
+    const unexpected = (w: User) => w.watch.errors.filter((e) => !/ERR_CONTENT_LENGTH_MISMATCH|ERR_INCOMPLETE|ERR_INTERNET_DISCONNECTED|WebSocket|Failed to load resource/.test(e));
+    expect(unexpected(a)).toEqual([]);
+    expect(unexpected(b)).toEqual([]);
+  });
+
+  test('on a phone-width screen, long file names keep their extension in view (the stem is cut)', async () => {
+    const name = 'qa-fake-quarterly-report-with-a-rather-long-name-2024.pdf';
+    /** Whether the extension is shown whole inside the name's box while the stem is cut with an ellipsis. */
+    const layout = (el: Element) => {
+      const ext = el.querySelector('.file-name-ext');
+      const stem = el.querySelector('.file-name-stem');
+      if (!ext || !stem) return { ext: '', extInside: false, stemCut: false };
+      const e = ext.getBoundingClientRect();
+      const n = el.getBoundingClientRect();
+      return { ext: ext.textContent ?? '', extInside: e.width > 0 && e.left >= n.left && e.right <= n.right + 0.5, stemCut: stem.scrollWidth > stem.clientWidth };
+    };
+    await a.page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await a.page.getByTestId('attach-input').setInputFiles([{ name, mimeType: 'application/pdf', buffer: pdf }]);
+      const tray = a.page.getByRole('list', { name: 'Files to send' });
+      const staged = tray.locator('.upload-name');
+      await expect(staged).toHaveText(name); // the text is the whole name; only the display is cut
+      await expect(staged).toHaveAttribute('title', name);
+      expect(await staged.evaluate(layout)).toEqual({ ext: '.pdf', extInside: true, stemCut: true });
+      await expect(tray.locator('.upload-item.upload-ready')).toHaveCount(1, { timeout: 20_000 });
+      await a.page.getByRole('button', { name: 'Send message' }).click();
+      await expect(tray).toBeHidden();
+
+      const sent = a.page.locator('.msg.mine').last().locator('.file-card-name');
+      await expect(sent).toHaveText(name, { timeout: 20_000 });
+      await expect(sent).toHaveAttribute('title', name);
+      expect(await sent.evaluate(layout)).toEqual({ ext: '.pdf', extInside: true, stemCut: true });
+      await expect(a.page.locator('.msg.mine').last().getByRole('button', { name: `Download ${name}` })).toBeVisible();
+    } finally {
+      await a.page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
 });

@@ -1,7 +1,10 @@
 /**
  * The composer: Enter sends, Shift+Enter adds a line, the box grows with its text (up to a limit), and a
  * draft per conversation survives switching conversations (memory) and reloads (the core's sealed store,
- * so drafts are encrypted at rest), and so do files finished uploading (`UploadQueue.keepIn`). Reply and edit modes show what they act on, Escape cancels them.
+ * so drafts are encrypted at rest), and so do files finished uploading (`UploadQueue.keepIn`). Reply and
+ * edit modes show what they act on, Escape cancels them.
+ * An edit cannot blank a message: Save stays disabled and a hint says to delete the message instead (a
+ * message with files may lose its text: the files remain).
  * Typing is announced (encrypted awareness) while the user types, and withdrawn on send or after a pause.
  */
 import { createEffect, createSignal, on, onCleanup, Show, type JSX } from 'solid-js';
@@ -128,11 +131,15 @@ export function Composer(props: ComposerProps): JSX.Element {
     stopTyping();
   });
 
+  /** Edit mode with nothing but whitespace: not saved (an edit never empties a message; Delete does). */
+  const blankEdit = () => props.mode.kind === 'edit' && props.mode.of.attachments.length === 0 && text().trim() === '';
+
   async function submit(): Promise<void> {
     const value = text().trim();
     const uploads = uploadQueueFor(props.conv);
     const files = props.mode.kind === 'edit' ? [] : uploads.ready();
-    if ((!value && files.length === 0) || props.disabled || (props.mode.kind !== 'edit' && uploads.busy())) return;
+    if (props.disabled || blankEdit()) return;
+    if (props.mode.kind !== 'edit' && ((!value && files.length === 0) || uploads.busy())) return;
     if (value.length > MAX_CHARS) {
       props.onError(new Error('too long'));
       return;
@@ -201,6 +208,9 @@ export function Composer(props: ComposerProps): JSX.Element {
           </div>
         )}
       </Show>
+      <p id="composer-hint" class="composer-hint" role="status">
+        {blankEdit() ? 'A message cannot be empty. To remove it, cancel editing and delete the message instead.' : ''}
+      </p>
       <UploadTray conv={props.conv} />
       <div class="composer-row">
         <AttachButton conv={props.conv} disabled={props.disabled || props.mode.kind === 'edit'} />
@@ -215,6 +225,7 @@ export function Composer(props: ComposerProps): JSX.Element {
           maxlength={MAX_CHARS}
           placeholder={props.disabled ? 'You can no longer send messages here' : 'Write a message'}
           disabled={props.disabled}
+          aria-describedby={blankEdit() ? 'composer-hint' : undefined}
           value={text()}
           enterkeyhint="send"
           onInput={(e) => {
@@ -231,8 +242,8 @@ export function Composer(props: ComposerProps): JSX.Element {
           class="btn btn-primary composer-send"
           disabled={
             props.disabled ||
-            (text().trim() === '' && (props.mode.kind === 'edit' || uploadQueueFor(props.conv).ready().length === 0)) ||
-            (props.mode.kind !== 'edit' && uploadQueueFor(props.conv).busy())
+            blankEdit() ||
+            (props.mode.kind !== 'edit' && ((text().trim() === '' && uploadQueueFor(props.conv).ready().length === 0) || uploadQueueFor(props.conv).busy()))
           }
           aria-label={props.mode.kind === 'edit' ? 'Save edit' : 'Send message'}
         >

@@ -5,6 +5,7 @@
 import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show, type JSX } from 'solid-js';
 import type { ChatStore } from '../chat/chat-store.ts';
 import { listTime } from '../chat/time.ts';
+import { hitHeading } from './hit-heading.ts';
 import type { SearchHit } from './protocol.ts';
 import type { Search } from './search-client.ts';
 import { markTerms } from './text.ts';
@@ -79,7 +80,11 @@ export function SearchPanel(props: SearchPanelProps): JSX.Element {
     }),
   );
 
-  const titleOf = (id: string) => s.rows().find((r) => r.id === id)?.title ?? 'Conversation';
+  const headingOf = (h: SearchHit) => {
+    const row = s.rows().find((r) => r.id === h.convId);
+    const mine = h.author === s.me.userId;
+    return hitHeading(row?.kind, mine, mine ? 'You' : s.nameOf(h.author), row?.title ?? 'Conversation');
+  };
 
   return (
     <div class="search-pane" role="search">
@@ -141,8 +146,10 @@ export function SearchPanel(props: SearchPanelProps): JSX.Element {
               <button type="button" class="search-hit" onClick={() => props.onOpen(h.convId, h.id)}>
                 <span class="conv-line">
                   <span class="conv-name">
-                    {h.author === s.me.userId ? 'You' : s.nameOf(h.author)}
-                    <span class="muted"> in {titleOf(h.convId)}</span>
+                    {headingOf(h).who}
+                    <Show when={headingOf(h).where}>
+                      <span class="muted">{headingOf(h).where}</span>
+                    </Show>
                   </span>
                   <time class="conv-time" datetime={new Date(h.ts).toISOString()}>
                     {listTime(h.ts, props.now)}

@@ -1,4 +1,7 @@
-/** Change password: current + new (strength meter) + confirm. Other devices are signed out by the server. */
+/**
+ * Change password: current + new (strength meter) + confirm. Other devices are signed out by the server.
+ * A new password equal to the current one is refused here, before the key derivation runs.
+ */
 import { createSignal, type JSX } from 'solid-js';
 import { changePassword, signedIn } from '../session.ts';
 import { FormError } from '../ui/FormError.tsx';
@@ -8,6 +11,8 @@ import { createPasswordStrength } from '../ui/StrengthMeter.tsx';
 import { toast } from '../ui/toasts.tsx';
 import { NewPasswordFields, newPasswordReady } from '../auth/NewPasswordFields.tsx';
 import { createSubmit } from '../auth/useBusy.ts';
+
+const SAME_PASSWORD = 'The new password must differ from the current one.';
 
 /** The change-password section of settings; `onChanged` lets the page refresh its sessions list. */
 export function ChangePassword(props: { onChanged?: () => void }): JSX.Element {
@@ -22,6 +27,10 @@ export function ChangePassword(props: { onChanged?: () => void }): JSX.Element {
   const onSubmit = async (e: SubmitEvent) => {
     e.preventDefault();
     if (!ready()) return;
+    if (password() === current()) {
+      submit.setError(SAME_PASSWORD);
+      return;
+    }
     const ok = await submit.run((onProgress) => changePassword(current(), password(), onProgress));
     if (ok) {
       setCurrent('');

@@ -1,7 +1,8 @@
 /**
  * File sharing in the chat screens, hooked into the chat components with a few lines each:
  * - `AttachButton` (composer): a file picker;
- * - `UploadTray` (composer): staged files with per-file progress, cancel/remove, and refusal reasons;
+ * - `UploadTray` (composer): staged files with per-file progress, cancel/remove, and refusal reasons; an
+ *   upload in flight says "Waiting for connection…" while the browser is offline (it goes on once back);
  * - `pasteFiles` (composer textarea `onPaste`) and `fileDropTarget` (conversation `ref`): clipboard files
  *   and drag and drop;
  * - `MessageAttachments` (message bubble): image thumbnails (lightbox on click) and file cards.
@@ -10,11 +11,13 @@
 import { For, Show, type JSX } from 'solid-js';
 import type { Conversation } from '@parley/shared/client';
 import type { Attachment } from '@parley/shared/envelope';
+import { isOnline } from '../../shell/online.ts';
 import { toast } from '../../ui/toasts.tsx';
 import { FileCard } from './FileCard.tsx';
+import { FileName } from './FileName.tsx';
 import { ImageAttachment } from './ImageAttachment.tsx';
 import { PREVIEWABLE_TYPES, THUMB_TYPES, formatBytes } from './thumbnails.ts';
-import { uploadQueueFor, type UploadQueue } from './upload-queue.ts';
+import { uploadQueueFor, type UploadItem, type UploadQueue } from './upload-queue.ts';
 import './files.css';
 
 export { uploadQueueFor, type UploadQueue } from './upload-queue.ts';
@@ -50,6 +53,13 @@ export function AttachButton(props: { conv: Conversation; disabled?: boolean }):
   );
 }
 
+/** The status line of a staged file. */
+function uploadStatus(item: UploadItem, online: boolean): string {
+  if (item.state === 'ready') return `Ready · ${formatBytes(item.size)}`;
+  if (item.state === 'failed') return 'Not uploaded';
+  return online ? `Encrypting and uploading… ${formatBytes(item.loaded)} of ${formatBytes(item.size)}` : 'Waiting for connection…';
+}
+
 /** Staged files of the conversation with progress, cancel and errors; nothing when empty. */
 export function UploadTray(props: { conv: Conversation }): JSX.Element {
   const queue = () => uploadQueueFor(props.conv);
@@ -60,10 +70,8 @@ export function UploadTray(props: { conv: Conversation }): JSX.Element {
           {(item) => (
             <li class="upload-item" classList={{ 'upload-failed': item.state === 'failed', 'upload-ready': item.state === 'ready' }}>
               <span class="upload-text">
-                <span class="upload-name">{item.name}</span>
-                <span class="small muted">
-                  {item.state === 'uploading' ? `Encrypting and uploading… ${formatBytes(item.loaded)} of ${formatBytes(item.size)}` : item.state === 'ready' ? `Ready · ${formatBytes(item.size)}` : 'Not uploaded'}
-                </span>
+                <FileName class="upload-name" name={item.name} />
+                <span class="small muted">{uploadStatus(item, isOnline())}</span>
                 <Show when={item.state === 'uploading'}>
                   <progress class="file-progress" max={Math.max(1, item.size)} value={item.loaded} aria-label={`Uploading ${item.name}`} />
                 </Show>

@@ -5,8 +5,11 @@
 import { isClientError, type Conversation, type FileProgress } from '@parley/shared/client';
 import type { FileRef } from '@parley/shared/protocol';
 
-/** A finished download: the verified bytes, or why there are none. */
-export type VerifiedDownload = { ok: true; data: Uint8Array } | { ok: false; error: string };
+/**
+ * A finished download: the verified bytes, or why there are none. `cancelled` marks the caller's own abort,
+ * which is not a failure to show as an error.
+ */
+export type VerifiedDownload = { ok: true; data: Uint8Array } | { ok: false; error: string; cancelled?: true };
 
 const FAILURE: Record<string, string> = {
   blob_tampered: 'This file was altered on the server or in transit. It was not opened.',
@@ -30,7 +33,7 @@ export async function downloadVerified(conv: Conversation, ref: FileRef, options
     if (!r.ok) return { ok: false, error: FAILURE[r.code] ?? r.message };
     return r.data ? { ok: true, data: r.data } : { ok: false, error: 'Download failed. Try again.' };
   } catch (e) {
-    return { ok: false, error: options.signal?.aborted ? 'Cancelled.' : downloadErrorText(e) };
+    return options.signal?.aborted ? { ok: false, error: 'Download cancelled.', cancelled: true } : { ok: false, error: downloadErrorText(e) };
   }
 }
 
