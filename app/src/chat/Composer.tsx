@@ -10,7 +10,7 @@
 import { createEffect, createSignal, on, onCleanup, Show, type JSX } from 'solid-js';
 import { z } from 'zod';
 import type { Conversation, ConversationMessage, SealedStore } from '@parley/shared/client';
-import { preview } from './notifications.ts';
+import { preview } from './message-preview.ts';
 import { AttachButton, UploadTray, pasteFiles, uploadQueueFor } from './files/Attachments.tsx';
 
 const MAX_CHARS = 10_000;

@@ -12,7 +12,7 @@
 import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show, type JSX } from 'solid-js';
 import type { Conversation, ConversationMessage } from '@parley/shared/client';
 import { RichText } from './linkify.tsx';
-import { preview } from './notifications.ts';
+import { preview } from './message-preview.ts';
 import { dayLabel, exactTime, messageTime, sameDay } from './time.ts';
 import { Avatar } from './Avatar.tsx';
 import { MessageAttachments } from './files/Attachments.tsx';
@@ -176,12 +176,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
         newestId = props.messages[len - 1]?.id;
         const arrived = prevLen !== undefined && previousNewest !== undefined && newestId !== previousNewest;
         if (seeking !== undefined) {
-          if (props.index.has(seeking)) {
-            const id = seeking;
-            seeking = undefined;
-            jumpTo(id);
-            return;
-          }
+          if (landSeek()) return;
           if (!loadingOlder() && props.conv.hasOlder) void seek(seeking);
         }
         if (pinned !== undefined && props.index.has(pinned)) {
@@ -272,11 +267,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
     pinned = undefined;
     interacted = true;
     seeking = id;
-    if (props.index.has(id)) {
-      seeking = undefined;
-      jumpTo(id);
-      return;
-    }
+    if (landSeek()) return;
     if (loadingOlder()) return; // the load under way changes the list, and the messages effect comes back here
     while (seeking === id && !props.index.has(id) && props.conv.hasOlder) {
       const before = props.messages.length;
@@ -291,10 +282,16 @@ export function MessageList(props: MessageListProps): JSX.Element {
       }
       if (props.messages.length === before) return; // nothing came (e.g. offline); a later change resumes
     }
-    if (seeking === id && props.index.has(id)) {
-      seeking = undefined;
-      jumpTo(id);
-    }
+    if (seeking === id) landSeek();
+  }
+
+  /** Jumps to the message being sought if the list has it now; whether it did. */
+  function landSeek(): boolean {
+    if (seeking === undefined || !props.index.has(seeking)) return false;
+    const id = seeking;
+    seeking = undefined;
+    jumpTo(id);
+    return true;
   }
 
   onMount(() => {

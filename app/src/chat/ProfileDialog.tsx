@@ -15,8 +15,9 @@ import {
 } from '@parley/shared/client';
 import type { ChatStore } from './chat-store.ts';
 import { Avatar } from './Avatar.tsx';
-import { ErrorSlot, Modal } from './dialogs.tsx';
+import { Modal } from './dialogs.tsx';
 import { chatErrorText } from './notifications.ts';
+import { FormError } from '../ui/FormError.tsx';
 import { toast } from '../ui/toasts.tsx';
 
 /** Longest avatar side, in pixels. */
@@ -270,7 +271,7 @@ export function ProfileDialog(props: { store: ChatStore; onClose: () => void }):
             {statusTooLong() ? `: too long by ${count(status()) - PROFILE_STATUS_MAX}.` : ''}
           </p>
         </div>
-        <ErrorSlot message={errors()} />
+        <FormError message={errors()} />
         <div class="button-row">
           <button type="submit" class="btn btn-primary" disabled={busy() || preparing()} aria-describedby={preparing() ? 'profile-avatar-status' : undefined}>
             {busy() ? 'Saving…' : 'Save'}

@@ -8,6 +8,7 @@ import type { Conversation } from '@parley/shared/client';
 import type { ChatStore } from './chat-store.ts';
 import { chatErrorText } from './notifications.ts';
 import { Avatar } from './Avatar.tsx';
+import { FormError } from '../ui/FormError.tsx';
 import { toast } from '../ui/toasts.tsx';
 import { qrDataUrl } from './qr.ts';
 
@@ -39,24 +40,6 @@ export function Modal(props: { title: string; onClose: () => void; children: JSX
         {props.children}
       </div>
     </dialog>
-  );
-}
-
-/**
- * A dialog's error (one message, or several lines): the `role="alert"` region is always in the page, so an
- * error that appears later is announced; the pink box is there only while there is something to say (the
- * empty region takes no room: `.form-error-live` in styles.css).
- */
-export function ErrorSlot(props: { message: string | readonly string[]; id?: string }): JSX.Element {
-  const lines = () => (typeof props.message === 'string' ? [props.message] : props.message).filter(Boolean);
-  return (
-    <div id={props.id} class="form-error-live" role="alert">
-      <Show when={lines().length > 0}>
-        <div class="form-error">
-          <For each={lines()}>{(line) => <p>{line}</p>}</For>
-        </div>
-      </Show>
-    </div>
   );
 }
 
@@ -109,7 +92,7 @@ export function NewChatDialog(props: { store: ChatStore; onClose: () => void; on
             onInput={(e) => setUsername(e.currentTarget.value)}
           />
         </div>
-        <ErrorSlot id="new-chat-error" message={error()} />
+        <FormError id="new-chat-error" message={error()} />
         <div class="button-row">
           <button type="submit" class="btn btn-primary" disabled={busy() || !username().trim()}>
             {busy() ? 'Starting…' : 'Start chat'}
@@ -163,7 +146,7 @@ export function NewGroupDialog(props: { store: ChatStore; onClose: () => void; o
             Usernames separated by commas or spaces. You will be the group’s admin.
           </p>
         </div>
-        <ErrorSlot id="new-group-error" message={error()} />
+        <FormError id="new-group-error" message={error()} />
         <div class="button-row">
           <button type="submit" class="btn btn-primary" disabled={busy() || !name().trim() || list().length === 0}>
             {busy() ? 'Creating…' : 'Create group'}
@@ -282,7 +265,7 @@ export function GroupInfoDialog(props: { store: ChatStore; conv: Conversation; o
             </button>
           </form>
         </Show>
-        <ErrorSlot message={error()} />
+        <FormError message={error()} />
         <Show when={!removed()}>
           <div class="button-row">
             <Show

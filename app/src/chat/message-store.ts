@@ -33,10 +33,8 @@ export interface MessageStore {
 /** See the module comment. One per conversation view. */
 export function createMessageStore(): MessageStore {
   const [state, setState] = createStore<{ list: ConversationMessage[] }>({ list: [] });
-  /** The core's current object of a message → the store's object with the same values. */
-  const held = new WeakMap<ConversationMessage, ConversationMessage>();
-  /** Message id → the core object `held` knows for it (an older object of that message is forgotten). */
-  const current = new Map<string, ConversationMessage>();
+  /** Message id → the core's current object of it and the store's object with the same values. */
+  const held = new Map<string, { core: ConversationMessage; own: ConversationMessage }>();
   return {
     get list() {
       return state.list;
@@ -44,8 +42,8 @@ export function createMessageStore(): MessageStore {
     sync(messages) {
       const changed: number[] = [];
       const next = messages.map((m, i) => {
-        const own = held.get(m);
-        if (own) return own;
+        const h = held.get(m.id);
+        if (h?.core === m) return h.own;
         changed.push(i);
         return ownCopy(m);
       });
@@ -53,13 +51,7 @@ export function createMessageStore(): MessageStore {
       if (changed.length === 0) return;
       // The store keeps its earlier object of a changed message (now holding the new values) or takes the copy.
       const stored = unwrap(state.list);
-      for (const i of changed) {
-        const m = messages[i]!;
-        const before = current.get(m.id);
-        if (before) held.delete(before);
-        held.set(m, stored[i]!);
-        current.set(m.id, m);
-      }
+      for (const i of changed) held.set(messages[i]!.id, { core: messages[i]!, own: stored[i]! });
     },
   };
 }

@@ -11,8 +11,6 @@ import { dismissToasts, hasToast, toast } from '../ui/toasts.tsx';
 import type { IncomingMessage } from './chat-store.ts';
 import { contentPreview } from './message-preview.ts';
 
-export { preview } from './message-preview.ts';
-
 type Permission = NotificationPermission | 'unsupported';
 
 function currentPermission(): Permission {

@@ -82,8 +82,7 @@ export function SearchPanel(props: SearchPanelProps): JSX.Element {
 
   const headingOf = (h: SearchHit) => {
     const row = s.rows().find((r) => r.id === h.convId);
-    const mine = h.author === s.me.userId;
-    return hitHeading(row?.kind, mine, mine ? 'You' : s.nameOf(h.author), row?.title ?? 'Conversation');
+    return hitHeading(row?.kind, h.author === s.me.userId, s.nameOf(h.author), row?.title ?? 'Conversation');
   };
 
   return (
