@@ -46,6 +46,13 @@ const exactly = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\
 const row = (p: Page, title: string) => p.locator('.conv-row').filter({ has: p.locator('.conv-name', { hasText: exactly(title) }) });
 const messageText = (p: Page, text: string) => p.locator('.msg-text', { hasText: text });
 
+/** Opens a message's actions (hover, then its actions button) and presses `name` among them. */
+async function messageAction(msg: Locator, name: string, exact = false): Promise<void> {
+  await msg.hover();
+  await msg.getByRole('button', { name: /Actions for message/ }).click();
+  await msg.getByRole('button', { name, exact }).click();
+}
+
 async function send(p: Page, text: string): Promise<void> {
   await composer(p).fill(text);
   await composer(p).press('Enter');
@@ -192,23 +199,17 @@ test.describe.serial('chat', () => {
   test('edit, react, reply and delete', async () => {
     await send(a.page, 'Typo in thsi message');
     const mine = a.page.locator('.msg.mine', { hasText: 'Typo in thsi message' });
-    await mine.hover();
-    await mine.getByRole('button', { name: /Actions for message/ }).click();
-    await mine.getByRole('button', { name: 'Edit' }).click();
+    await messageAction(mine, 'Edit');
     await composer(a.page).fill('Fixed: this message');
     await composer(a.page).press('Enter');
     await expect(messageText(b.page, 'Fixed: this message')).toBeVisible();
     await expect(b.page.locator('.msg', { hasText: 'Fixed: this message' }).locator('.msg-edited')).toBeVisible();
 
     const theirs = b.page.locator('.msg', { hasText: 'Fixed: this message' });
-    await theirs.hover();
-    await theirs.getByRole('button', { name: /Actions for message/ }).click();
-    await theirs.getByRole('button', { name: 'React with 👍' }).click();
+    await messageAction(theirs, 'React with 👍');
     await expect(a.page.locator('.msg', { hasText: 'Fixed: this message' }).locator('.reaction')).toContainText('👍');
 
-    await theirs.hover();
-    await theirs.getByRole('button', { name: /Actions for message/ }).click();
-    await theirs.getByRole('button', { name: 'Reply' }).click();
+    await messageAction(theirs, 'Reply');
     await expect(b.page.locator('.composer-mode')).toContainText(`Replying to ${a.name}`);
     await send(b.page, 'Replying with a quote');
     const reply = a.page.locator('.msg', { hasText: 'Replying with a quote' });
@@ -216,9 +217,7 @@ test.describe.serial('chat', () => {
 
     await send(a.page, 'This will be deleted');
     const del = a.page.locator('.msg.mine', { hasText: 'This will be deleted' });
-    await del.hover();
-    await del.getByRole('button', { name: /Actions for message/ }).click();
-    await del.getByRole('button', { name: 'Delete', exact: true }).click();
+    await messageAction(del, 'Delete', true);
     await del.getByRole('button', { name: 'Delete for everyone' }).click();
     await expect(messageText(b.page, 'This will be deleted')).toHaveCount(0, { timeout: 15_000 });
     await expect(b.page.locator('.msg-deleted').last()).toBeVisible();
@@ -227,9 +226,7 @@ test.describe.serial('chat', () => {
   test('an edit cannot blank a message: Save stays disabled and the composer says why', async () => {
     await send(a.page, 'Keep this text');
     const mine = a.page.locator('.msg.mine', { hasText: 'Keep this text' });
-    await mine.hover();
-    await mine.getByRole('button', { name: /Actions for message/ }).click();
-    await mine.getByRole('button', { name: 'Edit' }).click();
+    await messageAction(mine, 'Edit');
     const hint = a.page.getByRole('status').filter({ hasText: 'A message cannot be empty. To remove it, cancel editing and delete the message instead.' });
     await expect(hint).toHaveCount(0);
     await composer(a.page).fill('   ');
