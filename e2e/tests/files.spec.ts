@@ -336,7 +336,9 @@ test.describe.serial('files', () => {
       const staged = tray.locator('.upload-name');
       await expect(staged).toHaveText(name); // the text is the whole name; only the display is cut
       await expect(staged).toHaveAttribute('title', name);
-      expect(await staged.evaluate(layout)).toEqual({ ext: '.pdf', extInside: true, stemCut: true });
+      // Polled: the tray lays out again as the upload starts (progress, status), so one early reading can catch it mid-way.
+      await expect(staged).toBeVisible();
+      await expect.poll(() => staged.evaluate(layout)).toEqual({ ext: '.pdf', extInside: true, stemCut: true });
       await expect(tray.locator('.upload-item.upload-ready')).toHaveCount(1, { timeout: 20_000 });
       await a.page.getByRole('button', { name: 'Send message' }).click();
       await expect(tray).toBeHidden();
@@ -344,7 +346,8 @@ test.describe.serial('files', () => {
       const sent = a.page.locator('.msg.mine').last().locator('.file-card-name');
       await expect(sent).toHaveText(name, { timeout: 20_000 });
       await expect(sent).toHaveAttribute('title', name);
-      expect(await sent.evaluate(layout)).toEqual({ ext: '.pdf', extInside: true, stemCut: true });
+      await expect(sent).toBeVisible();
+      await expect.poll(() => sent.evaluate(layout)).toEqual({ ext: '.pdf', extInside: true, stemCut: true });
       await expect(a.page.locator('.msg.mine').last().getByRole('button', { name: `Download ${name}` })).toBeVisible();
     } finally {
       await a.page.setViewportSize({ width: 1280, height: 800 });
