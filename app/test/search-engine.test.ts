@@ -94,7 +94,7 @@ describe('search rules (issue 4)', () => {
     expect(out.total).toBe(TYPO_FALLBACK_BELOW);
     expect(out.hits.map((h) => h.id)).not.toContain('m50');
     // With fewer exact matches the typo pass adds the misspelt one, ranked after the exact ones.
-    index.remove('m0');
+    index.remove('conv-1', 'm0');
     const fewer = index.search('deploy ');
     expect(fewer.pass).toBe('typo');
     expect(fewer.hits.map((h) => h.id)).toContain('m50');
@@ -358,22 +358,43 @@ describe('index bookkeeping', () => {
     expect(index.documentCount).toBe(5);
     expect(ids(index, 'noir ')).toEqual([]);
     expect(ids(index, 'blue door')).toEqual(['m1']);
-    expect(index.remove('m1')).toBe(true);
-    expect(index.remove('m1')).toBe(false);
+    expect(index.remove('conv-1', 'm1')).toBe(true);
+    expect(index.remove('conv-1', 'm1')).toBe(false);
     expect(ids(index, 'blue')).toEqual([]);
-    expect(index.has('m1')).toBe(false);
+    expect(index.has('conv-1', 'm1')).toBe(false);
     expect(index.documentCount).toBe(4);
+  });
+
+  it('keys messages by conversation and id: the same id in two conversations is two messages', () => {
+    // Message ids count per conversation, so one device's first message has the same id everywhere.
+    const index = indexOf([doc('d1:1', 'Welcome to the group', { convId: 'group' }), doc('d1:1', 'Hi Cat, unread so far', { convId: 'direct' })]);
+    expect(index.documentCount).toBe(2);
+    expect(index.search('welcome').hits.map((h) => [h.convId, h.id])).toEqual([['group', 'd1:1']]);
+    expect(index.search('unread').hits.map((h) => [h.convId, h.id])).toEqual([['direct', 'd1:1']]);
+    expect(index.remove('group', 'd1:1')).toBe(true);
+    expect(index.get('direct', 'd1:1')?.text).toBe('Hi Cat, unread so far');
+    const back = MessageIndex.fromJSON(JSON.parse(JSON.stringify(indexOf([doc('x', 'one', { convId: 'A' }), doc('x', 'two', { convId: 'B' })]))));
+    expect(back?.documentCount).toBe(2);
+  });
+
+  it('removes a whole conversation (deleted from the device) and keeps the others', () => {
+    const index = indexOf([doc('a1', 'lunch at noon', { convId: 'A' }), doc('b1', 'lunch on Friday', { convId: 'B' }), doc('a2', 'noon works', { convId: 'A' })]);
+    expect(index.removeConversation('A')).toBe(2);
+    expect(index.removeConversation('A')).toBe(0);
+    expect(ids(index, 'lunch')).toEqual(['b1']);
+    expect(ids(index, 'noon')).toEqual([]);
+    expect(index.documentCount).toBe(1);
   });
 
   it('forgets removed pairs, characters and emoji, one-character lookups included, across compaction', () => {
     const index = indexOf([doc('m1', '北京烤鸭 🎉'), doc('m2', '北京大学')]);
-    index.remove('m1');
+    index.remove('conv-1', 'm1');
     expect(ids(index, '烤')).toEqual([]);
     expect(ids(index, '鸭')).toEqual([]);
     expect(ids(index, '🎉')).toEqual([]);
     expect(ids(index, '北')).toEqual(['m2']);
     const many = indexOf(Array.from({ length: 3000 }, (_, i) => doc(`m${i}`, i % 2 === 0 ? `北京${i}` : `上海${i}`)));
-    for (let i = 0; i < 2500; i++) many.remove(`m${i}`);
+    for (let i = 0; i < 2500; i++) many.remove('conv-1', `m${i}`);
     expect(many.search('京', {}, 1000).total).toBe(250);
     expect(many.search('上海', {}, 1000).total).toBe(250);
     expect(ids(many, '海')).toHaveLength(50);
@@ -381,13 +402,13 @@ describe('index bookkeeping', () => {
 
   it('keeps answering correctly across compaction after many removals', () => {
     const index = indexOf(Array.from({ length: 3000 }, (_, i) => doc(`m${i}`, i % 2 === 0 ? `even word${i}` : `odd word${i}`)));
-    for (let i = 0; i < 2500; i++) index.remove(`m${i}`);
+    for (let i = 0; i < 2500; i++) index.remove('conv-1', `m${i}`);
     expect(index.documentCount).toBe(500);
     expect(index.search('even', {}, 1000).total).toBe(250);
     expect(ids(index, 'word2999 ')[0]).toBe('m2999');
     expect(ids(index, 'word10 ', {}, 1000)).not.toContain('m10');
-    expect(index.get('m10')).toBeUndefined();
-    expect(index.get('m2999')?.text).toBe('odd word2999');
+    expect(index.get('conv-1', 'm10')).toBeUndefined();
+    expect(index.get('conv-1', 'm2999')?.text).toBe('odd word2999');
   });
 
   it('round-trips through JSON and refuses anything that is not a format-2 index', () => {

@@ -160,9 +160,14 @@ export const PersistedIndex = z
 export type PersistedIndex = z.infer<typeof PersistedIndex>;
 type Row = PersistedIndex['rows'][number];
 
+/** A message's key in the index: its id is unique within its conversation only (a per-conversation counter). */
+function docKey(convId: string, id: string): string {
+  return `${convId}\u0000${id}`;
+}
+
 /**
  * An inverted index of messages (see the module comment). Not thread-safe; the worker owns one.
- * Adding a message with a known id replaces it.
+ * Adding a message with a known id (in the same conversation) replaces it.
  */
 export class MessageIndex {
   /** Words only (see `termClass`). */
@@ -171,6 +176,7 @@ export class MessageIndex {
   private readonly byWord = new Map<string, Posting>();
   /** Run terms (pairs, single characters) by their first character. */
   private readonly byFirst = new Map<string, Set<string>>();
+  /** Doc number by `docKey(convId, id)`: message ids are unique within a conversation only. */
   private readonly byId = new Map<string, number>();
   private ids: string[] = [];
   private convIds: string[] = [];
@@ -190,21 +196,21 @@ export class MessageIndex {
     return this.byId.size;
   }
 
-  /** Whether a message with this id is indexed. */
-  has(id: string): boolean {
-    return this.byId.has(id);
+  /** Whether message `id` of conversation `convId` is indexed. */
+  has(convId: string, id: string): boolean {
+    return this.byId.has(docKey(convId, id));
   }
 
-  /** The indexed message with this id, if any. */
-  get(id: string): SearchDoc | undefined {
-    const d = this.byId.get(id);
+  /** The indexed message `id` of conversation `convId`, if any. */
+  get(convId: string, id: string): SearchDoc | undefined {
+    const d = this.byId.get(docKey(convId, id));
     if (d === undefined) return undefined;
-    return { id, convId: this.convIds[d]!, author: this.authors[d]!, ts: this.tss[d]!, text: this.texts[d]! };
+    return { id, convId, author: this.authors[d]!, ts: this.tss[d]!, text: this.texts[d]! };
   }
 
-  /** Indexes `doc`, replacing any message with the same id. */
+  /** Indexes `doc`, replacing the message with the same id in the same conversation. */
   add(doc: SearchDoc): void {
-    if (this.byId.has(doc.id)) this.remove(doc.id);
+    this.remove(doc.convId, doc.id);
     const d = this.ids.length;
     const words = terms(doc.text);
     this.ids.push(doc.id);
@@ -214,7 +220,7 @@ export class MessageIndex {
     this.texts.push(doc.text);
     this.lens.push(words.length);
     this.alive.push(true);
-    this.byId.set(doc.id, d);
+    this.byId.set(docKey(doc.convId, doc.id), d);
     this.totalLen += words.length;
     const counts = new Map<string, number>();
     for (const w of words) counts.set(w, (counts.get(w) ?? 0) + 1);
@@ -245,11 +251,19 @@ export class MessageIndex {
     for (const doc of docs) this.add(doc);
   }
 
-  /** Removes the message with this id; false when it was not indexed. */
-  remove(id: string): boolean {
-    const d = this.byId.get(id);
+  /** Removes every message of a conversation; how many there were. */
+  removeConversation(convId: string): number {
+    let n = 0;
+    for (const d of [...this.byId.values()]) if (this.convIds[d] === convId && this.remove(convId, this.ids[d]!)) n++;
+    return n;
+  }
+
+  /** Removes message `id` of conversation `convId`; false when it was not indexed. */
+  remove(convId: string, id: string): boolean {
+    const key = docKey(convId, id);
+    const d = this.byId.get(key);
     if (d === undefined) return false;
-    this.byId.delete(id);
+    this.byId.delete(key);
     this.alive[d] = false;
     this.totalLen -= this.lens[d]!;
     for (const w of new Set(terms(this.texts[d]!))) {

@@ -22,7 +22,8 @@ export type SearchHit = z.infer<typeof SearchHit>;
 export const ToWorker = z.discriminatedUnion('type', [
   z.object({ type: z.literal('init'), userId: z.string(), key: z.custom<CryptoKey | null>((k) => k === null || (typeof CryptoKey !== 'undefined' && k instanceof CryptoKey)) }).strict(),
   z.object({ type: z.literal('upsert'), docs: z.array(SearchDoc) }).strict(),
-  z.object({ type: z.literal('remove'), ids: z.array(z.string()) }).strict(),
+  z.object({ type: z.literal('remove'), items: z.array(z.object({ convId: z.string(), id: z.string() }).strict()) }).strict(),
+  z.object({ type: z.literal('remove-conversation'), convId: z.string() }).strict(),
   z
     .object({ type: z.literal('query'), reqId: z.number().int(), q: z.string(), convId: z.string().optional(), author: z.string().optional(), limit: z.number().int().min(0).max(500) })
     .strict(),

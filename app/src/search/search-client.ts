@@ -15,6 +15,8 @@ export type { SearchFilters };
 export interface Search {
   /** Feeds a conversation's current messages (cheap when nothing changed). */
   update(convId: string, messages: readonly ConversationMessage[]): void;
+  /** Drops a conversation's messages from the index (the conversation was deleted from this device). */
+  forget(convId: string): void;
   /** Runs a query (at most `limit` hits, best first). */
   query(q: string, filters?: SearchFilters, limit?: number): Promise<SearchHit[]>;
   /** Messages indexed (reactive; updates when the worker reports). */
@@ -31,7 +33,7 @@ export function createSearch(userId: string): Search {
   let reqId = 0;
   const sent = new Map<string, Map<string, string | null>>();
   let upserts: SearchDoc[] = [];
-  let removals: string[] = [];
+  let removals: Array<{ convId: string; id: string }> = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   worker.onmessage = (e: MessageEvent<unknown>) => {
@@ -51,7 +53,7 @@ export function createSearch(userId: string): Search {
   function flush(): void {
     timer = undefined;
     if (upserts.length > 0) send({ type: 'upsert', docs: upserts });
-    if (removals.length > 0) send({ type: 'remove', ids: removals });
+    if (removals.length > 0) send({ type: 'remove', items: removals });
     upserts = [];
     removals = [];
   }
@@ -65,10 +67,18 @@ export function createSearch(userId: string): Search {
         const text = m.deleted ? null : m.text;
         if (known.get(m.id) === text) continue;
         known.set(m.id, text);
-        if (text === null) removals.push(m.id);
+        if (text === null) removals.push({ convId, id: m.id });
         else upserts.push({ id: m.id, convId, author: m.author, ts: m.ts, text });
       }
       if ((upserts.length > 0 || removals.length > 0) && timer === undefined) timer = setTimeout(flush, 150);
+    },
+    forget(convId) {
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        flush();
+      }
+      sent.delete(convId);
+      send({ type: 'remove-conversation', convId });
     },
     query(q, filters = {}, limit = 50) {
       if (timer !== undefined) {

@@ -110,17 +110,17 @@ function scheduleSave(): void {
 function upsert(docs: SearchDoc[]): void {
   let changed = false;
   for (const doc of docs) {
-    if (index.get(doc.id)?.text === doc.text) continue; // unchanged (add would replace it)
+    if (index.get(doc.convId, doc.id)?.text === doc.text) continue; // unchanged (add would replace it)
     index.add(doc);
     changed = true;
   }
   if (changed) scheduleSave();
 }
 
-function remove(ids: string[]): void {
+function remove(items: Array<{ convId: string; id: string }>): void {
   let changed = false;
-  for (const id of ids) {
-    if (index.remove(id)) changed = true;
+  for (const { convId, id } of items) {
+    if (index.remove(convId, id)) changed = true;
   }
   if (changed) scheduleSave();
 }
@@ -147,7 +147,10 @@ self.onmessage = (e: MessageEvent<unknown>) => {
         upsert(m.docs);
         break;
       case 'remove':
-        remove(m.ids);
+        remove(m.items);
+        break;
+      case 'remove-conversation':
+        if (index.removeConversation(m.convId) > 0) scheduleSave();
         break;
       case 'query':
         post({ type: 'results', reqId: m.reqId, hits: query(m.q, m.limit, m.convId, m.author) });
