@@ -309,6 +309,76 @@ test.describe.serial('chat', () => {
     for (const u of [a, b, c]) expect(u.dialogs).toEqual([]);
   });
 
+  test('the removed member keeps the group, read-only, after a reload, until she deletes it from the device', async () => {
+    const groupName = `Team ${XSS_IMG}`;
+    // Listed, marked, and still there after a reload (it used to vanish once the view closed).
+    await expect(row(c.page, groupName).locator('.conv-tag')).toHaveText('Not a member');
+    await c.page.reload();
+    await expect(row(c.page, groupName).locator('.conv-tag')).toHaveText('Not a member', { timeout: 20_000 });
+    await openChat(c.page, groupName);
+    await expect(messageText(c.page, 'Welcome to the group')).toBeVisible({ timeout: 20_000 });
+    await expect(messageText(c.page, 'Cat says hi to the group')).toBeVisible();
+    await expect(messageText(c.page, 'Secret after removal')).toHaveCount(0);
+    await expect(composer(c.page)).toBeDisabled();
+    const banner = c.page.locator('.chat-banner', { hasText: 'no longer a member' });
+    await expect(banner).toBeVisible();
+    // Her own search still finds what she had.
+    await c.page.getByRole('button', { name: 'Search', exact: true }).click();
+    const q = c.page.getByLabel('Search messages');
+    await q.fill('cat says hi');
+    await expect(c.page.locator('.search-hit', { hasText: 'Cat says hi to the group' })).toBeVisible();
+    await c.page.getByRole('button', { name: 'Close search' }).click();
+
+    // Added back while she looks at it: the view turns live (composer on, new messages arrive); removed again,
+    // it is read-only again.
+    await openChat(a.page, groupName);
+    const members = async (act: (info: Locator) => Promise<void>) => {
+      await a.page.getByRole('button', { name: 'Members', exact: true }).click();
+      const info = a.page.getByRole('dialog', { name: 'Group info' });
+      await act(info);
+      await info.getByRole('button', { name: 'Close' }).click();
+    };
+    await members(async (info) => {
+      await info.getByLabel('Add a member').fill(c.name);
+      await info.getByRole('button', { name: 'Add', exact: true }).click();
+      await expect(info.locator('.member', { hasText: c.name })).toHaveCount(1, { timeout: 20_000 });
+    });
+    await expect(banner).toHaveCount(0, { timeout: 20_000 });
+    await expect(composer(c.page)).toBeEnabled();
+    await expect(row(c.page, groupName).locator('.conv-tag')).toHaveCount(0);
+    await send(a.page, 'Welcome back, Cat');
+    await expect(messageText(c.page, 'Welcome back, Cat')).toBeVisible({ timeout: 20_000 });
+    await members(async (info) => {
+      await info.getByRole('button', { name: `Remove ${c.name}` }).click();
+      await expect(info.locator('.member', { hasText: c.name })).toHaveCount(0, { timeout: 20_000 });
+    });
+    await expect(banner).toBeVisible({ timeout: 20_000 });
+    await expect(composer(c.page)).toBeDisabled();
+    await expect(messageText(c.page, 'Welcome back, Cat')).toBeVisible();
+
+    // Delete from this device: asked first; Keep keeps it.
+    await banner.getByRole('button', { name: 'Delete from this device' }).click();
+    await expect(c.page.locator('.chat-banner', { hasText: 'This cannot be undone' })).toBeVisible();
+    await c.page.getByRole('button', { name: 'Keep' }).click();
+    await expect(messageText(c.page, 'Welcome to the group')).toBeVisible();
+    await banner.getByRole('button', { name: 'Delete from this device' }).click();
+    await c.page.locator('.chat-banner').getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect(c.page.locator('.toast', { hasText: 'Deleted from this device' })).toBeVisible();
+    await expect(row(c.page, groupName)).toHaveCount(0);
+    await expect(c.page.locator('.chat-title')).toHaveCount(0);
+    await c.page.getByRole('button', { name: 'Search', exact: true }).click();
+    await q.fill('cat says hi');
+    await expect(c.page.getByText('No messages match “cat says hi”.')).toBeVisible();
+    await c.page.getByRole('button', { name: 'Close search' }).click();
+    await c.page.reload();
+    await expect(c.page.locator('.conv-pane')).toBeVisible({ timeout: 20_000 });
+    await c.page.waitForTimeout(1500); // the list from storage, then from the server
+    await expect(row(c.page, groupName)).toHaveCount(0);
+    // The others keep the group as it was.
+    await expect(row(a.page, groupName)).toBeVisible();
+    expect(c.dialogs).toEqual([]);
+  });
+
   test('search finds a message (accents, typos, prefixes) and jumps to it in context', async () => {
     await openChat(a.page, b.name);
     await send(a.page, 'Meet me at the Café Noir on Friday');

@@ -94,6 +94,7 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
   store.hooks.onIncoming = (m) => notifyIncoming(m, store.activeId(), (id) => openConv(id));
   onCleanup(onOpenConversationRequest((id) => openConv(id)));
   store.hooks.onMessages = (convId, messages) => search.update(convId, messages);
+  store.hooks.onForgotten = (convId) => search.forget(convId);
   store.hooks.onAddedToGroup = (convId, groupName) => {
     const name = groupName ?? store.handle(convId)?.name;
     toast(name ? `You were added to the group “${name}”` : 'You were added to a group');

@@ -11,6 +11,7 @@ import { createEffect, createSignal, on, onCleanup, Show, type JSX } from 'solid
 import { z } from 'zod';
 import type { Conversation, ConversationMessage, SealedStore } from '@parley/shared/client';
 import { preview } from './message-preview.ts';
+import { draftName } from './local-names.ts';
 import { AttachButton, UploadTray, pasteFiles, uploadQueueFor } from './files/Attachments.tsx';
 
 const MAX_CHARS = 10_000;
@@ -42,7 +43,6 @@ export function Composer(props: ComposerProps): JSX.Element {
   let typingSentAt = 0;
   let loadedFor = '';
 
-  const draftName = (convId: string) => `draft/${convId}`;
 
   function grow(): void {
     box.style.height = 'auto';

@@ -131,7 +131,7 @@ export function ConversationList(props: ConversationListProps): JSX.Element {
                   <button
                     type="button"
                     class="conv-row"
-                    classList={{ active: props.activeId === r.id, unread: r.unread > 0 }}
+                    classList={{ active: props.activeId === r.id, unread: r.unread > 0, archived: r.archived === true }}
                     aria-current={props.activeId === r.id ? 'true' : undefined}
                     data-conv-id={r.id}
                     onClick={() => props.onOpen(r.id)}
@@ -146,6 +146,9 @@ export function ConversationList(props: ConversationListProps): JSX.Element {
                       </span>
                       <span class="conv-line">
                         <span class="conv-preview">{previewOf(r)}</span>
+                        <Show when={r.archived}>
+                          <span class="conv-tag">Not a member</span>
+                        </Show>
                         <Show when={r.unread > 0}>
                           <span class="unread-badge">
                             {r.unread}

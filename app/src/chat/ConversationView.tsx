@@ -3,7 +3,7 @@
  * (changed key, unverified members, removed, missing or rejected updates), the message list, who is typing,
  * and the composer.
  */
-import { createMemo, createSignal, Match, onCleanup, Show, Switch, type JSX } from 'solid-js';
+import { createEffect, createMemo, createSignal, Match, on, onCleanup, Show, Switch, type JSX } from 'solid-js';
 import type { Conversation, ConversationMessage } from '@parley/shared/client';
 import type { ChatStore } from './chat-store.ts';
 import { Avatar } from './Avatar.tsx';
@@ -32,13 +32,27 @@ export function ConversationView(props: ConversationViewProps): JSX.Element {
   // Not a resource: reading a pending resource would suspend the shell's <Suspense> around the whole chat.
   const [conv, setConv] = createSignal<Conversation | undefined>(s.handle(props.convId));
   const [error, setError] = createSignal<unknown>();
-  if (!conv()) {
-    const id = props.convId;
+  const id = props.convId;
+  const open = () =>
     s.open(id).then(
       (c) => setConv(() => c),
       (e: unknown) => setError(() => e ?? new Error('open failed')),
     );
-  }
+  if (!conv()) open();
+  // [ARCHIVE-1] Re-added while this read-only view is open: the store dropped its handle; open the live one.
+  createEffect(
+    on(
+      s.reopen,
+      () => {
+        const c = conv();
+        const row = s.rows().find((r) => r.id === id);
+        if (!c || s.handle(id) === c || !row || row.archived) return;
+        setConv(undefined);
+        open();
+      },
+      { defer: true },
+    ),
+  );
   return (
     <Switch
       fallback={
@@ -125,6 +139,21 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
     return 'Several people are typing…';
   };
   const onError = (e: unknown) => toast(chatErrorText(e), 'error');
+  const [confirmForget, setConfirmForget] = createSignal(false);
+  const [forgetting, setForgetting] = createSignal(false);
+  const forget = () => {
+    setForgetting(true);
+    s.forget(c.id).then(
+      () => {
+        toast('Deleted from this device');
+        props.onBack();
+      },
+      (e: unknown) => {
+        setForgetting(false);
+        onError(e);
+      },
+    );
+  };
 
   return (
     <div class="chat-view" ref={(el) => fileDropTarget(el, c, () => !removed())}>
@@ -189,7 +218,27 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
       </Show>
       <Show when={removed()}>
         <div class="chat-banner banner-warning" role="status">
-          You are no longer a member of this conversation. You can read what you had, but new messages are not shared with you.
+          <Show
+            when={confirmForget()}
+            fallback={
+              <>
+                <span>You are no longer a member of this conversation. You can read what you had, but new messages are not shared with you.</span>
+                <button type="button" class="btn btn-small" onClick={() => setConfirmForget(true)}>
+                  Delete from this device
+                </button>
+              </>
+            }
+          >
+            <span>Delete this conversation’s messages and files from this device? This cannot be undone. Nobody else is affected.</span>
+            <span class="button-row">
+              <button type="button" class="btn btn-small btn-danger" disabled={forgetting()} onClick={forget}>
+                {forgetting() ? 'Deleting…' : 'Delete'}
+              </button>
+              <button type="button" class="btn btn-small" disabled={forgetting()} onClick={() => setConfirmForget(false)}>
+                Keep
+              </button>
+            </span>
+          </Show>
         </div>
       </Show>
       <IntegrityNotice store={s} convId={c.id} />

@@ -18,6 +18,7 @@ import {
 } from '@parley/shared/client';
 import type { SignedIn } from '../session.ts';
 import { IdbStorage } from './idb-storage.ts';
+import { conversationRecords } from './local-names.ts';
 import { flattenGaps, GapWatch, visibleInvalid, type ConversationIntegrity } from './integrity.ts';
 
 /** A conversation-list row as the screens show it. */
@@ -45,6 +46,8 @@ export interface ChatStoreHooks {
   /** Someone removed this user from a group (not called when this device left it). */
   onRemovedFromGroup?: (convId: string, name: string | undefined) => void;
   onKeyChanged?: (username: string) => void;
+  /** [ARCHIVE-1] A conversation was deleted from this device: its messages leave the search index. */
+  onForgotten?: (convId: string) => void;
 }
 
 /** Why starting failed, for the screen. */
@@ -91,9 +94,12 @@ export class ChatStore {
   /** Who is typing, per conversation. */
   readonly typing: Record<string, string[]>;
   readonly #setTyping: (convId: string, ids: string[]) => void;
-  /** Conversations this user was removed from (or left) while open. */
+  /** Open conversations this user is no longer a member of (removed, left, or opened archived). */
   readonly removed: Accessor<ReadonlySet<string>>;
   readonly #setRemoved: (s: ReadonlySet<string>) => void;
+  /** Bumps when a handle was dropped (re-added, or deleted from the device): a view showing it opens again. */
+  readonly reopen: Accessor<number>;
+  readonly #bumpReopen: () => void;
   /** The conversation on screen (notifications skip it while the page is visible). */
   readonly activeId: Accessor<string | undefined>;
   readonly setActiveId: (id: string | undefined) => void;
@@ -117,6 +123,9 @@ export class ChatStore {
     this.typing = typing;
     this.#setTyping = (convId, ids) => setTyping(convId, reconcile(ids));
     [this.removed, this.#setRemoved] = createSignal<ReadonlySet<string>>(new Set());
+    const [reopen, setReopen] = createSignal(0);
+    this.reopen = reopen;
+    this.#bumpReopen = () => setReopen((n) => n + 1);
     const [integrity, setIntegrity] = createStore<Record<string, ConversationIntegrity>>({});
     this.integrity = integrity;
     this.#setIntegrity = (convId, value) => setIntegrity(convId, reconcile(value));
@@ -310,9 +319,8 @@ export class ChatStore {
       c.on('unverified', () => this.#bumpMembers()),
       c.on('removed', ({ left }) => {
         this.#setRemoved(new Set([...this.removed(), c.id]));
-        // The row goes with the next list refresh: say why, or the group just vanishes.
         if (!left && c.info.kind === 'group') this.hooks.onRemovedFromGroup?.(c.id, c.name);
-        void this.client.refreshConversations().catch(() => undefined);
+        void this.client.refreshConversations().catch(() => undefined); // the row stays, archived ([ARCHIVE-1])
       }),
     );
     if (c.removed) this.#setRemoved(new Set([...this.removed(), c.id]));
@@ -400,6 +408,12 @@ export class ChatStore {
       peerId: r.kind === 'direct' ? r.members.find((m) => m !== this.me.userId) : undefined,
     }));
     this.#setRows(rows);
+    // [ARCHIVE-1] Re-added: the client closed the read-only handle; the next open syncs live again (after the
+    // rows: a view showing it reopens once its row is no longer archived).
+    for (const r of rows) {
+      const h = this.#handles.get(r.id);
+      if (!r.archived && h?.closed && h.removed) this.#dropHandle(r.id);
+    }
     // A new contact (a chat someone just started): ask who of them is online (presence notices only
     // arrive for changes after they became a contact).
     let fresh = false;
@@ -407,6 +421,30 @@ export class ChatStore {
     if (fresh) void this.client.refreshPresence().catch(() => undefined);
     // Keep the most recent conversations live (opening is idempotent; failures are retried next time).
     for (const r of rows.slice(0, LIVE_LIMIT)) if (!this.#opening.has(r.id)) void this.open(r.id).catch(() => undefined);
+  }
+
+  /** Forgets this device's handle of a conversation (re-added, or deleted from the device). */
+  #dropHandle(convId: string): void {
+    this.#handles.delete(convId);
+    this.#opening.delete(convId);
+    const removed = new Set(this.removed());
+    if (removed.delete(convId)) this.#setRemoved(removed);
+    this.#bumpReopen();
+  }
+
+  /**
+   * [ARCHIVE-1] Deletes a conversation this user is no longer a member of from this device: its history and
+   * keys (the core's `forget`), the draft and staged files, and its messages in the search index. Throws
+   * `ClientError` (`invalid_input` for a conversation this user is still in).
+   */
+  async forget(convId: string): Promise<void> {
+    await this.whenStarted();
+    await this.client.forget(convId);
+    const store = this.client.context.store;
+    for (const name of conversationRecords(convId)) await store.delete(name).catch(() => undefined);
+    this.hooks.onForgotten?.(convId);
+    await this.#refreshRows(); // the row goes first: a view still showing the conversation does not reopen it
+    this.#dropHandle(convId);
   }
 
   /** Re-reads the list from the server. */

@@ -261,11 +261,15 @@ export class Conversation extends Emitter<ConversationEvents> {
   /**
    * Opens a conversation: fetches its record (unless given), keys, the meta document and the open segment.
    * Works offline from storage when the record is given. Throws `ClientError` for transport failures when no
-   * record is given.
+   * record is given. `archived`: this user is no longer a member ([ARCHIVE-1]): the record is the last one this
+   * device had, and the conversation opens read-only from storage, `removed` from the start, without a
+   * request or a sync link.
    */
-  static async open(ctx: ClientContext, convId: string, info?: ConversationInfo): Promise<Conversation> {
+  static async open(ctx: ClientContext, convId: string, info?: ConversationInfo, opts: { archived?: boolean } = {}): Promise<Conversation> {
+    if (opts.archived && !info) throw new TypeError('an archived conversation opens from its stored record');
     const record = info ?? (await ctx.transport.request(ConversationResponse, 'GET', `/api/conversations/${convId}`, { auth: true })).conversation;
     const c = new Conversation(ctx, record);
+    c.#removed = opts.archived === true;
     await c.#start();
     return c;
   }
@@ -363,7 +367,7 @@ export class Conversation extends Emitter<ConversationEvents> {
     await this.keyring.load();
     // Keys are fetched while the meta document loads and syncs (first screen: two round trips overlap); meta
     // frames that arrive before their key wait as pending and are retried below ([BIND-6]).
-    const keys = this.ctx.sync.online ? this.#refreshKeys().catch(() => undefined) : undefined;
+    const keys = this.#live ? this.#refreshKeys().catch(() => undefined) : undefined;
     this.#meta = await EncryptedDoc.load({
       name: docNameFor('m', this.id),
       convId: this.id,
@@ -383,16 +387,23 @@ export class Conversation extends Emitter<ConversationEvents> {
     });
     await this.#prepareMembership();
     this.#recomputeMembership();
-    const metaLink = this.#meta.attach(this.ctx.sync, { onFinalClose: (r) => this.#onFinalClose(r) });
-    if (this.ctx.sync.online) await Promise.all([keys, withTimeout(metaLink.whenSynced().then(() => this.#meta.binding.whenIdle()), 5000)]);
+    if (!this.#removed) {
+      const metaLink = this.#meta.attach(this.ctx.sync, { onFinalClose: (r) => this.#onFinalClose(r) });
+      if (this.ctx.sync.online) await Promise.all([keys, withTimeout(metaLink.whenSynced().then(() => this.#meta.binding.whenIdle()), 5000)]);
+    }
     if (this.#meta.binding.pendingCount > 0) await this.#meta.binding.retryPending();
     await this.#prepareMembership();
     this.#recomputeMembership();
     const open = this.#currentOpenSegment();
     if (open) await this.#openSegmentLive(open);
-    if (this.ctx.sync.online && this.#info.rotationDue) await this.#rotate().catch(() => undefined);
-    if (this.ctx.sync.online) void this.#flushBlobRefs();
+    if (this.#live && this.#info.rotationDue) await this.#rotate().catch(() => undefined);
+    if (this.#live) void this.#flushBlobRefs();
     await this.#refreshView(); // first screen: the newest entries verified; the rest continues in the background
+  }
+
+  /** Whether this conversation talks to the server now: online and still a member. */
+  get #live(): boolean {
+    return this.ctx.sync.online && !this.#removed;
   }
 
   #currentOpenSegment(): Segment | undefined {
@@ -462,6 +473,7 @@ export class Conversation extends Emitter<ConversationEvents> {
       // size-cap rollover; saves of one document run in order, and close() waits for them.
       void previous.doc.save();
     }
+    if (this.#removed) return; // archived: read from storage only
     if (!doc.link) this.#attachLive(doc, seg);
     await this.#replayOutbox();
   }
@@ -475,7 +487,7 @@ export class Conversation extends Emitter<ConversationEvents> {
    * and the rollover only has to switch the writer to a document every member already syncs.
    */
   async #attachAhead(seg: Segment): Promise<void> {
-    if (this.#segments.has(seg.id) || !this.ctx.sync.online || this.#closed) return;
+    if (this.#segments.has(seg.id) || !this.#live || this.#closed) return;
     const doc = await this.#loadSegment(seg);
     if (!doc.link && !this.#closed) this.#attachLive(doc, seg);
   }
@@ -548,7 +560,7 @@ export class Conversation extends Emitter<ConversationEvents> {
       const doc = await this.#openDoc(seg, true);
       this.#prefetchDocs.add(doc);
       const complete = (await this.ctx.store.get(`segdone/${seg.id}`)) !== undefined;
-      if (!complete && this.ctx.sync.online && !this.#closed) {
+      if (!complete && this.#live && !this.#closed) {
         const link = doc.attach(this.ctx.sync);
         await withTimeout(link.whenSynced(), 10_000);
         if (this.#closed) return doc;
@@ -661,7 +673,7 @@ export class Conversation extends Emitter<ConversationEvents> {
    * A 404 means this user is no longer a member: live state is dropped.
    */
   async refresh(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#removed) return; // removed: the handle is read-only; a re-add opens a new one
     // The round trips run outside the conversation's queue, so sends keep flowing meanwhile; only applying
     // the answers is queued. Keys after the record: they cover every epoch the record names.
     let info: ConversationInfo;
@@ -1197,6 +1209,7 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   /** Marks everything up to `msgId` (default: the newest message) as read; no-op when already read. */
   async markRead(msgId?: string): Promise<void> {
+    if (this.#removed) return; // no longer a member: receipts cannot be written
     const target = msgId ?? this.#messages.at(-1)?.id;
     if (!target) return;
     const idx = this.#messages.findIndex((m) => m.id === target);
@@ -1212,6 +1225,7 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   /** Number of messages from others after my last read receipt. */
   get unread(): number {
+    if (this.#removed) return 0; // nothing can be marked read any more
     const last = this.#lastReadIndex();
     return this.#messages.slice(last + 1).filter((m) => !m.mine && !m.deleted).length;
   }

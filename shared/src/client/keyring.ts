@@ -23,6 +23,10 @@ import type { AccountKeys } from './account-crypto.ts';
 import type { KeyDirectory } from './key-directory.ts';
 import type { SealedStore } from './storage.ts';
 import type { HttpTransport } from './transport.ts';
+import { z } from 'zod';
+
+/** Who created each epoch, as the server's key material said (kept, so an offline or archived open knows the creator of epoch 0). */
+const StoredCreators = z.record(z.string().regex(/^\d{1,9}$/), z.uuid());
 
 /** Why a wrap or chain wrap was refused. */
 export interface KeyProblem {
@@ -54,7 +58,7 @@ export class Keyring {
     private readonly deps: { transport: HttpTransport; store: SealedStore; directory: KeyDirectory; keys: AccountKeys; userId: string },
   ) {}
 
-  /** Loads keys persisted on this device (idempotent). */
+  /** Loads keys (and epoch creators) persisted on this device (idempotent). */
   load(): Promise<void> {
     this.#loaded ??= (async () => {
       for (const name of await this.deps.store.list(`ek/${this.convId}/`)) {
@@ -62,6 +66,8 @@ export class Keyring {
         const key = await this.deps.store.get(name);
         if (key && key.length === 32 && Number.isInteger(epoch)) this.#keys.set(epoch, key);
       }
+      const creators = await this.deps.store.getJson(creatorsName(this.convId), StoredCreators).catch(() => undefined);
+      for (const [epoch, userId] of Object.entries(creators ?? {})) if (!this.#creators.has(Number(epoch))) this.#creators.set(Number(epoch), userId);
     })();
     return this.#loaded;
   }
@@ -103,10 +109,13 @@ export class Keyring {
     const res = fetched ?? (await this.fetch());
     const problems: KeyProblem[] = [];
     const { keys, userId } = this.deps;
+    let newCreator = false;
     for (const e of res.epochs) {
       this.#commitments.set(e.epoch, fromBase64Url(e.keyCommitment));
+      newCreator ||= this.#creators.get(e.epoch) !== e.creatorId;
       this.#creators.set(e.epoch, e.creatorId);
     }
+    if (newCreator) await this.deps.store.setJson(creatorsName(this.convId), Object.fromEntries([...this.#creators].map(([epoch, u]) => [String(epoch), u])));
     for (const e of res.epochs) {
       if (this.#keys.has(e.epoch) || !e.wrap) continue;
       const wrapper = this.deps.directory.pinned(e.wrap.wrapperId) ?? (await this.deps.directory.get(e.wrap.wrapperId).catch(() => undefined));
@@ -216,4 +225,9 @@ export class Keyring {
     }
     return { upload, commit: () => this.#remember(epoch, key) };
   }
+}
+
+/** Storage name of a conversation's epoch creators (`StoredCreators`). */
+export function creatorsName(convId: string): string {
+  return `ekc/${convId}`;
 }

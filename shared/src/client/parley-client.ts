@@ -15,7 +15,7 @@ import { Conversation, type ClientContext, type ConversationMessage } from './co
 import { ClientError, isClientError } from './errors.ts';
 import { Emitter } from './events.ts';
 import { KeyDirectory } from './key-directory.ts';
-import { Keyring } from './keyring.ts';
+import { Keyring, creatorsName } from './keyring.ts';
 import { ProfileManager, type Profile, type ProfileAccess, type ProfileContact, type ProfileKeyRefresh, type ProfileUpdate } from './profile.ts';
 import { SealedStore, StoredCounters, deriveLocalKey, type ClientStorage } from './storage.ts';
 import { SyncConnection } from './sync-connection.ts';
@@ -40,6 +40,8 @@ export interface ConversationSummary {
   /** Unread messages (known for conversations opened on this device). */
   unread: number;
   lastMessage: Pick<ConversationMessage, 'id' | 'author' | 'text' | 'ts'> | undefined;
+  /** [ARCHIVE-1] This user is no longer a member: kept on this device, read-only, until `forget`. */
+  archived?: true;
 }
 
 /** Client-level events. */
@@ -65,6 +67,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   readonly account: AccountClient;
   #ctx: ClientContext | undefined;
   #list: ConversationInfo[] = [];
+  /** [ARCHIVE-1] Conversations the server stopped listing (removed or left), as last known; newest first. */
+  #archived: ConversationInfo[] = [];
   readonly #open = new Map<string, Promise<Conversation>>();
   readonly #online = new Map<string, boolean>();
   #inbox: { doc: Y.Doc; close: () => void } | undefined;
@@ -146,6 +150,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     });
     this.#inbox = { doc: inboxDoc, close: () => link.close() };
     this.#list = (await store.getJson('conversations', ListRecord)) ?? [];
+    this.#archived = (await store.getJson('conversations-archived', ListRecord)) ?? [];
     if (!options.offline) {
       await this.refreshConversations().catch(() => undefined);
       await this.refreshPresence().catch(() => undefined);
@@ -256,6 +261,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   async refreshConversations(): Promise<ConversationSummary[]> {
     const ctx = this.context;
     const r = await ctx.transport.request(ConversationListResponse, 'GET', '/api/conversations', { auth: true });
+    await this.#archiveGone(this.#list, r.conversations);
     this.#list = r.conversations;
     await ctx.store.setJson('conversations', this.#list);
     // My contact set may have grown: share my profile key with the new contacts ([PROFILE-3]).
@@ -271,10 +277,60 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     return out;
   }
 
+  /**
+   * [ARCHIVE-1] Keeps the conversations that left the server's list (this user was removed, or left) on this
+   * device, read-only, and takes back those listed again (re-added: a handle still open from before the
+   * removal is closed, so the next `open` syncs live again).
+   */
+  async #archiveGone(before: readonly ConversationInfo[], now: readonly ConversationInfo[]): Promise<void> {
+    const listed = new Set(now.map((c) => c.id));
+    const gone = before.filter((c) => !listed.has(c.id));
+    const back = this.#archived.filter((c) => listed.has(c.id));
+    for (const c of back) {
+      const open = this.#open.get(c.id);
+      const conv = open ? await open.catch(() => undefined) : undefined;
+      if (conv?.removed) {
+        this.#open.delete(c.id);
+        await conv.close();
+      }
+    }
+    if (gone.length === 0 && back.length === 0) return;
+    const goneIds = new Set(gone.map((c) => c.id));
+    this.#archived = [...gone, ...this.#archived.filter((c) => !listed.has(c.id) && !goneIds.has(c.id))].slice(0, 10_000);
+    await this.context.store.setJson('conversations-archived', this.#archived);
+  }
+
+  /**
+   * [ARCHIVE-1] Deletes an archived conversation from this device: its stored documents, keys, outbox and
+   * pending file references (message counters stay: they only ever grow). Throws `ClientError('invalid_input')`
+   * for a conversation this user is still a member of.
+   */
+  async forget(convId: string): Promise<void> {
+    const info = this.#archived.find((c) => c.id === convId);
+    if (!info || this.#list.some((c) => c.id === convId)) throw new ClientError('invalid_input', 'only a conversation you are no longer a member of can be deleted from this device');
+    const open = this.#open.get(convId);
+    this.#open.delete(convId);
+    await (open ? await open.catch(() => undefined) : undefined)?.close();
+    this.#archived = this.#archived.filter((c) => c.id !== convId);
+    const store = this.context.store;
+    await store.setJson('conversations-archived', this.#archived);
+    const prefixes = [`ek/${convId}/`, `outbox/${convId}/`];
+    const names = [`blobrefs/${convId}`, creatorsName(convId)];
+    for (const doc of [docNameFor('m', convId), ...info.segments.map((s) => s.id)]) {
+      names.push(`env/${doc}`, `segdone/${doc}`);
+      prefixes.push(`envlog/${doc}/`);
+    }
+    for (const prefix of prefixes) names.push(...(await store.list(prefix)));
+    for (const name of names) await store.delete(name);
+    this.emit('conversations', { conversations: await this.conversations() });
+  }
+
   /** The conversation list, most recently active first, with unread counts and last message (opened ones). */
   async conversations(): Promise<ConversationSummary[]> {
     const rows: ConversationSummary[] = [];
-    for (const info of this.#list) {
+    const listed = new Set(this.#list.map((c) => c.id));
+    const archived = new Set(this.#archived.filter((c) => !listed.has(c.id)).map((c) => c.id));
+    for (const info of [...this.#list, ...this.#archived.filter((c) => archived.has(c.id))]) {
       const open = this.#open.get(info.id);
       const c = open ? await open.catch(() => undefined) : undefined;
       const last = c?.messages.at(-1);
@@ -286,6 +342,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         updatedAt: last && new Date(last.ts).toISOString() > info.updatedAt ? new Date(last.ts).toISOString() : info.updatedAt,
         unread: c?.unread ?? 0,
         lastMessage: last ? { id: last.id, author: last.author, text: last.text, ts: last.ts } : undefined,
+        ...(archived.has(info.id) ? { archived: true as const } : {}),
       });
     }
     return rows.sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0));
@@ -304,8 +361,10 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     }
     if (!p) {
       const cached = this.#list.find((c) => c.id === convId);
+      const archived = cached ? undefined : this.#archived.find((c) => c.id === convId);
       const ctx = this.context;
       p = (async () => {
+        if (archived) return Conversation.open(ctx, convId, archived, { archived: true });
         if (ctx.sync.online || !cached) {
           try {
             return await Conversation.open(ctx, convId);

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { isClientError, type Conversation, type SealedStore } from '@parley/shared/client';
 import { Attachment, MAX_ATTACHMENTS } from '@parley/shared/envelope';
 import { makeThumbnail } from './thumbnails.ts';
+import { stagedName } from '../local-names.ts';
 
 /** Where one staged file is. */
 export type UploadState = 'uploading' | 'ready' | 'failed';
@@ -131,7 +132,7 @@ export class UploadQueue {
   }
 
   get #name(): string {
-    return `staged/${this.conv.id}`;
+    return stagedName(this.conv.id);
   }
 
   /**
