@@ -339,6 +339,16 @@ test.describe.serial('chat', () => {
       await info.getByRole('button', { name: 'Close' }).click();
     };
     await members(async (info) => {
+      // Adding someone who is in the group already, herself included, is refused and changes nothing.
+      for (const [who, says] of [
+        [a.name.toUpperCase(), 'That is you: you are in this group already.'],
+        [b.name, `${b.name} is in this group already.`],
+      ] as const) {
+        await info.getByLabel('Add a member').fill(who);
+        await info.getByRole('button', { name: 'Add', exact: true }).click();
+        await expect(info.getByRole('alert')).toHaveText(says);
+      }
+      await expect(info.locator('.member', { hasText: a.name }).locator('.member-role')).toHaveText('Admin');
       await info.getByLabel('Add a member').fill(c.name);
       await info.getByRole('button', { name: 'Add', exact: true }).click();
       await expect(info.locator('.member', { hasText: c.name })).toHaveCount(1, { timeout: 20_000 });

@@ -89,6 +89,20 @@ describe('computeMembership', () => {
     expect(computeMembership([elsewhere], opts).created).toBe(false);
   });
 
+  it('an add of someone who is a member already changes nothing (an admin adding themself stays admin)', () => {
+    const ops = [
+      signMembershipOp(CONV, admin, { type: 'create', kind: 'group', members: [{ userId: admin.userId, role: 'admin' }, { userId: member.userId, role: 'member' }] }, 1),
+      signMembershipOp(CONV, admin, { type: 'add', userId: admin.userId, role: 'member' }, 2),
+      signMembershipOp(CONV, admin, { type: 'add', userId: member.userId, role: 'admin' }, 3),
+      signMembershipOp(CONV, admin, { type: 'add', userId: outsider.userId, role: 'member' }, 4),
+    ];
+    const m = computeMembership(ops, opts);
+    expect(m.members.get(admin.userId)).toBe('admin');
+    expect(m.members.get(member.userId)).toBe('member');
+    expect(m.members.get(outsider.userId)).toBe('member');
+    expect(m.dropped).toBe(2);
+  });
+
   it('signatures checked ahead natively give the same result, and an answer applies only to the exact op it checked', async () => {
     const ops: unknown[] = [
       signMembershipOp(CONV, admin, { type: 'create', kind: 'group', members: [{ userId: admin.userId, role: 'admin' }, { userId: member.userId, role: 'member' }] }, 1),

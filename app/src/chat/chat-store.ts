@@ -481,8 +481,12 @@ export class ChatStore {
 
   /** Adds a member to a group by username (admins). */
   async addMember(convId: string, username: string): Promise<void> {
-    await this.#checkUser(username.trim());
-    await this.client.addMember(convId, username.trim());
+    const name = username.trim();
+    if (name.toLowerCase() === this.me.username.toLowerCase()) throw new ClientError('invalid_input', 'That is you: you are in this group already');
+    await this.#checkUser(name);
+    const user = await this.client.directory.lookup(name);
+    if (this.#handles.get(convId)?.membership.members.has(user.userId)) throw new ClientError('invalid_input', `${user.username} is in this group already`);
+    await this.client.addMember(convId, name);
     this.#bumpMembers();
   }
 

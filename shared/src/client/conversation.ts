@@ -1466,6 +1466,7 @@ export class Conversation extends Emitter<ConversationEvents> {
 
   /** Adds a member (admins): signed add op first, then the server call carrying their key wrap. */
   async addMember(userId: string, role: 'admin' | 'member' = 'member'): Promise<void> {
+    if (this.#membership.members.has(userId)) throw new ClientError('invalid_input', 'already a member of this conversation');
     await this.ctx.directory.get(userId);
     await this.#writeMembership({ type: 'add', userId, role });
     const epoch = this.#info.currentEpoch;

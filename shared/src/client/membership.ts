@@ -156,7 +156,7 @@ export class MembershipSignatures {
 /**
  * Replays the ops in (ts, id) order. `create` counts only when signed by `creatorId` (the epoch-0 creator)
  * listing themself as admin; `add`/`remove`/`role`/`rename` only when the author is a verified admin at that
- * point; `leave` only for the author themself. When the last admin leaves, the longest-standing remaining
+ * point (`add` only of a non-member); `leave` only for the author themself. When the last admin leaves, the longest-standing remaining
  * member becomes admin (the same rule the server applies). Never throws for doc content.
  */
 export function computeMembership(
@@ -213,7 +213,9 @@ export function computeMembership(
         }
         break;
       case 'add':
-        if (!out.created || !isAdmin || out.kind === 'direct') {
+        // Adding a current member changes nothing: roles change only through `role` (an `add` of an admin
+        // used to demote them, so a mistyped self-add left a group without admins).
+        if (!out.created || !isAdmin || out.kind === 'direct' || out.members.has(body.userId)) {
           out.dropped++;
           break;
         }

@@ -73,6 +73,11 @@ describe('[ARCHIVE-1] conversations this user was removed from (postgres)', () =
 
     await alice.client.addMember(a.id, carol.username);
     await until(async () => (await row(carol.client, a.id))?.archived === undefined, 10_000, 'listed as a member again');
+    // Adding her (or herself) again is refused before anything is signed: no admin is demoted by an add.
+    await until(() => a.membership.members.has(carol.userId), 10_000, 'alice verifies the add');
+    await expect(alice.client.addMember(a.id, carol.username)).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(alice.client.addMember(a.id, alice.username)).rejects.toMatchObject({ code: 'invalid_input' });
+    expect(a.membership.members.get(alice.userId)).toBe('admin');
     const again = await carol.client.open(a.id);
     expect(again).not.toBe(before);
     expect(again.removed).toBe(false);
