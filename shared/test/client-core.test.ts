@@ -101,6 +101,11 @@ describe('computeMembership', () => {
     expect(m.members.get(member.userId)).toBe('member');
     expect(m.members.get(outsider.userId)).toBe('member');
     expect(m.dropped).toBe(2);
+    // The timeline holds only what was applied.
+    expect(m.events.map((e) => [e.type, e.actor, e.target ?? null])).toEqual([
+      ['create', admin.userId, null],
+      ['add', admin.userId, outsider.userId],
+    ]);
   });
 
   it('signatures checked ahead natively give the same result, and an answer applies only to the exact op it checked', async () => {

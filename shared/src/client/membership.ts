@@ -104,6 +104,19 @@ export interface VerifiedMembership {
   name: string | undefined;
   /** Ops dropped for schema, signature or authority. */
   dropped: number;
+  /** The verified changes in order, for the conversation's timeline ("Ann added Dan"). */
+  events: MembershipEvent[];
+}
+
+/** One verified membership change. `actor` signed it; `target` is the member it concerns (add, remove, role). */
+export interface MembershipEvent {
+  id: string;
+  ts: number;
+  actor: string;
+  type: 'create' | 'add' | 'remove' | 'role' | 'leave' | 'rename';
+  target?: string;
+  role?: 'admin' | 'member';
+  name?: string;
 }
 
 /** Most answers `MembershipSignatures` keeps (a conversation's membership log is far smaller). */
@@ -169,7 +182,7 @@ export function computeMembership(
     signatures?: MembershipSignatures;
   },
 ): VerifiedMembership {
-  const out: VerifiedMembership = { created: false, kind: undefined, members: new Map(), everMembers: new Set(), name: undefined, dropped: 0 };
+  const out: VerifiedMembership = { created: false, kind: undefined, members: new Map(), everMembers: new Set(), name: undefined, dropped: 0, events: [] };
   const parsed: SignedMembershipOp[] = [];
   const seen = new Set<string>();
   for (const raw of ops) {
@@ -199,6 +212,7 @@ export function computeMembership(
     }
     const body = op.op;
     const isAdmin = out.members.get(op.author) === 'admin';
+    const before = out.dropped;
     switch (body.type) {
       case 'create':
         if (out.created || op.author !== options.creatorId || !body.members.some((m) => m.userId === op.author && m.role === 'admin')) {
@@ -258,6 +272,13 @@ export function computeMembership(
         const never: never = body;
         throw new TypeError(`unknown membership op ${String(never)}`);
       }
+    }
+    if (out.dropped === before) {
+      const event: MembershipEvent = { id: op.id, ts: op.ts, actor: op.author, type: body.type };
+      if (body.type === 'add' || body.type === 'remove' || body.type === 'role') event.target = body.userId;
+      if (body.type === 'add' || body.type === 'role') event.role = body.role;
+      if (body.type === 'rename') event.name = body.name;
+      out.events.push(event);
     }
   }
   return out;
