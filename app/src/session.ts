@@ -56,6 +56,28 @@ export function deviceName(ua: string = navigator.userAgent): string {
 
 const client = new AccountClient({ baseUrl: location.origin, derive: workerDerive, credentials: 'same-origin' });
 const [state, setState] = createSignal<SessionState>({ status: 'loading' });
+const [endedNotice, setEndedNotice] = createSignal<string | null>(null);
+/** This device is signing out (its sockets' `unauthorized` then is no news). */
+let signingOut = false;
+
+/** Why this device was signed out without the user asking (the sign-in screen says it), or null (reactive). */
+export const signedOutNotice = endedNotice;
+
+const ENDED_ELSEWHERE =
+  'This device was signed out because its session was ended elsewhere: a sign-out from another device, a password change or an account recovery. ' +
+  'What it stored was deleted, including anything not sent yet. Sign in again to continue.';
+
+/**
+ * The session is over on the server (noticed by a token refresh: the socket was closed as `unauthorized`, or
+ * a request found the token refused): sign out here at once, wiping local data as a remote sign-out intends
+ * (a lost or stolen device), and say why on the sign-in screen.
+ */
+async function endedElsewhere(): Promise<void> {
+  if (!signedIn() || signingOut) return; // this device's own sign-out ends the session too
+  setEndedNotice(ENDED_ELSEWHERE);
+  await endLocally(true);
+}
+client.transport.onSessionEnded(() => void endedElsewhere());
 
 /** The current session state (reactive). */
 export const sessionState = state;
@@ -67,6 +89,7 @@ export function signedIn(): SignedIn | null {
 }
 
 async function adoptHeld(): Promise<void> {
+  setEndedNotice(null);
   const resume = client.resumeState();
   if (!resume) throw new Error('the client holds no session');
   try {
@@ -112,6 +135,7 @@ export async function verifyWithServer(): Promise<void> {
     assertKeysMatch(current.keys, me.publicKeys);
   } catch (e) {
     if (isClientError(e, 'network', 'unavailable', 'internal', 'rate_limited')) return;
+    setEndedNotice(ENDED_ELSEWHERE);
     await endLocally(true);
   }
 }
@@ -171,11 +195,16 @@ async function endLocally(wipe: boolean): Promise<void> {
  */
 export async function signOut(keepLocalData: boolean): Promise<boolean> {
   let reached = true;
+  signingOut = true;
   try {
     await client.logout();
   } catch (e) {
     reached = !isClientError(e, 'network');
   }
-  await endLocally(!keepLocalData);
+  try {
+    await endLocally(!keepLocalData);
+  } finally {
+    signingOut = false;
+  }
   return reached;
 }

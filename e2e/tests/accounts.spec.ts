@@ -215,3 +215,33 @@ test('change password and the devices list: another device is listed, signed out
   await expectSignedIn(page);
   watch.expectClean();
 });
+
+test('a device signed out from another one notices within seconds and says why; one’s own sign-out says nothing', async ({ page, browser }) => {
+  const watch = watchPage(page, ['401']);
+  const username = uniqueUsername('gone');
+  await registerAndEnter(page, username);
+  // The same user on a second device (its own browser context), signed in and connected.
+  const phone = await browser.newContext();
+  try {
+    const p2 = await phone.newPage();
+    await submitSignIn(p2, username, PASSWORD);
+    await expectSignedIn(p2);
+    await p2.waitForTimeout(1500); // its sockets are up
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('button', { name: 'Sign out all other devices' }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'All other devices signed out.' })).toBeVisible();
+    // Long before its access token expires (10 minutes), the phone is on the sign-in screen with the reason.
+    await expect(p2).toHaveURL(appUrl('/signin'), { timeout: 15_000 });
+    await expect(p2.getByRole('alert').filter({ hasText: 'This device was signed out because its session was ended elsewhere' })).toBeVisible();
+    // Signing in again clears the notice.
+    await submitSignIn(p2, username, PASSWORD);
+    await expectSignedIn(p2);
+    await signOutViaUi(p2);
+    await expect(p2.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+    await p2.waitForTimeout(2000); // its own sockets' "unauthorized" must not be taken for a remote sign-out
+    await expect(p2.locator('.auth-notice')).toHaveCount(0);
+  } finally {
+    await phone.close();
+  }
+  watch.expectClean();
+});

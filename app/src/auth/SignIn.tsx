@@ -1,7 +1,7 @@
 /** Sign in: username + password; argon2id runs in a worker with a progress bar. */
-import { createSignal, type JSX } from 'solid-js';
+import { createSignal, Show, type JSX } from 'solid-js';
 import { A, useNavigate } from '@solidjs/router';
-import { signIn } from '../session.ts';
+import { signIn, signedOutNotice } from '../session.ts';
 import { Field } from '../ui/Field.tsx';
 import { PasswordField } from '../ui/PasswordField.tsx';
 import { FormError } from '../ui/FormError.tsx';
@@ -36,6 +36,13 @@ export function SignIn(): JSX.Element {
         </>
       }
     >
+      <Show when={signedOutNotice()}>
+        {(text) => (
+          <p class="auth-notice" role="alert">
+            {text()}
+          </p>
+        )}
+      </Show>
       <form class="form" onSubmit={onSubmit} novalidate aria-busy={submit.busy()}>
         <Field
           label="Username"

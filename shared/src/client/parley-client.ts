@@ -105,6 +105,16 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     return this.context.sync;
   }
 
+  #sessionCheckedAt = 0;
+
+  /** A forced token refresh, at most every 5 s (every document of a revoked session reports `unauthorized`). */
+  #checkSession(): void {
+    const now = Date.now();
+    if (now - this.#sessionCheckedAt < 5000) return;
+    this.#sessionCheckedAt = now;
+    void this.account.transport.refresh().catch(() => undefined);
+  }
+
   /** Starts the client for the signed-in account. `offline` starts without connecting. */
   async start(options: { offline?: boolean } = {}): Promise<void> {
     const session = this.account.session;
@@ -123,6 +133,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     directory.on('key_changed', (e) => this.emit('key_changed', e));
     const sync = new SyncConnection(this.options.baseUrl, () => this.account.accessToken(), {
       connect: !options.offline,
+      // A revoked session shows as `unauthorized` on the socket long before the cached access token expires:
+      // a forced refresh tells (`onSessionEnded` on the transport) whether the session is over.
+      onUnauthorized: () => this.#checkSession(),
       ...(this.options.WebSocket ? { WebSocket: this.options.WebSocket } : {}),
     });
     if (options.offline) sync.disconnect();

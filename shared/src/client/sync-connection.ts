@@ -85,8 +85,15 @@ export class SyncConnection {
       keepaliveMs?: number;
       /** The provider's own silence timeout before it reconnects (default 30 s; tests shorten it). */
       silenceTimeoutMs?: number;
+      /**
+       * The server refused a document's token (`unauthorized`). The token function returns a cached token
+       * until it nears expiry, so the owner should check the session (a refresh) here: a session revoked
+       * elsewhere is otherwise only noticed once the access token expires.
+       */
+      onUnauthorized?: () => void;
     } = {},
   ) {
+    this.#onUnauthorized = options.onUnauthorized;
     const url = new URL(baseUrl);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.pathname = url.pathname.replace(/\/$/, '') + '/sync';
@@ -107,6 +114,7 @@ export class SyncConnection {
   }
 
   #keepalive: ReturnType<typeof setInterval> | undefined;
+  readonly #onUnauthorized: (() => void) | undefined;
 
   /** Sends a keepalive ping when the socket is open and has been silent for `silentMs` ([SYNC-10]). */
   #ping(silentMs: number): void {
@@ -177,7 +185,10 @@ export class SyncConnection {
         if (finalClosed) return;
         finalClosed = true;
         options.onFinalClose?.(reason as DocCloseReason);
-      } else if (RETRY.has(reason)) retry();
+      } else if (RETRY.has(reason)) {
+        if (reason === CLOSE.Unauthorized.reason) this.#onUnauthorized?.();
+        retry();
+      }
     };
     provider.on('close', ({ event }: { event: { reason?: string } }) => handle(event?.reason ?? ''));
     provider.on('authenticationFailed', ({ reason }: { reason: string }) => handle(reason));

@@ -162,6 +162,7 @@ export class HttpTransport {
   readonly #jar = new CookieJar();
   #access: AccessToken | null = null;
   #refreshing: Promise<AccessToken> | null = null;
+  readonly #ended = new Set<() => void>();
 
   /** Throws `ClientError('invalid_input')` for a base URL that is not http(s) or when no fetch exists. */
   constructor(options: TransportOptions) {
@@ -189,6 +190,15 @@ export class HttpTransport {
   /** Sets (or clears) the access token after login/register/recovery. */
   setAccessToken(token: AccessToken | null): void {
     this.#access = token;
+  }
+
+  /**
+   * Calls `listener` each time a refresh finds the session over (the refresh token was revoked or expired:
+   * signed out from another device, a password change or a recovery elsewhere). Returns the unsubscribe.
+   */
+  onSessionEnded(listener: () => void): () => void {
+    this.#ended.add(listener);
+    return () => this.#ended.delete(listener);
   }
 
   /** Forgets the access token and every cookie (local sign-out). */
@@ -225,6 +235,7 @@ export class HttpTransport {
     } catch (cause) {
       if (cause instanceof ClientError && (cause.status === 401 || cause.status === 403)) {
         this.#access = null;
+        for (const l of [...this.#ended]) l();
         throw new ClientError('not_signed_in', 'the session has ended; sign in again', { cause, status: cause.status });
       }
       throw cause;
