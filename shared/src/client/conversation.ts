@@ -94,7 +94,7 @@ export interface ConversationEvents {
   change: { messages: ConversationMessage[] };
   /** Members the server lists without an admin-signed add (do not trust them). */
   unverified: { userIds: string[] };
-  /** This user was removed (`left`: this device left the group): live state was dropped. */
+  /** This user was removed (`left`: they left themselves, on this device or another one): live state was dropped. */
   removed: { left: boolean };
   /** A frame was rejected. */
   invalid: { segmentId: string; frame: InvalidFrame };
@@ -651,7 +651,18 @@ export class Conversation extends Emitter<ConversationEvents> {
     this.#removed = true;
     this.#meta.detach();
     for (const s of this.#segments.values()) s.doc.detach();
-    this.emit('removed', { left: this.#leaving });
+    this.emit('removed', { left: this.#leaving || this.#leftMyself() });
+  }
+
+  /** Whether the latest verified change about this user is their own leave (from any of their devices). */
+  #leftMyself(): boolean {
+    const me = this.ctx.userId;
+    for (let i = this.#membership.events.length - 1; i >= 0; i--) {
+      const e = this.#membership.events[i]!;
+      if (e.type === 'leave' && e.actor === me) return true;
+      if (e.type === 'remove' && e.target === me) return false;
+    }
+    return false;
   }
 
   async #refreshKeys(fetched?: KeyWrapsResponse): Promise<void> {

@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ParleyClient } from '@parley/shared/client';
 import { docNameFor } from '@parley/shared/protocol';
-import { chatSetup, texts, until, type TestUser } from './conversations-helpers.ts';
+import { chatSetup, newDevice, texts, until, type TestUser } from './conversations-helpers.ts';
 
 describe('[ARCHIVE-1] conversations this user was removed from (postgres)', () => {
   const setup = chatSetup('alice', 'carol');
@@ -58,6 +58,28 @@ describe('[ARCHIVE-1] conversations this user was removed from (postgres)', () =
     // Only a conversation this user left the server's list for can be deleted from the device.
     const live = await alice.client.createDirect(carol.username);
     await expect(carol.client.forget(live.id)).rejects.toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('leaving on one device reads as leaving on the others (not as a removal)', async () => {
+    const a = await alice.client.createGroup('Hiking', [carol.username]);
+    const laptop = await carol.client.open(a.id);
+    const phone = await newDevice(setup.srv.url, carol.username);
+    try {
+      const onPhone = await phone.open(a.id);
+      await until(() => onPhone.name === 'Hiking' && laptop.name === 'Hiking', 10_000, 'both devices have the group');
+      const told = laptop.once('removed', () => true);
+      await onPhone.leave();
+      expect(await told).toEqual({ left: true });
+      // A removal by an admin still reads as one.
+      const b = await alice.client.createGroup('Climbing', [carol.username]);
+      const again = await phone.open(b.id);
+      await until(() => again.name === 'Climbing', 10_000, 'the phone has the second group');
+      const removed = again.once('removed', () => true);
+      await alice.client.removeMember(b.id, carol.userId);
+      expect(await removed).toEqual({ left: false });
+    } finally {
+      await phone.stop();
+    }
   });
 
   it('re-added, the group syncs live again; removed again and deleted from the device, nothing of it stays', async () => {
