@@ -7,6 +7,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { AccountClient, isClientError } from '@parley/shared/client';
+import { KDF_MIN } from '@parley/shared/protocol';
 import {
   appUrl,
   confirmRecoveryKey,
@@ -16,6 +17,7 @@ import {
   registerAndEnter,
   registerViaUi,
   signOutViaUi,
+  startDirectChat,
   submitSignIn,
   uniqueUsername,
   watchPage,
@@ -243,5 +245,37 @@ test('a device signed out from another one notices within seconds and says why; 
   } finally {
     await phone.close();
   }
+  watch.expectClean();
+});
+
+test('signing out with a message not sent yet asks first; keeping local data or cancelling keeps it', async ({ page, context }) => {
+  const watch = watchPage(page, ['401', 'ERR_INTERNET_DISCONNECTED', 'WebSocket', 'Failed to load resource']);
+  const username = uniqueUsername('unsent');
+  await registerAndEnter(page, username);
+  const friend = uniqueUsername('friend');
+  await new AccountClient({ baseUrl: appUrl('/') }).register({ username: friend, password: PASSWORD, kdf: { alg: 'argon2id', v: 19, ...KDF_MIN } });
+  await startDirectChat(page, friend);
+  await context.setOffline(true);
+  const box = page.getByLabel('Message', { exact: true });
+  await box.fill('written on the train');
+  await box.press('Enter');
+  await expect(page.locator('.msg.mine', { hasText: 'written on the train' })).toContainText('Sending…');
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  const warning = page.getByRole('alert').filter({ hasText: '1 message written on this device has not been sent yet' });
+  await expect(warning).toBeVisible();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(warning).toHaveCount(0);
+  await expect(page.getByRole('heading', { name: 'Settings', level: 1 })).toBeVisible();
+  // With "Keep local data" there is nothing to warn about.
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(warning).toBeVisible();
+  await page.getByLabel('Keep local data on this device').check();
+  await expect(warning).toHaveCount(0);
+  await page.getByLabel('Keep local data on this device').uncheck();
+  await expect(warning).toBeVisible();
+  await page.getByRole('button', { name: 'Sign out anyway' }).click();
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  await context.setOffline(false);
   watch.expectClean();
 });

@@ -1,8 +1,9 @@
 /** Sign out, with the choice to keep this device's local data (wiped by default). */
-import { createSignal, createUniqueId, type JSX } from 'solid-js';
+import { createSignal, createUniqueId, Show, type JSX } from 'solid-js';
 import { useNavigate } from '@solidjs/router';
-import { signOut } from '../session.ts';
+import { signedIn, signOut } from '../session.ts';
 import { toast } from '../ui/toasts.tsx';
+import { unsentMessages } from './unsent.ts';
 
 /** The sign-out section of settings. */
 export function SignOutSection(): JSX.Element {
@@ -12,9 +13,20 @@ export function SignOutSection(): JSX.Element {
   const keepId = createUniqueId();
   const hintId = createUniqueId();
 
-  const onClick = async () => {
+  /** Messages that a wiping sign-out would lose; set when the user has to confirm. */
+  const [unsent, setUnsent] = createSignal(0);
+
+  const onClick = async (confirmed = false) => {
     setBusy(true);
     try {
+      const account = signedIn();
+      if (!confirmed && !keep() && account) {
+        const n = await unsentMessages(account);
+        if (n > 0) {
+          setUnsent(n);
+          return;
+        }
+      }
       const reached = await signOut(keep());
       toast(reached ? 'Signed out.' : 'Signed out on this device. The server could not be reached.', reached ? 'success' : 'info');
       navigate('/signin', { replace: true });
@@ -34,9 +46,28 @@ export function SignOutSection(): JSX.Element {
         Your encrypted messages stay cached here for a faster next sign-in. Leave unchecked on a shared or public device:
         everything Parley stored here is deleted.
       </p>
-      <button type="button" class="btn btn-danger" disabled={busy()} onClick={() => void onClick()}>
-        Sign out
-      </button>
+      <Show
+        when={unsent() > 0 && !keep()}
+        fallback={
+          <button type="button" class="btn btn-danger" disabled={busy()} onClick={() => void onClick()}>
+            Sign out
+          </button>
+        }
+      >
+        <p class="auth-notice" role="alert">
+          {unsent() === 1 ? '1 message' : `${unsent()} messages`} written on this device {unsent() === 1 ? 'has' : 'have'} not been sent yet.
+          Signing out deletes {unsent() === 1 ? 'it' : 'them'}. Check “Keep local data” to send {unsent() === 1 ? 'it' : 'them'} after you sign in
+          again, or go online first.
+        </p>
+        <div class="button-row">
+          <button type="button" class="btn btn-danger" disabled={busy()} onClick={() => void onClick(true)}>
+            Sign out anyway
+          </button>
+          <button type="button" class="btn" disabled={busy()} onClick={() => setUnsent(0)}>
+            Cancel
+          </button>
+        </div>
+      </Show>
     </section>
   );
 }
