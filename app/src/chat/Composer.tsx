@@ -6,17 +6,44 @@
  * An edit cannot blank a message: Save stays disabled and a hint says to delete the message instead (a
  * message with files may lose its text: the files remain).
  * Typing is announced (encrypted awareness) while the user types, and withdrawn on send or after a pause.
+ * Text longer than the core accepts (`MAX_TEXT_LENGTH`, UTF-16 units, counted like the core on the text as
+ * sent) is never cut (no `maxlength`, which cut pastes silently): a counter shows near the limit, and over
+ * it Send is disabled and the hint says by how much. Sending keeps the first line's indentation (only blank
+ * lines before it and whitespace at the end go); whitespace alone is not sent.
  */
-import { createEffect, createSignal, on, onCleanup, Show, type JSX } from 'solid-js';
+import { createEffect, createMemo, createSignal, on, onCleanup, Show, type JSX } from 'solid-js';
 import { z } from 'zod';
 import type { Conversation, ConversationMessage, SealedStore } from '@parley/shared/client';
-import { preview } from './message-preview.ts';
+import { MAX_TEXT_LENGTH } from '@parley/shared/envelope';
+import { contentPreview, preview } from './message-preview.ts';
 import { draftName } from './local-names.ts';
 import { AttachButton, UploadTray, pasteFiles, uploadQueueFor } from './files/Attachments.tsx';
 
-const MAX_CHARS = 10_000;
-const DraftRecord = z.object({ v: z.literal(1), text: z.string().max(MAX_CHARS) }).strict();
-const memoryDrafts = new Map<string, string>();
+/** Longest text the core sends, in UTF-16 code units (what `String.length` counts). */
+const MAX_CHARS = MAX_TEXT_LENGTH;
+/** The counter shows from here on. */
+const COUNT_FROM = Math.floor(MAX_CHARS * 0.9);
+/** Longest draft kept in the sealed store (a draft may be over `MAX_CHARS` while the user shortens it). */
+const DRAFT_MAX = 1_000_000;
+const DraftRecord = z.object({ v: z.literal(1), text: z.string().max(DRAFT_MAX) }).strict();
+/**
+ * Drafts in memory (switching conversations), per signed-in account's sealed store: a sign-out and the next
+ * sign-in (another user, or the same one after a wipe) get a new store and so none of these drafts.
+ */
+const memoryDraftsByStore = new WeakMap<SealedStore, Map<string, string>>();
+function memoryDraftsOf(store: SealedStore): Map<string, string> {
+  let m = memoryDraftsByStore.get(store);
+  if (!m) memoryDraftsByStore.set(store, (m = new Map()));
+  return m;
+}
+
+/**
+ * The text as sent: blank lines before the first line and whitespace at the end removed; the first line's
+ * indentation kept ("    code" stays indented). Whitespace alone gives "".
+ */
+export function outgoingText(text: string): string {
+  return text.trimEnd().replace(/^(?:[^\S\n]*\n)+/, '');
+}
 
 /** Composer mode: a new message, a reply, or an edit of one of my messages. */
 export type ComposerMode = { kind: 'new' } | { kind: 'reply'; to: ConversationMessage } | { kind: 'edit'; of: ConversationMessage };
@@ -49,18 +76,26 @@ export function Composer(props: ComposerProps): JSX.Element {
     box.style.height = `${Math.min(box.scrollHeight, 180)}px`;
   }
 
+  /** The draft write waiting for typing to pause (written at once when the composer goes). */
+  let pendingWrite: (() => void) | undefined;
+
   function persist(convId: string, value: string): void {
     clearTimeout(saveTimer);
-    saveTimer = setTimeout(() => {
-      const write = value ? props.store.setJson(draftName(convId), { v: 1, text: value }) : props.store.delete(draftName(convId));
+    pendingWrite = undefined;
+    if (value.length > DRAFT_MAX) return; // kept in memory only; the stored draft stays the last one that fit
+    const store = props.store;
+    pendingWrite = () => {
+      pendingWrite = undefined;
+      const write = value ? store.setJson(draftName(convId), { v: 1, text: value }) : store.delete(draftName(convId));
       void write.catch(() => undefined);
-    }, 400);
+    };
+    saveTimer = setTimeout(() => pendingWrite?.(), 400);
   }
 
   function setDraft(value: string): void {
     setText(value);
     if (props.mode.kind === 'edit') return; // an edit is not a draft
-    memoryDrafts.set(props.conv.id, value);
+    memoryDraftsOf(props.store).set(props.conv.id, value);
     persist(props.conv.id, value);
   }
 
@@ -71,7 +106,7 @@ export function Composer(props: ComposerProps): JSX.Element {
       (convId) => {
         loadedFor = convId;
         void uploadQueueFor(props.conv).keepIn(props.store); // finished files come back after a reload too
-        const mem = memoryDrafts.get(convId);
+        const mem = memoryDraftsOf(props.store).get(convId);
         setText(mem ?? '');
         queueMicrotask(grow);
         if (mem === undefined) {
@@ -79,7 +114,7 @@ export function Composer(props: ComposerProps): JSX.Element {
             .getJson(draftName(convId), DraftRecord)
             .then((d) => {
               if (d && loadedFor === convId && text() === '') {
-                memoryDrafts.set(convId, d.text);
+                memoryDraftsOf(props.store).set(convId, d.text);
                 setText(d.text);
                 queueMicrotask(grow);
               }
@@ -96,7 +131,7 @@ export function Composer(props: ComposerProps): JSX.Element {
       () => props.mode,
       (mode) => {
         if (mode.kind === 'edit') setText(mode.of.text);
-        else setText(memoryDrafts.get(props.conv.id) ?? '');
+        else setText(memoryDraftsOf(props.store).get(props.conv.id) ?? '');
         queueMicrotask(() => {
           grow();
           box.focus();
@@ -128,22 +163,28 @@ export function Composer(props: ComposerProps): JSX.Element {
 
   onCleanup(() => {
     clearTimeout(saveTimer);
+    pendingWrite?.(); // leaving the chat (Settings, another account's sign-in) must not lose the last keystrokes
     stopTyping();
   });
 
   /** Edit mode with nothing but whitespace: not saved (an edit never empties a message; Delete does). */
   const blankEdit = () => props.mode.kind === 'edit' && props.mode.of.attachments.length === 0 && text().trim() === '';
+  /** Length of the text as sent, in the core's unit. */
+  const length = createMemo(() => outgoingText(text()).length);
+  const tooLong = () => length() > MAX_CHARS;
+  const hint = () => {
+    if (blankEdit()) return 'A message cannot be empty. To remove it, cancel editing and delete the message instead.';
+    if (!tooLong()) return '';
+    const over = length() - MAX_CHARS;
+    return `Too long by ${over.toLocaleString()} ${over === 1 ? 'character' : 'characters'}. Shorten it to ${props.mode.kind === 'edit' ? 'save' : 'send'}.`;
+  };
 
   async function submit(): Promise<void> {
-    const value = text().trim();
+    const value = outgoingText(text());
     const uploads = uploadQueueFor(props.conv);
     const files = props.mode.kind === 'edit' ? [] : uploads.ready();
-    if (props.disabled || blankEdit()) return;
+    if (props.disabled || blankEdit() || tooLong()) return;
     if (props.mode.kind !== 'edit' && ((!value && files.length === 0) || uploads.busy())) return;
-    if (value.length > MAX_CHARS) {
-      props.onError(new Error('too long'));
-      return;
-    }
     const mode = props.mode;
     const conv = props.conv;
     stopTyping();
@@ -157,9 +198,9 @@ export function Composer(props: ComposerProps): JSX.Element {
       props.onError(e);
       return;
     }
-    if (mode.kind === 'edit') setText(memoryDrafts.get(conv.id) ?? '');
+    if (mode.kind === 'edit') setText(memoryDraftsOf(props.store).get(conv.id) ?? '');
     else {
-      memoryDrafts.delete(conv.id);
+      memoryDraftsOf(props.store).delete(conv.id);
       setText('');
       persist(conv.id, '');
     }
@@ -182,7 +223,9 @@ export function Composer(props: ComposerProps): JSX.Element {
 
   const modeLabel = () => {
     const m = props.mode;
-    if (m.kind === 'reply') return { title: `Replying to ${m.to.mine ? 'yourself' : props.nameOf(m.to.author)}`, text: preview(m.to.text, 100) };
+    // `m.to` is the list's store object, so an edit or deletion while the bar is open shows here too.
+    if (m.kind === 'reply')
+      return { title: `Replying to ${m.to.mine ? 'yourself' : props.nameOf(m.to.author)}`, text: m.to.deleted ? 'Deleted message' : contentPreview(m.to, 100) };
     if (m.kind === 'edit') return { title: 'Editing your message', text: preview(m.of.text, 100) };
     return undefined;
   };
@@ -208,10 +251,15 @@ export function Composer(props: ComposerProps): JSX.Element {
           </div>
         )}
       </Show>
-      <p id="composer-hint" class="composer-hint" role="status">
-        {blankEdit() ? 'A message cannot be empty. To remove it, cancel editing and delete the message instead.' : ''}
+      <p id="composer-hint" class="composer-hint" classList={{ 'composer-hint-over': tooLong() }} role="status">
+        {hint()}
       </p>
       <UploadTray conv={props.conv} />
+      <Show when={length() >= COUNT_FROM}>
+        <p id="composer-count" class="composer-count" classList={{ 'composer-count-over': tooLong() }}>
+          {length().toLocaleString()} / {MAX_CHARS.toLocaleString()}
+        </p>
+      </Show>
       <div class="composer-row">
         <AttachButton conv={props.conv} disabled={props.disabled || props.mode.kind === 'edit'} />
         <label class="visually-hidden" for="composer-input">
@@ -222,10 +270,11 @@ export function Composer(props: ComposerProps): JSX.Element {
           ref={box}
           class="composer-input"
           rows="1"
-          maxlength={MAX_CHARS}
+          dir="auto"
           placeholder={props.disabled ? 'You can no longer send messages here' : 'Write a message'}
           disabled={props.disabled}
-          aria-describedby={blankEdit() ? 'composer-hint' : undefined}
+          aria-describedby={[length() >= COUNT_FROM ? 'composer-count' : '', blankEdit() || tooLong() ? 'composer-hint' : ''].filter(Boolean).join(' ') || undefined}
+          aria-invalid={tooLong() ? 'true' : undefined}
           value={text()}
           enterkeyhint="send"
           onInput={(e) => {
@@ -243,6 +292,7 @@ export function Composer(props: ComposerProps): JSX.Element {
           disabled={
             props.disabled ||
             blankEdit() ||
+            tooLong() ||
             (props.mode.kind !== 'edit' && ((text().trim() === '' && uploadQueueFor(props.conv).ready().length === 0) || uploadQueueFor(props.conv).busy()))
           }
           aria-label={props.mode.kind === 'edit' ? 'Save edit' : 'Send message'}

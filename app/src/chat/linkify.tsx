@@ -6,7 +6,37 @@
 import { For, type JSX } from 'solid-js';
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
-const TRAILING = /[.,;:!?)\]}'"]+$/;
+/** Punctuation that ends a sentence or a bracket around a URL rather than the URL itself. */
+const TRAILING = new Set(['.', ',', ';', ':', '!', '?', ')', ']', '}', "'", '"']);
+/** Closing bracket -> its opening one. */
+const OPENING: Readonly<Record<string, string>> = { ')': '(', ']': '[', '}': '{' };
+
+function count(s: string, ch: string): number {
+  let n = 0;
+  for (const c of s) if (c === ch) n++;
+  return n;
+}
+
+/**
+ * Length of `raw` without its trailing punctuation. A closing bracket stays when the URL opened it
+ * ("…/Foo_(bar)", "…/Foo_(bar)." and "(see …/Foo_(bar))" all keep the ")" of "(bar)"): trailing characters
+ * are dropped from the end one by one, and a closing bracket only while the URL has more closing brackets
+ * of its kind than opening ones.
+ */
+function urlEnd(raw: string): number {
+  let end = raw.length;
+  while (end > 0) {
+    const ch = raw[end - 1]!;
+    if (!TRAILING.has(ch)) break;
+    const open = OPENING[ch];
+    if (open !== undefined) {
+      const s = raw.slice(0, end);
+      if (count(s, open) >= count(s, ch)) break;
+    }
+    end--;
+  }
+  return end;
+}
 
 /** A run of message text: plain, or a vetted http(s) link. */
 export type TextPart = { kind: 'text'; text: string } | { kind: 'link'; text: string; href: string };
@@ -16,10 +46,7 @@ export function splitLinks(text: string): TextPart[] {
   const parts: TextPart[] = [];
   let last = 0;
   for (const m of text.matchAll(URL_RE)) {
-    let raw = m[0];
-    const trail = TRAILING.exec(raw);
-    // Keep a closing parenthesis that belongs to the URL ("…/Foo_(bar)").
-    if (trail && !(trail[0] === ')' && raw.includes('('))) raw = raw.slice(0, raw.length - trail[0].length);
+    const raw = m[0].slice(0, urlEnd(m[0]));
     const start = m.index ?? 0;
     let href: string | undefined;
     try {
