@@ -160,6 +160,8 @@ test('change password and the devices list: another device is listed, signed out
   await expect(devices.getByRole('listitem')).toHaveCount(2);
   await expect(devices.getByText('This device')).toBeVisible();
   await expect(devices.getByText('Test phone')).toBeVisible();
+  await expect(devices.getByRole('listitem').first()).toContainText('This device'); // always listed first
+  await expect(page.getByText('Your other devices will be signed out')).toBeVisible(); // said before, not only after
   await page.getByRole('button', { name: 'Sign out all other devices' }).click();
   await expect(devices.getByRole('listitem')).toHaveCount(1);
   await expect(page.getByRole('status').filter({ hasText: 'All other devices signed out.' })).toBeVisible();

@@ -4,7 +4,7 @@
  * the contact-info dialog, and the safety number there both as text groups and as a QR code image.
  */
 import { expect, test, type Browser, type BrowserContext, type Locator, type Page } from '@playwright/test';
-import { registerAndEnter, uniqueUsername, watchPage } from '../support/app.ts';
+import { PASSWORD, registerAndEnter, submitSignIn, uniqueUsername, watchPage } from '../support/app.ts';
 import { axeSeriousViolations as axeSerious } from '../support/axe.ts';
 
 interface User {
@@ -200,5 +200,35 @@ test.describe.serial('profiles', () => {
     expect(g).toBeLessThan(110);
     await dlg.getByRole('button', { name: 'Close' }).click();
     a.watch.expectClean();
+  });
+
+  test('a profile dialog left open on another device saves only what was changed there', async ({ browser }) => {
+    // Alice's second device opens "Your profile" (name Alice Liddell); the laptop then renames her; the
+    // phone, still showing the old name, changes only the status and saves: the new name stays.
+    const phone = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const p2 = await phone.newPage();
+      await submitSignIn(p2, a.name, PASSWORD);
+      await p2.getByRole('button', { name: 'Profile', exact: true }).click({ timeout: 30_000 });
+      const onPhone = p2.getByRole('dialog', { name: 'Your profile' });
+      await expect(onPhone.getByLabel('Display name')).toHaveValue('Alice Liddell', { timeout: 20_000 });
+
+      await a.page.getByRole('button', { name: 'Profile', exact: true }).click();
+      const onLaptop = a.page.getByRole('dialog', { name: 'Your profile' });
+      await onLaptop.getByLabel('Display name').fill('Alice from the laptop');
+      await onLaptop.getByRole('button', { name: 'Save' }).click();
+      await expect(onLaptop).toBeHidden({ timeout: 20_000 });
+
+      await onPhone.getByLabel('Status').fill('On the train');
+      await onPhone.getByRole('button', { name: 'Save' }).click();
+      await expect(onPhone).toBeHidden({ timeout: 20_000 });
+      // Bob sees both: the laptop's name and the phone's status.
+      await expect(b.page.getByText('Alice from the laptop').first()).toBeVisible({ timeout: 20_000 });
+      await p2.getByRole('button', { name: 'Profile', exact: true }).click();
+      await expect(onPhone.getByLabel('Display name')).toHaveValue('Alice from the laptop', { timeout: 20_000 });
+      await expect(onPhone.getByLabel('Status')).toHaveValue('On the train');
+    } finally {
+      await phone.close();
+    }
   });
 });

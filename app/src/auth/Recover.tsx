@@ -51,7 +51,7 @@ export function Recover(): JSX.Element {
     <Switch>
       <Match when={newKey()}>
         {(k) => (
-          <AuthLayout title="Your new recovery key" lead="Your password is reset. The old recovery key no longer works.">
+          <AuthLayout title="Your new recovery key" lead="Your password is reset and your other devices were signed out. The old recovery key no longer works.">
             <RecoveryKeyPanel recoveryKey={k()} username={normalizeUsername(username())} onContinue={() => void enter()} />
           </AuthLayout>
         )}

@@ -97,6 +97,11 @@ export function ProfileDialog(props: { store: ChatStore; onClose: () => void }):
   const initial = s.profileOf(me);
   const [name, setName] = createSignal(initial?.displayName ?? '');
   const [status, setStatus] = createSignal(initial?.status ?? '');
+  /**
+   * What the fields started from: Save sends only the fields the user changed, so a dialog left open does not
+   * undo a name or status saved meanwhile on another device.
+   */
+  let base = { name: name().trim(), status: status().trim() };
   /** undefined: unchanged; null: remove; a value: the new picture. */
   const [avatar, setAvatar] = createSignal<ProfileAvatar | null | undefined>(undefined);
   const [preview, setPreview] = createSignal<string | undefined>();
@@ -119,6 +124,7 @@ export function ProfileDialog(props: { store: ChatStore; onClose: () => void }):
         if (!p || touched) return;
         setName(p.displayName ?? '');
         setStatus(p.status ?? '');
+        base = { name: name().trim(), status: status().trim() };
       })
       .catch(() => undefined);
   });
@@ -162,10 +168,9 @@ export function ProfileDialog(props: { store: ChatStore; onClose: () => void }):
 
   async function save(): Promise<void> {
     if (busy() || preparing()) return;
-    const update: ProfileUpdate = {
-      displayName: name().trim() || null,
-      status: status().trim() || null,
-    };
+    const update: ProfileUpdate = {};
+    if (name().trim() !== base.name) update.displayName = name().trim() || null;
+    if (status().trim() !== base.status) update.status = status().trim() || null;
     const a = avatar();
     if (a !== undefined) update.avatar = a;
     setBusy(true);

@@ -64,6 +64,7 @@ export function ChangePassword(props: { onChanged?: () => void }): JSX.Element {
         />
         <FormError message={submit.error()} />
         <KdfProgress fraction={submit.progress()} label="Re-encrypting your keys…" />
+        <p class="muted small">Your other devices will be signed out; sign in there again with the new password.</p>
         <button class="btn btn-primary" type="submit" disabled={!ready() || submit.busy()}>
           {submit.busy() ? 'Changing…' : 'Change password'}
         </button>

@@ -50,7 +50,7 @@ export function Sessions(props: { version: number }): JSX.Element {
       <Show when={!sessions.error} fallback={<p class="form-error">{errorText(sessions.error)}</p>}>
         <Show when={sessions()} fallback={<p class="muted" role="status">Loading devices…</p>}>
           <ul class="session-list" aria-label="Signed-in devices">
-            <For each={sessions()}>
+            <For each={[...(sessions() ?? [])].sort((x, y) => Number(y.current) - Number(x.current))}>
               {(s) => (
                 <li class="session-item">
                   <div class="session-info">
