@@ -5,7 +5,7 @@
  * Enter away from posting it under their own name.
  */
 import { expect, test } from '@playwright/test';
-import { AccountClient } from '@parley/shared/client';
+import { AccountClient, MemoryStorage, ParleyClient } from '@parley/shared/client';
 import { KDF_MIN } from '@parley/shared/protocol';
 import { appUrl, composer, PASSWORD, registerAndEnter, sendMessage, signOutViaUi, startDirectChat, submitSignIn, uniqueUsername, watchPage } from '../support/app.ts';
 
@@ -31,5 +31,41 @@ test('another user signing in after a sign-out in the same tab never sees the pr
   await page.reload();
   await page.locator('.conv-row', { hasText: ann }).click();
   await expect(composer(page)).toHaveValue('cat’s own draft', { timeout: 20_000 });
+  watch.expectClean();
+});
+
+test('an edit whose message is deleted on another device gives the typed text back instead of dropping it', async ({ page }) => {
+  const watch = watchPage(page, ['401']);
+  const ann = uniqueUsername('ann');
+  const bob = uniqueUsername('bob');
+  await new AccountClient({ baseUrl: appUrl('/') }).register({ username: bob, password: PASSWORD, kdf: { alg: 'argon2id', v: 19, ...KDF_MIN } });
+  await registerAndEnter(page, ann);
+  await startDirectChat(page, bob);
+  await sendMessage(page, 'meet at 6');
+  const mine = page.locator('.msg.mine', { hasText: 'meet at 6' });
+  await expect(mine).not.toContainText('Sending…', { timeout: 20_000 });
+  await mine.hover();
+  await mine.getByRole('button', { name: /Actions for message/ }).click();
+  await mine.getByRole('button', { name: 'Edit', exact: true }).click();
+  await composer(page).fill('meet at 7 instead');
+  // Ann's phone (the same client core, in Node) deletes the message meanwhile.
+  const account = new AccountClient({ baseUrl: appUrl('/') });
+  await account.login({ username: ann, password: PASSWORD });
+  const phone = new ParleyClient({ baseUrl: appUrl('/'), storage: new MemoryStorage(), account });
+  await phone.start();
+  try {
+    const convId = (await phone.conversations())[0]!.id;
+    const conv = await phone.open(convId);
+    await expect.poll(() => conv.messages.some((m) => m.text === 'meet at 6'), { timeout: 20_000 }).toBe(true);
+    await conv.delete(conv.messages.find((m) => m.text === 'meet at 6')!.id);
+    await conv.whenDelivered();
+  } finally {
+    await phone.stop();
+  }
+  await expect(page.locator('.toast', { hasText: 'The message you were editing was deleted. Your text is back in the message box.' })).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByRole('button', { name: 'Cancel editing' })).toHaveCount(0);
+  await expect(composer(page)).toHaveValue('meet at 7 instead');
+  await sendMessage(page, 'meet at 7 instead');
+  await expect(page.locator('.msg.mine', { hasText: 'meet at 7 instead' })).toBeVisible();
   watch.expectClean();
 });

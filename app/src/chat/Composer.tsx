@@ -18,6 +18,7 @@ import { MAX_TEXT_LENGTH } from '@parley/shared/envelope';
 import { contentPreview, preview } from './message-preview.ts';
 import { draftName } from './local-names.ts';
 import { AttachButton, UploadTray, pasteFiles, uploadQueueFor } from './files/Attachments.tsx';
+import { toast } from '../ui/toasts.tsx';
 
 /** Longest text the core sends, in UTF-16 code units (what `String.length` counts). */
 const MAX_CHARS = MAX_TEXT_LENGTH;
@@ -140,6 +141,18 @@ export function Composer(props: ComposerProps): JSX.Element {
       { defer: true },
     ),
   );
+
+  // The message being edited was deleted (on another device, or by an admin): the edit cannot be saved. Leave
+  // edit mode; text the user changed stays in the box as a draft, so nothing typed is lost.
+  createEffect(() => {
+    const mode = props.mode;
+    if (mode.kind !== 'edit' || !mode.of.deleted) return;
+    const typed = text();
+    const changed = typed.trim() !== '' && typed !== mode.of.text;
+    props.onModeDone();
+    if (changed) queueMicrotask(() => setDraft(typed));
+    toast(changed ? 'The message you were editing was deleted. Your text is back in the message box.' : 'The message you were editing was deleted.', 'info');
+  });
 
   function stopTyping(): void {
     clearTimeout(typingStop);
