@@ -8,12 +8,21 @@
  * Day separators, runs by the same sender (name and time shown once per run; screen readers hear the
  * time once per run too), the new-messages divider, reply quotes, reactions, delivery state, and per-message
  * actions (button, or long-press on touch).
+ *
+ * Keyboard: the list is one tab stop (roving tabindex on the messages). Up/Down move between messages,
+ * Home/End go to the oldest loaded and the newest; Enter, Space, the context-menu key or Shift+F10 open the
+ * focused message's actions, Escape closes them (focus back on that message's actions button). Tab from a
+ * message goes through that message's own controls and then leaves the list.
+ *
+ * Screen readers: the log itself is not a live region (opening actions, reactions, edits and history sliding
+ * into the window are not news). Messages from others that arrive while the list is open are announced by a
+ * separate polite status, a burst coalesced into one "3 new messages".
  */
 import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show, type JSX } from 'solid-js';
 import type { Conversation, ConversationMessage } from '@parley/shared/client';
 import { RichText } from './linkify.tsx';
-import { preview } from './message-preview.ts';
-import { dayLabel, exactTime, messageTime, sameDay } from './time.ts';
+import { contentPreview, preview } from './message-preview.ts';
+import { clockTime, dayLabel, exactTime, messageTime, sameDay } from './time.ts';
 import { Avatar } from './Avatar.tsx';
 import { MessageAttachments } from './files/Attachments.tsx';
 
@@ -22,6 +31,20 @@ const STEP = 40;
 const MAX = 200;
 const EDGE = 400;
 const RUN_GAP_MS = 5 * 60_000;
+/** New messages arriving within this long of each other are announced together. */
+const ANNOUNCE_GAP_MS = 700;
+/** A steady stream is still announced at least this often. */
+const ANNOUNCE_MAX_WAIT_MS = 2500;
+/** An announcement is cleared after this long (so it is not found later as stale text). */
+const ANNOUNCE_KEEP_MS = 8000;
+/** Elements Tab can reach (filtered further by `tabIndex` and rendering in `tabbables`). */
+const TABBABLE =
+  'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), audio[controls], video[controls], [tabindex], [contenteditable="true"]';
+
+/** The elements under `root` that Tab reaches, in document order. */
+function tabbables(root: ParentNode): HTMLElement[] {
+  return [...root.querySelectorAll<HTMLElement>(TABBABLE)].filter((el) => el.tabIndex >= 0 && !el.closest('[inert]') && el.getClientRects().length > 0);
+}
 
 /** Quick reactions offered in the actions row. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🎉'] as const;
@@ -61,6 +84,11 @@ export function MessageList(props: MessageListProps): JSX.Element {
   const [confirmDelete, setConfirmDelete] = createSignal<string | undefined>();
   const [highlight, setHighlight] = createSignal<string | undefined>();
   const [loadingOlder, setLoadingOlder] = createSignal(false);
+  /** The message that is the list's tab stop (roving tabindex); the newest on screen until one is focused. */
+  const [current, setCurrent] = createSignal<string | undefined>();
+  /** What the new-messages status says now (a new object per announcement, so the same words repeat). */
+  const [announcement, setAnnouncement] = createSignal<{ text: string } | undefined>();
+  let itemsEl!: HTMLOListElement;
   let follow = true;
   /** Opened at the new-messages divider: keep it in place while history streams in, until the user scrolls. */
   let pinned: string | undefined;
@@ -79,15 +107,74 @@ export function MessageList(props: MessageListProps): JSX.Element {
   let winLast: string | undefined;
   let highlightTimer: ReturnType<typeof setTimeout> | undefined;
   let readTimer: ReturnType<typeof setTimeout> | undefined;
+  let announceTimer: ReturnType<typeof setTimeout> | undefined;
+  let announceClear: ReturnType<typeof setTimeout> | undefined;
   onCleanup(() => {
     clearTimeout(highlightTimer);
     clearTimeout(readTimer);
+    clearTimeout(announceTimer);
+    clearTimeout(announceClear);
   });
 
   const visible = createMemo(() => {
     const r = range();
     return props.messages.slice(r.start, r.end);
   });
+
+  /** The tab stop: the focused (or last focused) message while it is in the window, else the newest in it. */
+  const tabStop = createMemo(() => {
+    const c = current();
+    const v = visible();
+    if (c !== undefined && v.some((m) => m.id === c)) return c;
+    return v[v.length - 1]?.id;
+  });
+
+  // New messages from others, announced through the status below the log (see the module comment).
+  /** Ids the list has had (to tell arrivals from history loading in front). */
+  const known = new Set<string>();
+  /** The oldest message at the last change: ids new since then that sort before it are older history. */
+  let oldestKnown: string | undefined;
+  const mountedAt = Date.now();
+  let toAnnounce: ConversationMessage[] = [];
+  let announceFirst = 0;
+
+  function noteArrivals(initial: boolean): void {
+    const msgs = props.messages;
+    const from = oldestKnown === undefined ? undefined : props.index.get(oldestKnown);
+    const fresh: ConversationMessage[] = [];
+    for (let i = 0; i < msgs.length; i++) {
+      const m = msgs[i];
+      if (!m || known.has(m.id)) continue;
+      known.add(m.id);
+      if (initial || m.mine || m.deleted) continue;
+      // The first screen of a conversation that was still loading when the list opened: only what was just sent.
+      if (from === undefined ? m.ts >= mountedAt - 2000 : i > from) fresh.push(m);
+    }
+    oldestKnown = msgs[0]?.id;
+    if (fresh.length === 0) return;
+    const now = Date.now();
+    if (announceTimer === undefined) announceFirst = now;
+    toAnnounce.push(...fresh);
+    clearTimeout(announceTimer);
+    announceTimer = setTimeout(flushAnnouncement, now - announceFirst >= ANNOUNCE_MAX_WAIT_MS ? 0 : ANNOUNCE_GAP_MS);
+  }
+
+  function flushAnnouncement(): void {
+    announceTimer = undefined;
+    const ms = toAnnounce;
+    toAnnounce = [];
+    const [first] = ms;
+    if (!first) return;
+    const name = props.nameOf(first.author);
+    let text: string;
+    if (ms.length === 1) {
+      const content = contentPreview(first, 140);
+      text = content ? `New message from ${name}: ${content}` : `New message from ${name}`;
+    } else text = ms.every((m) => m.author === first.author) ? `${ms.length} new messages from ${name}` : `${ms.length} new messages`;
+    setAnnouncement({ text });
+    clearTimeout(announceClear);
+    announceClear = setTimeout(() => setAnnouncement(undefined), ANNOUNCE_KEEP_MS);
+  }
 
   function setWindow(start: number, end: number): void {
     const len = props.messages.length;
@@ -172,6 +259,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
     on(
       () => props.messages.length,
       (len, prevLen) => {
+        noteArrivals(prevLen === undefined);
         const previousNewest = newestId;
         newestId = props.messages[len - 1]?.id;
         const arrived = prevLen !== undefined && previousNewest !== undefined && newestId !== previousNewest;
@@ -357,6 +445,153 @@ export function MessageList(props: MessageListProps): JSX.Element {
     props.conv.react(m.id, emoji, !mine).catch(props.onError);
   }
 
+  /** Moves keyboard focus to the message at `i` in the whole list (sliding the window to it if needed). */
+  function focusAt(i: number): void {
+    const len = props.messages.length;
+    if (len === 0) return;
+    i = Math.max(0, Math.min(len - 1, i));
+    const m = props.messages[i];
+    if (!m) return;
+    const r = range();
+    if (i < r.start) {
+      const start = Math.max(0, i - STEP);
+      setWindow(start, Math.min(r.end, start + MAX));
+    } else if (i >= r.end) {
+      const end = Math.min(len, i + STEP);
+      setWindow(Math.max(r.start, end - MAX), end);
+    }
+    setCurrent(m.id);
+    queueMicrotask(() => {
+      const el = itemEl(m.id);
+      if (!el) return;
+      el.focus({ preventScroll: true });
+      el.scrollIntoView({ block: 'nearest' });
+    });
+  }
+
+  function openActions(id: string, focusInside: boolean): void {
+    setConfirmDelete(undefined);
+    setActionsFor(id);
+    if (focusInside) queueMicrotask(() => itemEl(id)?.querySelector<HTMLElement>('.msg-actions button')?.focus());
+  }
+
+  /**
+   * An actions panel opened: Reply, Edit and Delete are below the bubble, so the whole panel is brought on
+   * screen (the newest message's would otherwise open below the visible area).
+   */
+  function revealPanel(el: HTMLElement): void {
+    queueMicrotask(() => {
+      if (el.isConnected) el.scrollIntoView({ block: 'nearest' });
+    });
+  }
+
+  /** Closes a message's actions; focus goes back to its actions button (or the message) if it was in them. */
+  function closeActions(id: string): void {
+    const li = itemEl(id);
+    const active = document.activeElement;
+    const hadFocus = !active || active === document.body || (li?.contains(active) ?? false);
+    setActionsFor(undefined);
+    setConfirmDelete(undefined);
+    if (!hadFocus || !li) return;
+    (li.querySelector<HTMLElement>('.msg-more') ?? li).focus({ preventScroll: true });
+  }
+
+  /** Tab from a message's last control (or Shift+Tab from the message) leaves the list: one tab stop. */
+  function tabOut(e: KeyboardEvent, li: HTMLElement): void {
+    const active = document.activeElement as HTMLElement | null;
+    if (!active) return;
+    if (e.shiftKey) {
+      if (active !== li) return;
+      const before = tabbables(document).filter((el) => !itemsEl.contains(el) && itemsEl.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_PRECEDING);
+      const target = before[before.length - 1];
+      if (!target) return;
+      e.preventDefault();
+      target.focus();
+      return;
+    }
+    const own = [li, ...tabbables(li)];
+    if (own[own.length - 1] !== active && own.includes(active)) return;
+    const after = tabbables(document).find((el) => !itemsEl.contains(el) && itemsEl.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
+    if (!after) return;
+    e.preventDefault();
+    after.focus();
+  }
+
+  /** Tab was pressed just now (the focus it moves arrives before any timer runs). */
+  let tabbing = false;
+  onMount(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Tab') return;
+      tabbing = true;
+      setTimeout(() => (tabbing = false));
+    };
+    document.addEventListener('keydown', onKey, true);
+    onCleanup(() => document.removeEventListener('keydown', onKey, true));
+  });
+
+  /**
+   * Focus in a message makes it the tab stop. Tab from outside into another message's control (a link, a
+   * file: controls the list does not render itself stay in the tab order) lands on the tab stop instead.
+   */
+  function onListFocusIn(e: FocusEvent): void {
+    const id = (e.target as HTMLElement).closest<HTMLElement>('[data-msg-id]')?.dataset.msgId;
+    if (id === undefined) return;
+    const from = e.relatedTarget;
+    const stop = tabStop();
+    if (tabbing && !(from instanceof Node && itemsEl.contains(from)) && stop !== undefined && stop !== id) {
+      const el = itemEl(stop);
+      if (el) {
+        el.focus();
+        return;
+      }
+    }
+    setCurrent(id);
+  }
+
+  function onListKeyDown(e: KeyboardEvent): void {
+    const target = e.target as HTMLElement;
+    const li = target.closest<HTMLElement>('[data-msg-id]');
+    const id = li?.dataset.msgId;
+    if (!li || id === undefined) return;
+    if (e.key === 'Escape') {
+      if (actionsFor() !== id) return;
+      e.preventDefault();
+      e.stopPropagation();
+      closeActions(id);
+      return;
+    }
+    if (e.key === 'Tab') {
+      if (!e.altKey && !e.ctrlKey && !e.metaKey) tabOut(e, li);
+      return;
+    }
+    if (e.altKey || e.ctrlKey || e.metaKey || e.isComposing) return;
+    if (target.closest('.msg-actions') || target.matches('input, textarea, select, [contenteditable="true"]')) return;
+    const idx = props.index.get(id);
+    if (idx === undefined) return;
+    const m = props.messages[idx];
+    const canAct = m !== undefined && !m.deleted;
+    if (e.key === 'ContextMenu' || (e.key === 'F10' && e.shiftKey)) {
+      if (!canAct) return;
+      e.preventDefault();
+      openActions(id, true);
+      return;
+    }
+    if (e.shiftKey) return;
+    let to: number | undefined;
+    if (e.key === 'ArrowUp') to = idx - 1;
+    else if (e.key === 'ArrowDown') to = idx + 1;
+    else if (e.key === 'Home' && target === li) to = 0;
+    else if (e.key === 'End' && target === li) to = props.messages.length - 1;
+    else if ((e.key === 'Enter' || e.key === ' ') && target === li) {
+      e.preventDefault();
+      if (canAct) openActions(id, true);
+      return;
+    }
+    if (to === undefined) return;
+    e.preventDefault();
+    focusAt(to);
+  }
+
   // Long-press (touch) opens a message's actions, which also show its exact time.
   let pressTimer: ReturnType<typeof setTimeout> | undefined;
   const startPress = (e: PointerEvent, id: string) => {
@@ -379,8 +614,20 @@ export function MessageList(props: MessageListProps): JSX.Element {
       <Show when={props.messages.length === 0}>
         <p class="msg-empty muted">No messages yet. Say hello! Messages are end-to-end encrypted.</p>
       </Show>
-      <div role="log" aria-live="polite" aria-relevant="additions" aria-label={props.label} class="msg-log">
-        <ol class="msg-items">
+      <div role="log" aria-live="off" aria-label={props.label} class="msg-log">
+        <ol
+          class="msg-items"
+          ref={itemsEl}
+          onKeyDown={onListKeyDown}
+          onFocusIn={onListFocusIn}
+          onContextMenu={(e) => {
+            // The context-menu key on a focused message (a mouse right-click lands on what is under the pointer).
+            const li = e.currentTarget.querySelector<HTMLElement>(':scope > li:focus');
+            if (!li || e.target !== li || !li.querySelector('.msg-more')) return;
+            e.preventDefault();
+            openActions(li.dataset.msgId ?? '', true);
+          }}
+        >
           <For each={visible()}>
             {(m, i) => {
               const idx = () => range().start + i();
@@ -397,6 +644,15 @@ export function MessageList(props: MessageListProps): JSX.Element {
               const sender = () => (m.mine ? 'You' : props.nameOf(m.author));
               const idBase = () => `m-${m.id.replace(/[^A-Za-z0-9_-]/g, '')}`;
               const open = () => actionsFor() === m.id;
+              /** Its controls are in the tab order only while it is the list's tab stop. */
+              const tabIdx = () => (tabStop() === m.id ? 0 : -1);
+              const actionsLabel = () => {
+                const when = sameDay(m.ts, props.now)
+                  ? clockTime(m.ts)
+                  : new Date(m.ts).toLocaleString(undefined, { day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' });
+                const content = contentPreview(m, 40);
+                return `Actions for message from ${sender()}, ${when}${content ? `: ${content}` : ''}`;
+              };
               return (
                 <li
                   class="msg"
@@ -410,8 +666,8 @@ export function MessageList(props: MessageListProps): JSX.Element {
                     'actions-open': open(),
                   }}
                   data-msg-id={m.id}
-                  tabindex="-1"
-                  aria-labelledby={firstOfRun() ? `${idBase()}-who ${idBase()}-when` : `${idBase()}-who`}
+                  tabindex={tabStop() === m.id ? 0 : -1}
+                  aria-labelledby={firstOfRun() ? `${idBase()}-who ${idBase()}-when ${idBase()}-text` : `${idBase()}-who ${idBase()}-text`}
                   onPointerDown={(e) => startPress(e, m.id)}
                   onPointerUp={endPress}
                   onPointerCancel={endPress}
@@ -445,7 +701,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
                         }
                       >
                         <div class="msg-head">
-                          <span class="msg-sender" id={`${idBase()}-who`}>
+                          <span class="msg-sender" id={`${idBase()}-who`} dir="auto">
                             {sender()}
                           </span>{' '}
                           <time class="msg-time" id={`${idBase()}-when`} datetime={new Date(m.ts).toISOString()} title={exactTime(m.ts)}>
@@ -456,18 +712,29 @@ export function MessageList(props: MessageListProps): JSX.Element {
                       <div class="msg-bubble">
                         <Show when={reply()}>
                           {(r) => (
-                            <button type="button" class="msg-quote" onClick={() => jumpTo(r().id)}>
+                            <button type="button" class="msg-quote" tabindex={tabIdx()} onClick={() => jumpTo(r().id)}>
                               <span class="visually-hidden">In reply to </span>
-                              <span class="msg-quote-who">{r().mine ? 'You' : props.nameOf(r().author)}</span>
-                              <span class="msg-quote-text">{r().deleted ? 'Deleted message' : preview(r().text, 120)}</span>
+                              <span class="msg-quote-who" dir="auto">
+                                {r().mine ? 'You' : props.nameOf(r().author)}
+                              </span>
+                              <span class="msg-quote-text" dir="auto">
+                                {r().deleted ? 'Deleted message' : preview(r().text, 120)}
+                              </span>
                             </button>
                           )}
                         </Show>
                         <Show when={m.replyTo !== undefined && !reply()}>
                           <p class="msg-quote msg-quote-missing">In reply to an older message</p>
                         </Show>
-                        <Show when={!m.deleted} fallback={<p class="msg-text msg-deleted">This message was deleted.</p>}>
-                          <p class="msg-text">
+                        <Show
+                          when={!m.deleted}
+                          fallback={
+                            <p class="msg-text msg-deleted" id={`${idBase()}-text`}>
+                              This message was deleted.
+                            </p>
+                          }
+                        >
+                          <p class="msg-text" id={`${idBase()}-text`} dir="auto">
                             <RichText text={m.text} />
                           </p>
                         </Show>
@@ -502,6 +769,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
                                 <button
                                   type="button"
                                   class="reaction"
+                                  tabindex={tabIdx()}
                                   aria-pressed={r.users.includes(props.meId) ? 'true' : 'false'}
                                   aria-label={`${r.emoji} ${r.users.length}: ${names(r.users)}`}
                                   title={names(r.users)}
@@ -519,7 +787,8 @@ export function MessageList(props: MessageListProps): JSX.Element {
                       <button
                         type="button"
                         class="msg-more"
-                        aria-label={`Actions for message from ${sender()}`}
+                        tabindex={tabIdx()}
+                        aria-label={actionsLabel()}
                         aria-expanded={open() ? 'true' : 'false'}
                         onClick={() => {
                           setConfirmDelete(undefined);
@@ -531,7 +800,12 @@ export function MessageList(props: MessageListProps): JSX.Element {
                     </Show>
                   </div>
                   <Show when={open()}>
-                    <div class="msg-actions" role="group" aria-label="Message actions">
+                    <div
+                      class="msg-actions"
+                      role="group"
+                      aria-label="Message actions"
+                      ref={revealPanel}
+                    >
                       <span class="msg-exact small muted">{exactTime(m.ts)}</span>
                       <div class="msg-actions-row">
                         <For each={QUICK_REACTIONS}>
@@ -542,7 +816,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
                               aria-label={`React with ${emoji}`}
                               onClick={() => {
                                 toggleReaction(m, emoji);
-                                setActionsFor(undefined);
+                                closeActions(m.id);
                               }}
                             >
                               {emoji}
@@ -585,6 +859,8 @@ export function MessageList(props: MessageListProps): JSX.Element {
                               class="btn btn-small btn-danger"
                               onClick={() => {
                                 props.conv.delete(m.id).catch(props.onError);
+                                // The actions button goes with the message's content: focus stays on the message.
+                                itemEl(m.id)?.focus({ preventScroll: true });
                                 setActionsFor(undefined);
                                 setConfirmDelete(undefined);
                               }}
@@ -607,6 +883,11 @@ export function MessageList(props: MessageListProps): JSX.Element {
           <span aria-hidden="true">↓</span> {unseen() > 0 ? `${unseen()} new message${unseen() === 1 ? '' : 's'}` : 'Jump to latest'}
         </button>
       </Show>
+      <div class="visually-hidden msg-announce" role="status">
+        <Show when={announcement()} keyed>
+          {(a) => <span>{a.text}</span>}
+        </Show>
+      </div>
     </div>
   );
 }
