@@ -26,7 +26,7 @@ import type { SignedIn } from '../session.ts';
 import { toast } from '../ui/toasts.tsx';
 import { ChatStore } from './chat-store.ts';
 import { ConversationList } from './ConversationList.tsx';
-import { ConversationView } from './ConversationView.tsx';
+import { ConversationView, type FocusRequest } from './ConversationView.tsx';
 import { ContactDialog, GroupInfoDialog, NewChatDialog, NewGroupDialog } from './dialogs.tsx';
 import { ProfileDialog } from './ProfileDialog.tsx';
 import { dismissIncoming, notifyIncoming, onOpenConversationRequest, showUnread } from './notifications.ts';
@@ -66,9 +66,12 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
   });
   const [pane, setPane] = createSignal<'list' | 'search'>('list');
   const [jump, setJump] = createSignal<{ id: string; seq: number } | undefined>();
+  /** Where focus goes once the conversation just opened is on screen (see `ConversationView`'s `focus`). */
+  const [focusReq, setFocusReq] = createSignal<FocusRequest | undefined>();
   let root!: HTMLDivElement;
   let pushedFromList = false;
   let jumpSeq = 0;
+  let focusSeq = 0;
 
   createEffect(() => {
     const id = active();
@@ -76,13 +79,30 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
     if (id !== undefined) dismissIncoming(id); // its new-message toast has done its job
   });
 
-  function openConv(convId: string, jumpTo?: string): void {
+  /** `how`: how it was opened, for where focus goes (see `FocusRequest`); none leaves focus alone. */
+  function openConv(convId: string, jumpTo?: string, how?: FocusRequest['how']): void {
     setJump(jumpTo ? { id: jumpTo, seq: ++jumpSeq } : undefined);
+    setFocusReq(how ? { convId, how, seq: ++focusSeq } : undefined);
     if (convId === active()) return;
     const fromList = active() === undefined;
     setParams({ c: convId }, { replace: !fromList });
     if (fromList) pushedFromList = true;
   }
+
+  // The conversation closed (Back, the browser's back button, leaving the group, deleting it from the
+  // device): when focus was in it (now on <body>), it returns to the conversation's row in the list, found by
+  // id, or to the first row when that one is gone. Focus that is somewhere else on purpose stays there.
+  let shownConv: string | undefined;
+  createEffect(() => {
+    const id = active();
+    const prev = shownConv;
+    shownConv = id;
+    if (id !== undefined || prev === undefined) return;
+    const a = document.activeElement;
+    if (a && a !== document.body && !root.querySelector('.chat-main')?.contains(a)) return;
+    const row = root.querySelector<HTMLElement>(`.conv-row[data-conv-id="${CSS.escape(prev)}"]`) ?? root.querySelector<HTMLElement>('.conv-row');
+    row?.focus();
+  });
 
   function back(): void {
     if (pushedFromList) {
@@ -151,7 +171,7 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
               store={store}
               activeId={active()}
               now={now()}
-              onOpen={(id) => openConv(id)}
+              onOpen={(id, how) => openConv(id, undefined, how)}
               onNewChat={() => setDialog({ kind: 'new-chat' })}
               onNewGroup={() => setDialog({ kind: 'new-group' })}
               onSearch={() => setPane('search')}
@@ -163,7 +183,11 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
               search={search}
               store={store}
               now={now()}
-              onClose={() => setPane('list')}
+              onClose={() => {
+                // The list comes back (a new one): focus goes to its Search button, not to <body>.
+                setPane('list');
+                root.querySelector<HTMLElement>('.conv-search')?.focus();
+              }}
               onOpen={(convId, msgId) => openConv(convId, msgId)}
             />
           </Match>
@@ -196,6 +220,8 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
               convId={convId}
               now={now()}
               jump={jump()}
+              focus={focusReq()}
+              onFocusDone={() => setFocusReq(undefined)}
               onBack={back}
               onInfo={(conv) => setDialog({ kind: 'group', conv })}
               onContact={(userId) => setDialog({ kind: 'contact', userId })}

@@ -3,11 +3,11 @@
  * direct chats), name, last-message preview, time and unread count; a filter box; "New chat" / "New group";
  * and a button that asks for notification permission once there is a conversation to be notified about.
  */
-import { createMemo, createSignal, For, Show, type JSX } from 'solid-js';
+import { createEffect, createMemo, createSignal, For, on, Show, type JSX } from 'solid-js';
 import type { ChatRow, ChatStore } from './chat-store.ts';
 import { Avatar } from './Avatar.tsx';
 import { notificationPermission, requestPermission } from './notifications.ts';
-import { listPreview, type PreviewAuthor, type PreviewableMessage } from './message-preview.ts';
+import { contentPreview, listPreview, type PreviewableMessage } from './message-preview.ts';
 import { listTime } from './time.ts';
 
 /** Props of `ConversationList`. */
@@ -15,7 +15,8 @@ export interface ConversationListProps {
   store: ChatStore;
   activeId: string | undefined;
   now: number;
-  onOpen: (convId: string) => void;
+  /** `how`: a keyboard activation (Enter or Space on the row) or a pointer (mouse, touch, pen). */
+  onOpen: (convId: string, how: 'keyboard' | 'pointer') => void;
   onNewChat: () => void;
   onNewGroup: () => void;
   onSearch: () => void;
@@ -25,6 +26,22 @@ export interface ConversationListProps {
 /** Folds case and accents so "jose" finds "José". */
 export function fold(s: string): string {
   return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/** Letters of the right-to-left blocks (Hebrew, Arabic, Syriac, Thaana, N'Ko, …, their presentation forms, and the historic RTL scripts). */
+const RTL_LETTER = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff\u{10800}-\u{10fff}\u{1e800}-\u{1efff}]/u;
+
+/**
+ * The direction of `text` by its first strong character, as `dir="auto"` decides it: 'rtl' or 'ltr', or
+ * 'auto' when it has none (digits, emoji, punctuation). Set as the element's `dir` (which also isolates it)
+ * instead of `dir="auto"` itself: Chromium (156) does not recompute `dir="auto"` when the text of an element
+ * cloned from a `<template>` (how Solid renders) changes after it is in the page, so a row that first said
+ * "No messages yet" kept left-to-right for a Hebrew message.
+ */
+export function textDir(text: string): 'ltr' | 'rtl' | 'auto' {
+  const m = /[\p{L}\u200e\u200f]/u.exec(text);
+  if (!m) return 'auto';
+  return m[0] === '\u200f' || RTL_LETTER.test(m[0]) ? 'rtl' : 'ltr';
 }
 
 /** See the module comment. */
@@ -53,13 +70,46 @@ export function ConversationList(props: ConversationListProps): JSX.Element {
     }
     return { text: last.text, attachments: [], deleted: false };
   };
-  const previewOf = (r: ChatRow) => {
+  /**
+   * The preview line in parts: `who` ("You", or the member's name in a group) and the content, each shown in
+   * its own direction (`textDir`), so a right-to-left message keeps its punctuation on the right side.
+   */
+  const previewOf = (r: ChatRow): { who?: string; body: string } => {
     const m = r.lastMessage;
-    if (!m) return r.kind === 'group' ? `${r.members.length} members` : 'No messages yet';
-    const author: PreviewAuthor = m.author === s.me.userId ? { kind: 'me' } : r.kind === 'group' ? { kind: 'member', name: s.displayNameOf(m.author) } : { kind: 'peer' };
-    return listPreview(fullMessage(r.id, m), author, 80);
+    if (!m) return { body: r.kind === 'group' ? `${r.members.length} members` : 'No messages yet' };
+    const full = fullMessage(r.id, m);
+    const mine = m.author === s.me.userId;
+    const who = mine ? 'You' : r.kind === 'group' ? s.displayNameOf(m.author) : undefined;
+    if (full.deleted) return { body: listPreview(full, mine ? { kind: 'me' } : who !== undefined ? { kind: 'member', name: who } : { kind: 'peer' }, 80) };
+    return { ...(who !== undefined ? { who } : {}), body: contentPreview(full, 80) };
   };
   const activityTs = (r: ChatRow) => r.lastMessage?.ts ?? Date.parse(r.updatedAt);
+
+  /**
+   * Rows are keyed by conversation id, not by the row object (rebuilt on every change): a row that turns
+   * read, gets a message or is renamed keeps its element, so keyboard focus and a screen reader's place stay
+   * on it. Moving a row (new activity puts it first) re-inserts its element, which drops focus: the row that
+   * had focus just before the list changed gets it back.
+   */
+  const byId = createMemo(() => new Map(rows().map((r) => [r.id, r])));
+  let focusedRow: string | undefined;
+  const ids = createMemo(
+    () => {
+      const a = document.activeElement;
+      focusedRow = a instanceof HTMLElement && a.classList.contains('conv-row') ? a.dataset['convId'] : undefined;
+      return rows().map((r) => r.id);
+    },
+    [],
+    { equals: (x, y) => x.length === y.length && x.every((v, i) => v === y[i]) },
+  );
+  let nav!: HTMLElement;
+  createEffect(
+    on(ids, () => {
+      const a = document.activeElement;
+      if (focusedRow === undefined || (a && a !== document.body)) return;
+      nav.querySelector<HTMLElement>(`.conv-row[data-conv-id="${CSS.escape(focusedRow)}"]`)?.focus({ preventScroll: true });
+    }),
+  );
 
   return (
     <div class="conv-pane">
@@ -68,7 +118,7 @@ export function ConversationList(props: ConversationListProps): JSX.Element {
         <button type="button" class="btn btn-ghost btn-small" onClick={props.onProfile}>
           Profile
         </button>
-        <button type="button" class="btn btn-ghost btn-small" onClick={props.onSearch}>
+        <button type="button" class="btn btn-ghost btn-small conv-search" onClick={props.onSearch}>
           Search
         </button>
       </div>
@@ -121,49 +171,74 @@ export function ConversationList(props: ConversationListProps): JSX.Element {
       <Show when={s.rows().length > 0 && rows().length === 0}>
         <p class="muted conv-none">No conversation matches “{filter()}”.</p>
       </Show>
-      <nav class="conv-nav" aria-label="Conversations">
+      <nav class="conv-nav" aria-label="Conversations" ref={nav}>
         <ul class="conv-list">
-          <For each={rows()}>
-            {(r) => {
-              const online = () => r.kind === 'direct' && s.isOnline(r.peerId);
-              return (
-                <li>
-                  <button
-                    type="button"
-                    class="conv-row"
-                    classList={{ active: props.activeId === r.id, unread: r.unread > 0, archived: r.archived === true }}
-                    aria-current={props.activeId === r.id ? 'true' : undefined}
-                    data-conv-id={r.id}
-                    onClick={() => props.onOpen(r.id)}
-                  >
-                    <Avatar name={titleOf(r)} colourKey={r.peerId ?? r.id} online={online()} group={r.kind === 'group'} src={r.kind === 'direct' ? s.avatarUrl(r.peerId) : undefined} />
-                    <span class="conv-text">
-                      <span class="conv-line">
-                        <span class="conv-name">{titleOf(r)}</span>
-                        <time class="conv-time" datetime={new Date(activityTs(r)).toISOString()}>
-                          {listTime(activityTs(r), props.now)}
-                        </time>
-                      </span>
-                      <span class="conv-line">
-                        <span class="conv-preview">{previewOf(r)}</span>
-                        <Show when={r.archived}>
-                          <span class="conv-tag">Not a member</span>
-                        </Show>
-                        <Show when={r.unread > 0}>
-                          <span class="unread-badge">
-                            {r.unread}
-                            <span class="visually-hidden"> unread</span>
+          <For each={ids()}>
+            {(id) => (
+              <Show when={byId().get(id)}>
+                {(r) => {
+                  const online = () => r().kind === 'direct' && s.isOnline(r().peerId);
+                  const preview = () => previewOf(r());
+                  return (
+                    <li>
+                      <button
+                        type="button"
+                        class="conv-row"
+                        classList={{ active: props.activeId === id, unread: r().unread > 0, archived: r().archived === true }}
+                        aria-current={props.activeId === id ? 'true' : undefined}
+                        data-conv-id={id}
+                        onClick={(e) => props.onOpen(id, e.detail === 0 ? 'keyboard' : 'pointer')}
+                      >
+                        <Avatar name={titleOf(r())} colourKey={r().peerId ?? id} online={online()} group={r().kind === 'group'} src={r().kind === 'direct' ? s.avatarUrl(r().peerId) : undefined} />
+                        <span class="conv-text">
+                          <span class="conv-line">
+                            <span class="conv-name" dir={textDir(titleOf(r()))}>
+                              {titleOf(r())}
+                            </span>
+                            <time class="conv-time" datetime={new Date(activityTs(r())).toISOString()}>
+                              {listTime(activityTs(r()), props.now)}
+                            </time>
                           </span>
-                        </Show>
-                      </span>
-                      <Show when={online()}>
-                        <span class="visually-hidden">, online</span>
-                      </Show>
-                    </span>
-                  </button>
-                </li>
-              );
-            }}
+                          <span class="conv-line">
+                            <Show
+                              when={preview().who}
+                              fallback={
+                                <span class="conv-preview" dir={textDir(preview().body)}>
+                                  {preview().body}
+                                </span>
+                              }
+                            >
+                              {(who) => (
+                                <span class="conv-preview conv-preview-split">
+                                  <span class="conv-preview-who">
+                                    <span dir={textDir(who())}>{who()}</span>:
+                                  </span>{' '}
+                                  <span class="conv-preview-body" dir={textDir(preview().body)}>
+                                    {preview().body}
+                                  </span>
+                                </span>
+                              )}
+                            </Show>
+                            <Show when={r().archived}>
+                              <span class="conv-tag">Not a member</span>
+                            </Show>
+                            <Show when={r().unread > 0}>
+                              <span class="unread-badge">
+                                {r().unread}
+                                <span class="visually-hidden"> unread</span>
+                              </span>
+                            </Show>
+                          </span>
+                          <Show when={online()}>
+                            <span class="visually-hidden">, online</span>
+                          </Show>
+                        </span>
+                      </button>
+                    </li>
+                  );
+                }}
+              </Show>
+            )}
           </For>
         </ul>
       </nav>

@@ -3,11 +3,12 @@
  * (changed key, unverified members, removed, missing or rejected updates), the message list, who is typing,
  * and the composer.
  */
-import { createEffect, createMemo, createSignal, Match, on, onCleanup, Show, Switch, type JSX } from 'solid-js';
+import { createEffect, createMemo, createSignal, Match, on, onCleanup, Show, Switch, untrack, type JSX } from 'solid-js';
 import type { Conversation, ConversationMessage } from '@parley/shared/client';
 import type { ChatStore } from './chat-store.ts';
 import { Avatar } from './Avatar.tsx';
 import { Composer, type ComposerMode } from './Composer.tsx';
+import { textDir } from './ConversationList.tsx';
 import { IntegrityNotice } from './IntegrityNotice.tsx';
 import { MessageList } from './MessageList.tsx';
 import { createMessageStore } from './message-store.ts';
@@ -15,12 +16,27 @@ import { chatErrorText } from './notifications.ts';
 import { toast } from '../ui/toasts.tsx';
 import { fileDropTarget } from './files/Attachments.tsx';
 
+/**
+ * Where focus goes when a conversation opens. 'keyboard' (Enter or Space on its row): into it, the composer
+ * when it is writable, else its heading. 'pointer' (mouse or touch): it stays on the row when the row is
+ * still on screen (beside the conversation), and goes to the heading when it is not (phones show one screen
+ * at a time), so no on-screen keyboard pops up.
+ */
+export interface FocusRequest {
+  convId: string;
+  how: 'keyboard' | 'pointer';
+  seq: number;
+}
+
 /** Props of `ConversationView`. */
 export interface ConversationViewProps {
   store: ChatStore;
   convId: string;
   now: number;
   jump: { id: string; seq: number } | undefined;
+  /** Move focus into this conversation once it is shown (see `FocusRequest`); `onFocusDone` when handled. */
+  focus?: FocusRequest | undefined;
+  onFocusDone?: () => void;
   onBack: () => void;
   onInfo: (conv: Conversation) => void;
   onContact: (userId: string) => void;
@@ -115,6 +131,7 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
   const [mode, setMode] = createSignal<ComposerMode>({ kind: 'new' });
   let composer: { focus: () => void } | undefined;
   let list: { toLatest: () => void } | undefined;
+  let heading!: HTMLHeadingElement;
 
   const meta = createMemo(() => {
     s.membersVersion();
@@ -139,6 +156,22 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
     return 'Several people are typing…';
   };
   const onError = (e: unknown) => toast(chatErrorText(e), 'error');
+
+  // Focus on opening (`FocusRequest`): runs once this view is on screen (also when the request comes for the
+  // conversation already open, e.g. Enter on its row).
+  createEffect(() => {
+    const req = props.focus;
+    if (!req || req.convId !== c.id) return;
+    untrack(() => {
+      const a = document.activeElement;
+      const lost = !(a instanceof HTMLElement) || a === document.body || a.getClientRects().length === 0;
+      if (req.how === 'keyboard') {
+        if (!removed()) composer?.focus();
+        if (document.activeElement?.id !== 'composer-input') heading.focus();
+      } else if (lost) heading.focus({ preventScroll: true });
+      props.onFocusDone?.();
+    });
+  });
   const [confirmForget, setConfirmForget] = createSignal(false);
   const [forgetting, setForgetting] = createSignal(false);
   const forget = () => {
@@ -161,7 +194,10 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
         <button type="button" class="btn btn-icon chat-back" aria-label="Back to conversations" onClick={props.onBack}>
           <span aria-hidden="true">←</span>
         </button>
-        <h2 class="visually-hidden">{meta().title}</h2>
+        {/* Focusable from script only: where focus goes on opening a conversation that cannot be written to. */}
+        <h2 class="visually-hidden chat-heading" tabindex="-1" dir={textDir(meta().title)} ref={heading}>
+          {meta().title}
+        </h2>
         <button
           type="button"
           class="chat-peer"
@@ -179,7 +215,9 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
             src={meta().kind === 'direct' ? s.avatarUrl(meta().peerId) : undefined}
           />
           <span class="chat-peer-text">
-            <span class="chat-title">{meta().title}</span>
+            <span class="chat-title" dir={textDir(meta().title)}>
+              {meta().title}
+            </span>
             <span class="chat-subtitle">
               <Show when={typingText()} fallback={meta().kind === 'direct' ? (s.isOnline(meta().peerId) ? 'Online' : 'Offline') : `${meta().memberCount} members`}>
                 {typingText()}

@@ -3,7 +3,7 @@
  * chat, new group, group info (members with roles, rename, add, remove, leave; unverified members flagged),
  * and contact info (safety number, key-change warning).
  */
-import { createMemo, createSignal, For, onMount, Show, type JSX } from 'solid-js';
+import { createEffect, createMemo, createSignal, For, on, onMount, Show, type JSX } from 'solid-js';
 import type { Conversation } from '@parley/shared/client';
 import type { ChatStore } from './chat-store.ts';
 import { chatErrorText } from './notifications.ts';
@@ -61,6 +61,36 @@ function useBusy(): [() => boolean, <T>(fn: () => Promise<T>) => Promise<T | und
   return [busy, run, error, setError];
 }
 
+/**
+ * Longest group name, in code points (the protocol's limit, 200 UTF-16 units, holds any 100 code points).
+ * No `maxlength`: it counts UTF-16 units, so it would cut a name in the middle of an emoji; the hint counts
+ * and says by how much a name is too long, and the form refuses it with nothing cut.
+ */
+export const GROUP_NAME_MAX = 100;
+
+/** A group name's length as counted against `GROUP_NAME_MAX`: code points of the trimmed name. */
+export function groupNameLength(name: string): number {
+  return [...name.trim()].length;
+}
+
+/** The hint under a group name field: "12/100", or "120/100: too long by 20." */
+function GroupNameHint(props: { id: string; name: string; extra?: string }): JSX.Element {
+  const n = () => groupNameLength(props.name);
+  const over = () => n() > GROUP_NAME_MAX;
+  return (
+    <p id={props.id} class="field-hint" classList={{ 'field-hint-over': over() }}>
+      {n()}/{GROUP_NAME_MAX}
+      {over() ? `: too long by ${n() - GROUP_NAME_MAX}.` : props.extra ? `. ${props.extra}` : ''}
+    </p>
+  );
+}
+
+/** The refusal of a group name over `GROUP_NAME_MAX`, or '' when it fits. */
+function groupNameError(name: string): string {
+  const over = groupNameLength(name) - GROUP_NAME_MAX;
+  return over > 0 ? `The group name is too long by ${over} character${over === 1 ? '' : 's'}. Use at most ${GROUP_NAME_MAX}.` : '';
+}
+
 /** "New chat": a username; errors (unknown user, yourself, offline) stay in the dialog. */
 export function NewChatDialog(props: { store: ChatStore; onClose: () => void; onOpened: (convId: string) => void }): JSX.Element {
   const [username, setUsername] = createSignal('');
@@ -107,7 +137,7 @@ export function NewChatDialog(props: { store: ChatStore; onClose: () => void; on
 export function NewGroupDialog(props: { store: ChatStore; onClose: () => void; onOpened: (convId: string) => void }): JSX.Element {
   const [name, setName] = createSignal('');
   const [members, setMembers] = createSignal('');
-  const [busy, run, error] = useBusy();
+  const [busy, run, error, setError] = useBusy();
   const list = () =>
     members()
       .split(/[\s,;]+/)
@@ -119,6 +149,11 @@ export function NewGroupDialog(props: { store: ChatStore; onClose: () => void; o
         class="form"
         onSubmit={(e) => {
           e.preventDefault();
+          const tooLong = groupNameError(name());
+          if (tooLong) {
+            setError(tooLong);
+            return;
+          }
           void run(() => props.store.createGroup(name(), list())).then((c) => {
             if (c) props.onOpened(c.id);
           });
@@ -126,8 +161,16 @@ export function NewGroupDialog(props: { store: ChatStore; onClose: () => void; o
       >
         <div class="field">
           <label for="new-group-name">Group name</label>
-          <input id="new-group-name" class="input" required maxlength="100" value={name()} onInput={(e) => setName(e.currentTarget.value)} />
-          <p class="field-hint">Only members can see the name; it is encrypted like messages.</p>
+          <input
+            id="new-group-name"
+            class="input"
+            required
+            value={name()}
+            aria-describedby="new-group-name-hint"
+            aria-invalid={groupNameLength(name()) > GROUP_NAME_MAX ? 'true' : undefined}
+            onInput={(e) => setName(e.currentTarget.value)}
+          />
+          <GroupNameHint id="new-group-name-hint" name={name()} extra="Only members can see the name; it is encrypted like messages." />
         </div>
         <div class="field">
           <label for="new-group-members">Members</label>
@@ -163,7 +206,12 @@ export function GroupInfoDialog(props: { store: ChatStore; conv: Conversation; o
   const [rename, setRename] = createSignal(props.conv.name ?? '');
   const [add, setAdd] = createSignal('');
   const [confirmLeave, setConfirmLeave] = createSignal(false);
-  const [busy, run, error] = useBusy();
+  /** The member whose "Remove" asks "Remove X? …" (like "Leave group"); undefined: none. */
+  const [confirmRemove, setConfirmRemove] = createSignal<string>();
+  const [busy, run, error, setError] = useBusy();
+  let membersHeading!: HTMLHeadingElement;
+  /** A removed member whose row takes focus with it: the heading gets it (and says the new count). */
+  let removedFocus: string | undefined;
   const members = createMemo(() => {
     s.membersVersion();
     const roles = props.conv.membership.members;
@@ -178,6 +226,27 @@ export function GroupInfoDialog(props: { store: ChatStore; conv: Conversation; o
     return props.conv.membership.members.get(s.me.userId) === 'admin';
   };
   const removed = () => s.removed().has(props.conv.id);
+  createEffect(
+    on(members, (list) => {
+      const asked = confirmRemove();
+      if (asked !== undefined && !list.some((m) => m.userId === asked)) setConfirmRemove(undefined);
+      if (removedFocus === undefined || list.some((m) => m.userId === removedFocus)) return;
+      removedFocus = undefined;
+      const a = document.activeElement;
+      if (!a || a === document.body || !a.isConnected) membersHeading.focus();
+    }),
+  );
+  const remove = (m: { userId: string; name: string }) =>
+    void run(async () => {
+      removedFocus = m.userId;
+      try {
+        await s.client.removeMember(props.conv.id, m.userId);
+      } catch (e) {
+        removedFocus = undefined;
+        throw e;
+      }
+      toast(`${m.name} was removed`); // the question goes with the row (see the effect above)
+    });
   return (
     <Modal title="Group info" onClose={props.onClose} wide>
       <div class="group-info">
@@ -188,6 +257,11 @@ export function GroupInfoDialog(props: { store: ChatStore; conv: Conversation; o
               e.preventDefault();
               const n = rename().trim();
               if (!n) return;
+              const tooLong = groupNameError(n);
+              if (tooLong) {
+                setError(tooLong);
+                return;
+              }
               void run(async () => {
                 await props.conv.rename(n);
                 toast('Group renamed');
@@ -196,18 +270,28 @@ export function GroupInfoDialog(props: { store: ChatStore; conv: Conversation; o
           >
             <div class="field grow">
               <label for="group-rename">Group name</label>
-              <input id="group-rename" class="input" maxlength="100" value={rename()} onInput={(e) => setRename(e.currentTarget.value)} />
+              <input
+                id="group-rename"
+                class="input"
+                value={rename()}
+                aria-describedby="group-rename-hint"
+                aria-invalid={groupNameLength(rename()) > GROUP_NAME_MAX ? 'true' : undefined}
+                onInput={(e) => setRename(e.currentTarget.value)}
+              />
+              <GroupNameHint id="group-rename-hint" name={rename()} />
             </div>
             <button type="submit" class="btn" disabled={busy() || !rename().trim() || rename().trim() === props.conv.name}>
               Rename
             </button>
           </form>
         </Show>
-        <h3 class="section-title">Members ({members().length})</h3>
+        <h3 class="section-title" tabindex="-1" ref={membersHeading}>
+          Members ({members().length})
+        </h3>
         <ul class="member-list">
           <For each={members()}>
             {(m) => (
-              <li class="member" classList={{ unverified: m.unverified }}>
+              <li class="member" classList={{ unverified: m.unverified }} data-user-id={m.userId}>
                 <Avatar name={m.name} colourKey={m.userId} size="sm" online={s.isOnline(m.userId)} />
                 <span class="member-name">
                   {m.name}
@@ -223,20 +307,52 @@ export function GroupInfoDialog(props: { store: ChatStore; conv: Conversation; o
                   </button>
                 </Show>
                 <Show when={amAdmin() && m.userId !== s.me.userId && !removed()}>
-                  <button
-                    type="button"
-                    class="btn btn-small btn-danger"
-                    disabled={busy()}
-                    aria-label={`Remove ${m.name}`}
-                    onClick={() =>
-                      void run(async () => {
-                        await s.client.removeMember(props.conv.id, m.userId);
-                        toast(`${m.name} was removed`);
-                      })
+                  {/* Asks first, like "Leave group": one click next to "Verify" must not cut someone off. */}
+                  <Show
+                    when={confirmRemove() === m.userId}
+                    fallback={
+                      <button
+                        type="button"
+                        class="btn btn-small btn-danger member-remove"
+                        disabled={busy()}
+                        aria-label={`Remove ${m.name}`}
+                        onClick={() => setConfirmRemove(m.userId)}
+                      >
+                        Remove
+                      </button>
                     }
                   >
-                    Remove
-                  </button>
+                    <div class="member-confirm" role="group" aria-labelledby={`remove-q-${m.userId}`}>
+                      <span id={`remove-q-${m.userId}`}>
+                        Remove {m.name}? They keep what they had but get nothing new.
+                      </span>
+                      <span class="button-row">
+                        <button type="button" class="btn btn-small btn-danger" disabled={busy()} onClick={() => remove(m)}>
+                          {busy() ? 'Removing…' : 'Remove'}
+                        </button>
+                        <button
+                          type="button"
+                          class="btn btn-small"
+                          disabled={busy()}
+                          ref={(el) =>
+                            queueMicrotask(() => {
+                              // The pressed "Remove" is gone: the safe answer takes focus (the group names the question).
+                              const a = document.activeElement;
+                              if (!a || a === document.body) el.focus();
+                            })
+                          }
+                          onClick={() => {
+                            setConfirmRemove(undefined);
+                            queueMicrotask(() =>
+                              document.querySelector<HTMLElement>(`.member[data-user-id="${CSS.escape(m.userId)}"] .member-remove`)?.focus(),
+                            );
+                          }}
+                        >
+                          Cancel
+                        </button>
+                      </span>
+                    </div>
+                  </Show>
                 </Show>
               </li>
             )}

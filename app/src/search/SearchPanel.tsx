@@ -5,6 +5,7 @@
 import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show, type JSX } from 'solid-js';
 import type { ChatStore } from '../chat/chat-store.ts';
 import { listTime } from '../chat/time.ts';
+import { textDir } from '../chat/ConversationList.tsx';
 import { hitHeading } from './hit-heading.ts';
 import type { SearchHit } from './protocol.ts';
 import type { Search } from './search-client.ts';
@@ -82,7 +83,11 @@ export function SearchPanel(props: SearchPanelProps): JSX.Element {
 
   const headingOf = (h: SearchHit) => {
     const row = s.rows().find((r) => r.id === h.convId);
-    return hitHeading(row?.kind, h.author === s.me.userId, s.nameOf(h.author), row?.title ?? 'Conversation');
+    const title = row?.title ?? 'Conversation';
+    const heading = hitHeading(row?.kind, h.author === s.me.userId, s.nameOf(h.author), title);
+    // The conversation's name at the end of `where` (" in Name", " to Name") is shown in its own direction.
+    const at = heading.where.endsWith(title) ? heading.where.length - title.length : heading.where.length;
+    return { who: heading.who, where: heading.where.slice(0, at), whereName: heading.where.slice(at) };
   };
 
   return (
@@ -144,17 +149,21 @@ export function SearchPanel(props: SearchPanelProps): JSX.Element {
             <li>
               <button type="button" class="search-hit" onClick={() => props.onOpen(h.convId, h.id)}>
                 <span class="conv-line">
+                  {/* Names and the snippet each in their own direction (a right-to-left name or message). */}
                   <span class="conv-name">
-                    {headingOf(h).who}
-                    <Show when={headingOf(h).where}>
-                      <span class="muted">{headingOf(h).where}</span>
+                    <span dir={textDir(headingOf(h).who)}>{headingOf(h).who}</span>
+                    <Show when={headingOf(h).where || headingOf(h).whereName}>
+                      <span class="muted">
+                        {headingOf(h).where}
+                        <span dir={textDir(headingOf(h).whereName)}>{headingOf(h).whereName}</span>
+                      </span>
                     </Show>
                   </span>
                   <time class="conv-time" datetime={new Date(h.ts).toISOString()}>
                     {listTime(h.ts, props.now)}
                   </time>
                 </span>
-                <span class="search-snippet">
+                <span class="search-snippet" dir={textDir(h.text)}>
                   <For each={markTerms(snippet(h.text, h.terms), h.terms)}>{(p) => (p.hit ? <mark>{p.text}</mark> : p.text)}</For>
                 </span>
               </button>
