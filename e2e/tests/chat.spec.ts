@@ -295,9 +295,14 @@ test.describe.serial('chat', () => {
     // Cat is told (the group leaves her list), and her open view does not call her an unverified member.
     const toldRemoved = expect(c.page.locator('.toast', { hasText: `You were removed from the group “${groupName}”` })).toBeVisible({ timeout: 20_000 });
     await info.getByRole('button', { name: `Remove ${c.name}` }).click();
+    await info.getByRole('group', { name: `Remove ${c.name}?` }).getByRole('button', { name: 'Remove', exact: true }).click();
     await expect(info.locator('.member', { hasText: c.name })).toHaveCount(0, { timeout: 20_000 });
     await info.getByRole('button', { name: 'Close' }).click();
     await toldRemoved;
+    // Everyone still in the group sees what happened, where it happened.
+    await expect(b.page.locator('.msg-system', { hasText: `${a.name} removed ${c.name}` })).toBeVisible({ timeout: 20_000 });
+    await expect(a.page.locator('.msg-system', { hasText: `You removed ${c.name}` })).toBeVisible();
+    await expect(b.page.locator('.msg-system', { hasText: `${a.name} created the group “${groupName}”` })).toBeVisible();
 
     await send(a.page, 'Secret after removal');
     await expect(messageText(b.page, 'Secret after removal')).toBeVisible({ timeout: 20_000 });
@@ -360,6 +365,7 @@ test.describe.serial('chat', () => {
     await expect(messageText(c.page, 'Welcome back, Cat')).toBeVisible({ timeout: 20_000 });
     await members(async (info) => {
       await info.getByRole('button', { name: `Remove ${c.name}` }).click();
+      await info.getByRole('group', { name: `Remove ${c.name}?` }).getByRole('button', { name: 'Remove', exact: true }).click();
       await expect(info.locator('.member', { hasText: c.name })).toHaveCount(0, { timeout: 20_000 });
     });
     await expect(banner).toBeVisible({ timeout: 20_000 });

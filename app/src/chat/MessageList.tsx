@@ -25,6 +25,7 @@ import { contentPreview, preview } from './message-preview.ts';
 import { clockTime, dayLabel, exactTime, messageTime, sameDay } from './time.ts';
 import { Avatar } from './Avatar.tsx';
 import { MessageAttachments } from './files/Attachments.tsx';
+import { membershipLines, placeLines, type MembershipLine } from './membership-lines.ts';
 
 const WINDOW = 80;
 const STEP = 40;
@@ -114,6 +115,17 @@ export function MessageList(props: MessageListProps): JSX.Element {
     clearTimeout(readTimer);
     clearTimeout(announceTimer);
     clearTimeout(announceClear);
+  });
+
+  // A group's verified membership changes as lines among the messages ("Ann added Dan"): members learn who
+  // joined (a new member reads the earlier history) and who left. Recomputed on membership changes and as
+  // messages load (lines older than the loaded history wait for it).
+  const [membersTick, setMembersTick] = createSignal(0);
+  onCleanup(props.conv.on('members', () => setMembersTick((n) => n + 1)));
+  const lines = createMemo(() => {
+    membersTick();
+    if (props.kind !== 'group') return { before: new Map<string, MembershipLine[]>(), after: [] as MembershipLine[] };
+    return placeLines(membershipLines(props.conv.membership.events, props.nameOf, props.meId), props.messages, props.conv.hasOlder);
   });
 
   const visible = createMemo(() => {
@@ -673,11 +685,17 @@ export function MessageList(props: MessageListProps): JSX.Element {
                   onPointerCancel={endPress}
                   onPointerMove={endPress}
                 >
+                  <For each={(lines().before.get(m.id) ?? []).filter((l) => newDay() && !sameDay(l.ts, m.ts))}>
+                    {(l) => <p class="msg-system">{l.text}</p>}
+                  </For>
                   <Show when={newDay()}>
                     <div class="day-sep">
                       <span>{dayLabel(m.ts, props.now)}</span>
                     </div>
                   </Show>
+                  <For each={(lines().before.get(m.id) ?? []).filter((l) => !newDay() || sameDay(l.ts, m.ts))}>
+                    {(l) => <p class="msg-system">{l.text}</p>}
+                  </For>
                   <Show when={m.id === props.firstUnreadId}>
                     <div class="unread-sep">
                       <span>New messages</span>
@@ -876,6 +894,15 @@ export function MessageList(props: MessageListProps): JSX.Element {
               );
             }}
           </For>
+          <Show when={range().end >= props.messages.length}>
+            <For each={lines().after}>
+              {(l) => (
+                <li class="msg-system-item">
+                  <p class="msg-system">{l.text}</p>
+                </li>
+              )}
+            </For>
+          </Show>
         </ol>
       </div>
       <Show when={!atBottom()}>
