@@ -8,7 +8,7 @@ import type { Conversation, ConversationMessage } from '@parley/shared/client';
 import type { ChatStore } from './chat-store.ts';
 import { Avatar } from './Avatar.tsx';
 import { Composer, type ComposerMode } from './Composer.tsx';
-import { textDir } from './ConversationList.tsx';
+import { textDir } from './text-dir.ts';
 import { IntegrityNotice } from './IntegrityNotice.tsx';
 import { MessageList } from './MessageList.tsx';
 import { createMessageStore } from './message-store.ts';

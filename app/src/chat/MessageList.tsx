@@ -26,6 +26,7 @@ import { clockTime, dayLabel, exactTime, messageTime, sameDay } from './time.ts'
 import { Avatar } from './Avatar.tsx';
 import { MessageAttachments } from './files/Attachments.tsx';
 import { membershipLines, placeLines, type MembershipLine } from './membership-lines.ts';
+import { textDir } from './text-dir.ts';
 
 const WINDOW = 80;
 const STEP = 40;
@@ -719,7 +720,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
                         }
                       >
                         <div class="msg-head">
-                          <span class="msg-sender" id={`${idBase()}-who`} dir="auto">
+                          <span class="msg-sender" id={`${idBase()}-who`} dir={textDir(sender())}>
                             {sender()}
                           </span>{' '}
                           <time class="msg-time" id={`${idBase()}-when`} datetime={new Date(m.ts).toISOString()} title={exactTime(m.ts)}>
@@ -732,10 +733,10 @@ export function MessageList(props: MessageListProps): JSX.Element {
                           {(r) => (
                             <button type="button" class="msg-quote" tabindex={tabIdx()} onClick={() => jumpTo(r().id)}>
                               <span class="visually-hidden">In reply to </span>
-                              <span class="msg-quote-who" dir="auto">
+                              <span class="msg-quote-who" dir={textDir(r().mine ? 'You' : props.nameOf(r().author))}>
                                 {r().mine ? 'You' : props.nameOf(r().author)}
                               </span>
-                              <span class="msg-quote-text" dir="auto">
+                              <span class="msg-quote-text" dir={textDir(r().deleted ? 'Deleted message' : r().text)}>
                                 {r().deleted ? 'Deleted message' : preview(r().text, 120)}
                               </span>
                             </button>
@@ -752,7 +753,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
                             </p>
                           }
                         >
-                          <p class="msg-text" id={`${idBase()}-text`} dir="auto">
+                          <p class="msg-text" id={`${idBase()}-text`} dir={textDir(m.text)}>
                             <RichText text={m.text} />
                           </p>
                         </Show>

@@ -5,7 +5,7 @@
 import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show, type JSX } from 'solid-js';
 import type { ChatStore } from '../chat/chat-store.ts';
 import { listTime } from '../chat/time.ts';
-import { textDir } from '../chat/ConversationList.tsx';
+import { textDir } from '../chat/text-dir.ts';
 import { hitHeading } from './hit-heading.ts';
 import type { SearchHit } from './protocol.ts';
 import type { Search } from './search-client.ts';
