@@ -11,7 +11,8 @@
  * app did not ask, the browser refused, or the browser does not list it.
  */
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { appUrl, registerAndEnter, uniqueUsername, watchPage } from '../support/app.ts';
+import { AccountClient, MemoryStorage, ParleyClient } from '@parley/shared/client';
+import { appUrl, PASSWORD, registerAndEnter, uniqueUsername, watchPage } from '../support/app.ts';
 
 async function newUser(browser: Browser, prefix: string): Promise<{ name: string; page: Page; watch: ReturnType<typeof watchPage>; grant: () => Promise<void> }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -147,6 +148,22 @@ test('a message that arrives while the app is hidden becomes a system notificati
   await expect
     .poll(() => shownNotifications(ann.page), { message: 'the browser lists the worker\'s notification', timeout: 10_000 })
     .toEqual([{ title: bob.name, body: 'ping while you were away', tag: call?.tag, convId: call?.convId }]);
+
+  // Ann reads the conversation on her phone (the same client core, in Node): the notification on this
+  // device is withdrawn, as the unread badge is.
+  const account = new AccountClient({ baseUrl: appUrl('/') });
+  await account.login({ username: ann.name, password: PASSWORD });
+  const phone = new ParleyClient({ baseUrl: appUrl('/'), storage: new MemoryStorage(), account });
+  await phone.start();
+  try {
+    const conv = await phone.open(String(call?.convId));
+    await expect.poll(() => conv.messages.some((m) => m.text === 'ping while you were away'), { timeout: 20_000 }).toBe(true);
+    await conv.markRead();
+    await conv.whenDelivered();
+  } finally {
+    await phone.stop();
+  }
+  await expect.poll(() => shownNotifications(ann.page), { message: 'read elsewhere, the notification goes', timeout: 20_000 }).toEqual([]);
 
   ann.watch.expectClean();
   bob.watch.expectClean();

@@ -124,6 +124,15 @@ export function ChatApp(props: ChatAppProps): JSX.Element {
   store.hooks.onKeyChanged = (username) => toast(`${username}’s security key changed. Check their safety number.`, 'error');
   void store.start();
 
+  // A conversation read elsewhere (another device of mine) loses its toast and system notifications here.
+  const unreadBefore = new Map<string, number>();
+  createEffect(() => {
+    for (const r of store.rows()) {
+      if (r.unread === 0 && (unreadBefore.get(r.id) ?? 0) > 0) dismissIncoming(r.id);
+      unreadBefore.set(r.id, r.unread);
+    }
+  });
+
   // Unread count in the title and on the app badge.
   const baseTitle = document.title.replace(/^\(\d+\)\s*/, '') || 'Parley';
   createEffect(() => showUnread(store.rows().reduce((n, r) => n + r.unread, 0), baseTitle));

@@ -36,10 +36,25 @@ export async function requestPermission(): Promise<void> {
 const toasted = new Map<string, number>();
 const toastKey = (convId: string) => `incoming:${convId}`;
 
-/** Takes away the new-message toast of a conversation (call when it is opened). */
+/** Notifications the page made itself (no service worker), by conversation. */
+const pageNotifications = new Map<string, Notification>();
+
+/**
+ * Takes away the new-message toast and the system notifications of a conversation: call when it is opened,
+ * or when its messages were read on another device (its unread count fell to 0).
+ */
 export function dismissIncoming(convId: string): void {
   toasted.delete(convId);
   dismissToasts(toastKey(convId));
+  pageNotifications.get(convId)?.close();
+  pageNotifications.delete(convId);
+  void navigator.serviceWorker
+    ?.getRegistration()
+    .then((r) => r?.getNotifications({ tag: convId }))
+    .then((list) => {
+      for (const n of list ?? []) n.close();
+    })
+    .catch(() => undefined);
 }
 
 /**
@@ -90,6 +105,10 @@ async function showSystemNotification(title: string, body: string, convId: strin
   }
   try {
     const n = new Notification(title, options);
+    pageNotifications.set(convId, n);
+    n.onclose = () => {
+      if (pageNotifications.get(convId) === n) pageNotifications.delete(convId);
+    };
     n.onclick = () => {
       window.focus();
       open(convId);
