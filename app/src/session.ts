@@ -179,6 +179,14 @@ export async function changePassword(currentPassword: string, newPassword: strin
   await adoptHeld();
 }
 
+/**
+ * Makes a new recovery key after re-checking `password` (the KDF runs in the worker, reporting progress);
+ * the old key stops working. Returns the new key to show once.
+ */
+export async function newRecoveryKey(password: string, onProgress: KdfProgress): Promise<string> {
+  return client.newRecoveryKey({ password, onKdfProgress: onProgress });
+}
+
 async function endLocally(wipe: boolean): Promise<void> {
   try {
     if (wipe) await wipeLocalData([THEME_STORAGE_KEY]);

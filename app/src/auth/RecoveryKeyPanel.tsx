@@ -11,6 +11,8 @@ export interface RecoveryKeyPanelProps {
   username: string;
   onContinue: () => void;
   busy?: boolean;
+  /** Text of the button after "I saved it" (default "Continue to Parley"). */
+  continueLabel?: string;
 }
 
 /** See `RecoveryKeyPanelProps`. */
@@ -75,7 +77,7 @@ export function RecoveryKeyPanel(props: RecoveryKeyPanelProps): JSX.Element {
         <label for={checkId}>I saved my recovery key somewhere safe</label>
       </div>
       <button type="button" class="btn btn-primary btn-block" disabled={!saved() || props.busy} onClick={() => props.onContinue()}>
-        Continue to Parley
+        {props.continueLabel ?? 'Continue to Parley'}
       </button>
     </div>
   );

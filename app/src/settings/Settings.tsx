@@ -1,9 +1,10 @@
-/** /settings: profile (opens "Your profile" in the chat), appearance, password, devices, storage, sign out. */
+/** /settings: profile (opens "Your profile" in the chat), appearance, password, recovery key, devices, storage, sign out. */
 import { createSignal, For, type JSX } from 'solid-js';
 import { A } from '@solidjs/router';
 import { signedIn } from '../session.ts';
 import { setTheme, themeChoice, type ThemeChoice } from '../theme.ts';
 import { ChangePassword } from './ChangePassword.tsx';
+import { RecoveryKeySection } from './RecoveryKeySection.tsx';
 import { Sessions } from './Sessions.tsx';
 import { SignOutSection } from './SignOut.tsx';
 import { StorageSection } from './StorageSection.tsx';
@@ -55,6 +56,7 @@ export function Settings(): JSX.Element {
       </section>
       <Appearance />
       <ChangePassword onChanged={() => setVersion((v) => v + 1)} />
+      <RecoveryKeySection />
       <Sessions version={version()} />
       <StorageSection />
       <SignOutSection />

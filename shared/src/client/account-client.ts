@@ -11,6 +11,8 @@
  * - recover: parse the recovery key (typos caught by its checksum) -> fetch and open the recovery
  *   bundle -> set a new password (and optionally a new recovery key) -> verify keys against the
  *   published ones.
+ * - newRecoveryKey: unlock the held bundle with the current password first (like changePassword), then
+ *   seal the held keys under a fresh recovery key and send it with the current auth key.
  */
 import { z } from 'zod';
 import { randomBytes, wipe } from '../crypto/index.ts';
@@ -367,6 +369,38 @@ export class AccountClient {
       kdf,
       accountBundle,
     };
+  }
+
+  /**
+   * Replaces the recovery key of the signed-in account and returns the new one (formatted, shown once);
+   * the old key stops working. Throws `wrong_password` when `password` does not open the held bundle
+   * (checked locally first, nothing is sent), `invalid_credentials` when the server refuses its auth key.
+   */
+  async newRecoveryKey(input: { password: string; onKdfProgress?: KdfProgress }): Promise<string> {
+    const held = this.#requireHeld();
+    const current = await this.#derive(input.password, held.salt, held.kdf, input.onKdfProgress);
+    try {
+      openBundle('account', current.kek, held.accountBundle, held.username);
+    } catch (cause) {
+      throw new ClientError('wrong_password', 'the password is wrong', { cause });
+    } finally {
+      wipe(current.kek);
+    }
+    const fresh = generateRecoveryKey();
+    const rk = deriveRecoveryKeys(fresh);
+    const display = formatRecoveryKey(fresh);
+    wipe(fresh);
+    const recoveryBundle = sealBundle('recovery', rk.recoveryKek, held.keys, held.username);
+    wipe(rk.recoveryKek);
+    await this.transport.request(NoContent, 'POST', AUTH_ROUTES.recoveryKey, {
+      auth: true,
+      body: {
+        currentAuthKey: toBase64Url(current.authKey),
+        recoveryAuthKey: toBase64Url(rk.recoveryAuthKey),
+        recoveryBundle: toBase64Url(recoveryBundle),
+      },
+    });
+    return display;
   }
 
   /**

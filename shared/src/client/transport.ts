@@ -32,6 +32,7 @@ export const AUTH_ROUTES = {
   password: '/api/auth/password',
   recoveryStart: '/api/auth/recovery/start',
   recoveryComplete: '/api/auth/recovery/complete',
+  recoveryKey: '/api/auth/recovery-key',
   sessions: '/api/auth/sessions',
 } as const;
 

@@ -136,6 +136,21 @@ export const ChangePasswordRequest = z
   .strict();
 export type ChangePasswordRequest = z.input<typeof ChangePasswordRequest>;
 
+/**
+ * Replaces the recovery key of the signed-in account (`POST /api/auth/recovery-key`, bearer). The current
+ * password's `currentAuthKey` is required too, so a stolen access token alone cannot swap the recovery key.
+ */
+export const NewRecoveryKeyRequest = z
+  .object({
+    currentAuthKey: b64Bytes(AUTH_KEY_BYTES),
+    /** HKDF(newRecoveryKey, "parley/recovery-auth/v1"). */
+    recoveryAuthKey: b64Bytes(AUTH_KEY_BYTES),
+    /** The account's private keys sealed under the new recovery key. */
+    recoveryBundle: Bundle,
+  })
+  .strict();
+export type NewRecoveryKeyRequest = z.input<typeof NewRecoveryKeyRequest>;
+
 export const RecoveryStartRequest = z
   .object({ username: Username, recoveryAuthKey: b64Bytes(AUTH_KEY_BYTES) })
   .strict();

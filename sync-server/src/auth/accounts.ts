@@ -21,6 +21,7 @@ import {
   type KdfParams,
   type LoginRequest,
   type MeResponse,
+  type NewRecoveryKeyRequest,
   type PreloginResponse,
   type RecoveryCompleteRequest,
   type RecoveryStartRequest,
@@ -34,6 +35,7 @@ import type { Database, Queryable } from '../db/database.ts';
 import {
   dropUnusedRefreshTokens,
   findRefreshToken,
+  findSession,
   insertRefreshToken,
   insertSession,
   listActiveSessions,
@@ -59,6 +61,7 @@ type Parsed<T extends z.ZodType> = z.output<T>;
 type RegisterInput = Parsed<typeof RegisterRequest>;
 type LoginInput = Parsed<typeof LoginRequest>;
 type ChangePasswordInput = Parsed<typeof ChangePasswordRequest>;
+type NewRecoveryKeyInput = Parsed<typeof NewRecoveryKeyRequest>;
 type RecoveryStartInput = Parsed<typeof RecoveryStartRequest>;
 type RecoveryCompleteInput = Parsed<typeof RecoveryCompleteRequest>;
 
@@ -251,6 +254,27 @@ export class AccountService {
       body: { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, sessionId: principal.sessionId },
       refreshToken: refresh.token,
     };
+  }
+
+  /**
+   * Replaces the recovery material (hash of the new recovery auth key, new recovery bundle) after checking
+   * `currentAuthKey` (`invalid_credentials` otherwise, nothing changed). One UPDATE, so the old recovery key
+   * stops working at the same moment the new one starts; refused (`unauthorized`) when the caller's session
+   * was revoked meanwhile (e.g. by a recovery on another device).
+   */
+  async replaceRecoveryKey(principal: Principal, input: NewRecoveryKeyInput): Promise<void> {
+    const user = await findUserById(this.#db, principal.userId);
+    if (user === null) throw unauthorized();
+    if (!(await verifyKey(user.auth_hash, bytes(input.currentAuthKey)))) throw invalidCredentials();
+    const recoveryHash = await hashKey(bytes(input.recoveryAuthKey));
+    const recoveryBundle = bytes(input.recoveryBundle);
+    const replaced = await this.#db.withTransaction(async (tx) => {
+      const session = await findSession(tx, principal.sessionId);
+      if (session === null || session.revoked_at !== null || session.user_id !== user.id) return false;
+      return updateRecoveryMaterial(tx, user.id, recoveryHash, recoveryBundle);
+    });
+    if (!replaced) throw unauthorized();
+    this.#log.info('recovery key replaced', { userId: user.id, sessionId: principal.sessionId });
   }
 
   /** Returns the recovery bundle to a holder of the recovery key; `invalid_credentials` otherwise (same work). */

@@ -9,6 +9,7 @@ import {
   AppError,
   ChangePasswordRequest,
   LoginRequest,
+  NewRecoveryKeyRequest,
   PreloginRequest,
   REFRESH_COOKIE,
   RecoveryCompleteRequest,
@@ -202,6 +203,23 @@ export function authRoutes(options: AuthRoutesOptions): Router {
         options.onSessionsRevoked?.(principal.userId);
         setRefreshCookie(res, result.refreshToken);
         res.json(result.body);
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'invalid_credentials') await limiter.loginFailures.charge(`user:${principal.userId}`);
+        throw error;
+      }
+    })
+    .all(methodNotAllowed('POST'));
+
+  router
+    .route('/recovery-key')
+    .post(...body, async (req, res) => {
+      const principal = await authenticate(req);
+      const input = parseRequest(NewRecoveryKeyRequest, req.body);
+      // Same failure budget as the password change: the access token alone must not be an auth-key oracle.
+      await limiter.loginFailures.check(`user:${principal.userId}`);
+      try {
+        await accounts.replaceRecoveryKey(principal, input);
+        res.status(204).end();
       } catch (error) {
         if (error instanceof AppError && error.code === 'invalid_credentials') await limiter.loginFailures.charge(`user:${principal.userId}`);
         throw error;
