@@ -175,6 +175,9 @@ function blobIdsOf(attachments: readonly Attachment[]): string[] {
 }
 const ConversationResponse = z.object({ conversation: ConversationSchema }).strict();
 
+/** How far ahead of this device's clock the newest message may be for my next entry to follow it (`#nextTs`). */
+const SKEW_FOLLOW_MS = 24 * 60 * 60 * 1000;
+
 /** Older segments fetched ahead of `loadOlder` (the one asked for included). */
 const PREFETCH_SEGMENTS = 3;
 
@@ -1046,8 +1049,17 @@ export class Conversation extends Emitter<ConversationEvents> {
     return this.ctx.messageCounters.next(`msg/${this.id}`, 1);
   }
 
+  /**
+   * The `ts` of my next entry: my clock, but never before the newest message I have seen (plus 1 ms), so a
+   * reply from a device whose clock is behind does not sort above the message it answers ([INNER-5] orders by
+   * `(ts, id)`). A newest message more than a day ahead of my clock is not followed (a far-future `ts`, by a
+   * broken clock or on purpose, must not drag every later message with it).
+   */
   #nextTs(): number {
-    this.#lastTs = Math.max(Date.now(), this.#lastTs + 1);
+    const now = Date.now();
+    const newest = this.#messages.at(-1)?.ts ?? 0;
+    const seen = newest <= now + SKEW_FOLLOW_MS ? newest + 1 : 0;
+    this.#lastTs = Math.max(now, this.#lastTs + 1, seen);
     return this.#lastTs;
   }
 
