@@ -49,6 +49,15 @@ describe('contentPreview (toast and notification body)', () => {
     expect(out.endsWith('…')).toBe(true);
     expect(preview('abcdef', 4)).toBe('abc…');
   });
+
+  it('never cuts inside an emoji or a letter with its marks', () => {
+    const family = '👨‍👩‍👧‍👦'; // 11 UTF-16 units, one character
+    const out = preview(`${'a'.repeat(75)}${family}${family}`, 80);
+    expect(out).toBe(`${'a'.repeat(75)}…`);
+    expect(preview(`${'a'.repeat(70)}${family} end`, 80)).toBe(`${'a'.repeat(70)}…`);
+    expect(preview(`${'a'.repeat(60)}${family}${'b'.repeat(30)}`, 80)).toBe(`${'a'.repeat(60)}${family}${'b'.repeat(8)}…`);
+    expect(preview('e\u0301'.repeat(50), 9)).toBe('e\u0301'.repeat(4) + '…');
+  });
 });
 
 describe('listPreview (conversation list)', () => {

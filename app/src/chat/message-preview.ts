@@ -20,8 +20,17 @@ export type PreviewAuthor = { kind: 'me' } | { kind: 'peer' } | { kind: 'member'
 /** Short preview text (one line, at most `max` characters). */
 export function preview(text: string, max = 80): string {
   const one = text.replace(/\s+/g, ' ').trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+  if (one.length <= max) return one;
+  // Cut between user-perceived characters, never inside an emoji or a letter with its marks.
+  let out = '';
+  for (const { segment } of graphemes.segment(one)) {
+    if (out.length + segment.length > max - 1) break;
+    out += segment;
+  }
+  return `${out}…`;
 }
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /**
  * Whether an attachment is a picture the chat shows inline (the same rule as the message bubble: a thumbnail
