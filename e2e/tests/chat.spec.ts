@@ -363,14 +363,20 @@ test.describe.serial('chat', () => {
     await expect(row(c.page, groupName).locator('.conv-tag')).toHaveCount(0);
     await send(a.page, 'Welcome back, Cat');
     await expect(messageText(c.page, 'Welcome back, Cat')).toBeVisible({ timeout: 20_000 });
+    // Cat writes while offline and is removed meanwhile: back online, her message says it was never sent.
+    await c.context.setOffline(true);
+    await send(c.page, 'did I miss anything?');
     await members(async (info) => {
       await info.getByRole('button', { name: `Remove ${c.name}` }).click();
       await info.getByRole('group', { name: `Remove ${c.name}?` }).getByRole('button', { name: 'Remove', exact: true }).click();
       await expect(info.locator('.member', { hasText: c.name })).toHaveCount(0, { timeout: 20_000 });
     });
+    await c.context.setOffline(false);
     await expect(banner).toBeVisible({ timeout: 20_000 });
     await expect(composer(c.page)).toBeDisabled();
     await expect(messageText(c.page, 'Welcome back, Cat')).toBeVisible();
+    await expect(c.page.locator('.msg.mine', { hasText: 'did I miss anything?' })).toContainText('Not sent');
+    await expect(messageText(a.page, 'did I miss anything?')).toHaveCount(0);
 
     // Delete from this device: asked first; Keep keeps it.
     await banner.getByRole('button', { name: 'Delete from this device' }).click();

@@ -286,6 +286,7 @@ function Loaded(props: ConversationViewProps & { conv: Conversation }): JSX.Elem
         messages={state.list}
         index={index()}
         kind={meta().kind}
+        removed={removed()}
         label={`Messages with ${meta().title}`}
         now={props.now}
         nameOf={(u) => s.displayNameOf(u)}

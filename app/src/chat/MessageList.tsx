@@ -58,6 +58,8 @@ export interface MessageListProps {
   messages: readonly ConversationMessage[];
   index: ReadonlyMap<string, number>;
   kind: 'direct' | 'group';
+  /** This user is no longer a member: what is still unsent never will be ("Not sent"). */
+  removed?: boolean;
   label: string;
   now: number;
   nameOf: (userId: string) => string;
@@ -448,7 +450,7 @@ export function MessageList(props: MessageListProps): JSX.Element {
   const names = (ids: readonly string[]) => ids.map((u) => props.nameOf(u)).join(', ');
 
   function deliveryText(m: ConversationMessage): string {
-    if (m.status === 'pending') return 'Sending…';
+    if (m.status === 'pending') return props.removed ? 'Not sent' : 'Sending…';
     if (m.readBy.length === 0) return 'Sent';
     return props.kind === 'direct' ? 'Read' : `Read by ${m.readBy.length}`;
   }
