@@ -101,6 +101,12 @@ test.describe.serial('keyboard, confirmation and direction', () => {
     await a.page.keyboard.press('Enter');
     await expect(catRow).toHaveCount(0, { timeout: 20_000 });
     await expect(info.getByRole('heading', { name: 'Members (2)' })).toBeFocused();
+    // "Leave group" asks too: focus moves to the safe answer, and back to the button after Stay.
+    await info.getByRole('button', { name: 'Leave group' }).focus();
+    await a.page.keyboard.press('Enter');
+    await expect(info.getByRole('button', { name: 'Stay' })).toBeFocused();
+    await a.page.keyboard.press('Enter');
+    await expect(info.getByRole('button', { name: 'Leave group' })).toBeFocused();
     await info.getByRole('button', { name: 'Close' }).click();
   });
 

@@ -206,6 +206,8 @@ export function GroupInfoDialog(props: { store: ChatStore; conv: Conversation; o
   const [rename, setRename] = createSignal(props.conv.name ?? '');
   const [add, setAdd] = createSignal('');
   const [confirmLeave, setConfirmLeave] = createSignal(false);
+  let leaveButton: HTMLButtonElement | undefined;
+  let stayButton: HTMLButtonElement | undefined;
   /** The member whose "Remove" asks "Remove X? …" (like "Leave group"); undefined: none. */
   const [confirmRemove, setConfirmRemove] = createSignal<string>();
   const [busy, run, error, setError] = useBusy();
@@ -387,7 +389,15 @@ export function GroupInfoDialog(props: { store: ChatStore; conv: Conversation; o
             <Show
               when={confirmLeave()}
               fallback={
-                <button type="button" class="btn btn-danger" onClick={() => setConfirmLeave(true)}>
+                <button
+                  type="button"
+                  class="btn btn-danger"
+                  ref={(el) => (leaveButton = el)}
+                  onClick={() => {
+                    setConfirmLeave(true);
+                    stayButton?.focus(); // the button pressed is gone: focus the safe answer
+                  }}
+                >
                   Leave group
                 </button>
               }
@@ -406,7 +416,15 @@ export function GroupInfoDialog(props: { store: ChatStore; conv: Conversation; o
               >
                 Leave for good
               </button>
-              <button type="button" class="btn" onClick={() => setConfirmLeave(false)}>
+              <button
+                type="button"
+                class="btn"
+                ref={(el) => (stayButton = el)}
+                onClick={() => {
+                  setConfirmLeave(false);
+                  leaveButton?.focus();
+                }}
+              >
                 Stay
               </button>
             </Show>
