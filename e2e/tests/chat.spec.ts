@@ -363,6 +363,10 @@ test.describe.serial('chat', () => {
     await expect(row(c.page, groupName).locator('.conv-tag')).toHaveCount(0);
     await send(a.page, 'Welcome back, Cat');
     await expect(messageText(c.page, 'Welcome back, Cat')).toBeVisible({ timeout: 20_000 });
+    // After the line "You added Cat", Ann's message starts a new run (sender and time shown), though her
+    // previous message was hers too.
+    await expect(a.page.locator('.msg-system', { hasText: `You added ${c.name}` })).toBeVisible();
+    await expect(a.page.locator('.msg', { hasText: 'Welcome back, Cat' })).toHaveClass(/run-start/);
     // Cat writes while offline and is removed meanwhile: back online, her message says it was never sent.
     await c.context.setOffline(true);
     await send(c.page, 'did I miss anything?');

@@ -653,7 +653,9 @@ export function MessageList(props: MessageListProps): JSX.Element {
               };
               const firstOfRun = () => {
                 const p = prev();
-                return !p || newDay() || p.author !== m.author || m.ts - p.ts > RUN_GAP_MS;
+                // A membership line in between starts a new run too ("Ann added Cat", then Ann's message must
+                // not read as a continuation that Cat could have written).
+                return !p || newDay() || p.author !== m.author || m.ts - p.ts > RUN_GAP_MS || lines().before.has(m.id);
               };
               const reply = () => (m.replyTo !== undefined ? props.messages[props.index.get(m.replyTo) ?? -1] : undefined);
               const sender = () => (m.mine ? 'You' : props.nameOf(m.author));
