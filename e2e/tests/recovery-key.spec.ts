@@ -55,6 +55,16 @@ test('make a new recovery key in settings: wrong password refused, new key shown
   await expect(section.getByText('Your old recovery key no longer works.')).toBeVisible();
   const done = section.getByRole('button', { name: 'Done' });
   await expect(done).toBeDisabled();
+  // Leaving inside the app before it is saved asks first; staying keeps the key on screen.
+  const asked: string[] = [];
+  page.once('dialog', (d) => {
+    asked.push(d.message());
+    void d.dismiss();
+  });
+  await page.getByRole('link', { name: '← Conversations' }).click();
+  await expect.poll(() => asked).toEqual(['Your recovery key is shown only this once. Leave without saving it?']);
+  await expect(shown).toHaveText(newKey);
+  await expect(page.getByRole('heading', { name: 'Settings', level: 1 })).toBeVisible();
   await section.getByLabel('I saved my recovery key somewhere safe').check();
   await done.click();
   await expect(shown).toHaveCount(0);

@@ -2,6 +2,7 @@
  * Shows a recovery key once: in groups of four, with copy and download, and a required "I saved it"
  * confirmation before the user may continue.
  */
+import { useBeforeLeave } from '@solidjs/router';
 import { createSignal, createUniqueId, For, onCleanup, onMount, type JSX } from 'solid-js';
 import { toast } from '../ui/toasts.tsx';
 
@@ -26,6 +27,12 @@ export function RecoveryKeyPanel(props: RecoveryKeyPanelProps): JSX.Element {
   };
   onMount(() => window.addEventListener('beforeunload', guard));
   onCleanup(() => window.removeEventListener('beforeunload', guard));
+  // The same inside the app (a link such as "← Conversations"): the browser's own prompt covers only unloads.
+  useBeforeLeave((e) => {
+    if (saved() || e.defaultPrevented) return;
+    e.preventDefault();
+    if (window.confirm('Your recovery key is shown only this once. Leave without saving it?')) e.retry(true);
+  });
 
   const copy = async () => {
     try {
