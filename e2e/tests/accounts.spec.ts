@@ -240,6 +240,16 @@ test('a device signed out from another one notices within seconds and says why; 
     // Signing in again clears the notice.
     await submitSignIn(p2, username, PASSWORD);
     await expectSignedIn(p2);
+    await expect(p2.locator('.auth-notice')).toHaveCount(0);
+    // Settings has no socket: it asks the server itself (every 15 s) and also notices.
+    await p2.getByRole('link', { name: 'Settings' }).click();
+    await expect(p2.getByRole('heading', { name: 'Settings', level: 1 })).toBeVisible();
+    await page.reload(); // its devices list lists the phone again
+    await page.getByRole('button', { name: 'Sign out all other devices' }).click({ timeout: 20_000 });
+    await expect(p2).toHaveURL(appUrl('/signin'), { timeout: 25_000 });
+    await expect(p2.getByRole('alert').filter({ hasText: 'This device was signed out because its session was ended elsewhere' })).toBeVisible();
+    await submitSignIn(p2, username, PASSWORD);
+    await expectSignedIn(p2);
     await signOutViaUi(p2);
     await expect(p2.getByRole('heading', { name: 'Sign in' })).toBeVisible();
     await p2.waitForTimeout(2000); // its own sockets' "unauthorized" must not be taken for a remote sign-out

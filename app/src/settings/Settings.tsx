@@ -1,7 +1,7 @@
 /** /settings: profile (opens "Your profile" in the chat), appearance, password, recovery key, devices, storage, sign out. */
-import { createSignal, For, type JSX } from 'solid-js';
+import { createSignal, For, onCleanup, onMount, type JSX } from 'solid-js';
 import { A } from '@solidjs/router';
-import { signedIn } from '../session.ts';
+import { signedIn, verifyWithServer } from '../session.ts';
 import { setTheme, themeChoice, type ThemeChoice } from '../theme.ts';
 import { ChangePassword } from './ChangePassword.tsx';
 import { RecoveryKeySection } from './RecoveryKeySection.tsx';
@@ -36,6 +36,19 @@ function Appearance(): JSX.Element {
 
 /** The /settings screen (signed in only; the router guards it). */
 export function Settings(): JSX.Element {
+  // Settings has no socket (the chat's sockets tell within seconds when the session was ended elsewhere), so it
+  // asks the server itself while it is shown: every 15 s, and when the page becomes visible again.
+  onMount(() => {
+    const check = () => {
+      if (document.visibilityState === 'visible') void verifyWithServer();
+    };
+    const timer = setInterval(check, 15_000);
+    document.addEventListener('visibilitychange', check);
+    onCleanup(() => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', check);
+    });
+  });
   const [version, setVersion] = createSignal(0);
   return (
     <div class="page settings">
