@@ -201,6 +201,23 @@ export class AccountClient {
     return session;
   }
 
+  /**
+   * Derives the keys of `password` and checks, on this device, that they open the held bundle; throws
+   * `wrong_password` otherwise (nothing is sent). The key-encryption key is wiped; the auth key is returned
+   * for the server's own check.
+   */
+  async #checkPassword(held: Held, password: string, onKdfProgress?: KdfProgress): Promise<{ authKey: Uint8Array }> {
+    const derived = await this.#derive(password, held.salt, held.kdf, onKdfProgress);
+    try {
+      openBundle('account', derived.kek, held.accountBundle, held.username);
+    } catch (cause) {
+      throw new ClientError('wrong_password', 'the current password is wrong', { cause });
+    } finally {
+      wipe(derived.kek);
+    }
+    return { authKey: derived.authKey };
+  }
+
   #requireHeld(): Held {
     if (!this.#held) throw new ClientError('not_signed_in', 'sign in first');
     return this.#held;
@@ -338,14 +355,7 @@ export class AccountClient {
   }): Promise<void> {
     const held = this.#requireHeld();
     await assertStrongPassword(input.newPassword, held.username);
-    const current = await this.#derive(input.currentPassword, held.salt, held.kdf, input.onKdfProgress);
-    try {
-      openBundle('account', current.kek, held.accountBundle, held.username);
-    } catch (cause) {
-      throw new ClientError('wrong_password', 'the current password is wrong', { cause });
-    } finally {
-      wipe(current.kek);
-    }
+    const current = await this.#checkPassword(held, input.currentPassword, input.onKdfProgress);
     const kdf = input.kdf ?? held.kdf;
     const salt = randomBytes(SALT_BYTES);
     const next = await this.#derive(input.newPassword, salt, kdf, input.onKdfProgress);
@@ -378,14 +388,7 @@ export class AccountClient {
    */
   async newRecoveryKey(input: { password: string; onKdfProgress?: KdfProgress }): Promise<string> {
     const held = this.#requireHeld();
-    const current = await this.#derive(input.password, held.salt, held.kdf, input.onKdfProgress);
-    try {
-      openBundle('account', current.kek, held.accountBundle, held.username);
-    } catch (cause) {
-      throw new ClientError('wrong_password', 'the password is wrong', { cause });
-    } finally {
-      wipe(current.kek);
-    }
+    const current = await this.#checkPassword(held, input.password, input.onKdfProgress);
     const fresh = generateRecoveryKey();
     const rk = deriveRecoveryKeys(fresh);
     const display = formatRecoveryKey(fresh);

@@ -191,22 +191,29 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     })
     .all(methodNotAllowed('GET, HEAD'));
 
+  /**
+   * Runs `work`, which checks the signed-in user's current auth key, within that user's failure budget: a stolen
+   * access token must not become an unlimited oracle for the auth key. A refused key is charged.
+   */
+  const withAuthKeyBudget = async <T>(userId: string, work: () => Promise<T>): Promise<T> => {
+    await limiter.loginFailures.check(`user:${userId}`);
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'invalid_credentials') await limiter.loginFailures.charge(`user:${userId}`);
+      throw error;
+    }
+  };
+
   router
     .route('/password')
     .post(...body, async (req, res) => {
       const principal = await authenticate(req);
       const input = parseRequest(ChangePasswordRequest, req.body);
-      // A stolen access token must not become an unlimited oracle for the auth key.
-      await limiter.loginFailures.check(`user:${principal.userId}`);
-      try {
-        const result = await accounts.changePassword(principal, input);
-        options.onSessionsRevoked?.(principal.userId);
-        setRefreshCookie(res, result.refreshToken);
-        res.json(result.body);
-      } catch (error) {
-        if (error instanceof AppError && error.code === 'invalid_credentials') await limiter.loginFailures.charge(`user:${principal.userId}`);
-        throw error;
-      }
+      const result = await withAuthKeyBudget(principal.userId, () => accounts.changePassword(principal, input));
+      options.onSessionsRevoked?.(principal.userId);
+      setRefreshCookie(res, result.refreshToken);
+      res.json(result.body);
     })
     .all(methodNotAllowed('POST'));
 
@@ -215,15 +222,8 @@ export function authRoutes(options: AuthRoutesOptions): Router {
     .post(...body, async (req, res) => {
       const principal = await authenticate(req);
       const input = parseRequest(NewRecoveryKeyRequest, req.body);
-      // Same failure budget as the password change: the access token alone must not be an auth-key oracle.
-      await limiter.loginFailures.check(`user:${principal.userId}`);
-      try {
-        await accounts.replaceRecoveryKey(principal, input);
-        res.status(204).end();
-      } catch (error) {
-        if (error instanceof AppError && error.code === 'invalid_credentials') await limiter.loginFailures.charge(`user:${principal.userId}`);
-        throw error;
-      }
+      await withAuthKeyBudget(principal.userId, () => accounts.replaceRecoveryKey(principal, input));
+      res.status(204).end();
     })
     .all(methodNotAllowed('POST'));
 
