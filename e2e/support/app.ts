@@ -3,6 +3,8 @@
  * console/CSP watchers every test should fail on.
  */
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { AccountClient, MemoryStorage, ParleyClient } from '@parley/shared/client';
+import { KDF_MIN } from '@parley/shared/protocol';
 
 /** Base URL of the server global-setup started. */
 export function appUrl(path = '/'): string {
@@ -129,4 +131,29 @@ export async function startDirectChat(page: Page, username: string): Promise<voi
   await dlg.getByRole('button', { name: 'Start chat' }).click();
   await expect(dlg).toBeHidden({ timeout: 20_000 });
   await expect(page.locator('.chat-title')).toHaveText(username);
+}
+
+/** Registers `username` through the client core in Node (minimum KDF): a contact for a browser user. */
+export async function registerHeadless(username: string, password = PASSWORD): Promise<AccountClient> {
+  const account = new AccountClient({ baseUrl: appUrl('/') });
+  await account.register({ username, password, kdf: { alg: 'argon2id', v: 19, ...KDF_MIN } });
+  return account;
+}
+
+/** A new user whose only device is the client core in Node, started (a peer that writes or reads). */
+export async function headlessUser(prefix: string, password = PASSWORD): Promise<{ username: string; client: ParleyClient }> {
+  const username = uniqueUsername(prefix);
+  const account = await registerHeadless(username, password);
+  const client = new ParleyClient({ baseUrl: appUrl('/'), storage: new MemoryStorage(), account });
+  await client.start();
+  return { username, client };
+}
+
+/** Another device of an existing user: the client core in Node, signed in and started. Stop it when done. */
+export async function headlessDevice(username: string, password = PASSWORD): Promise<ParleyClient> {
+  const account = new AccountClient({ baseUrl: appUrl('/') });
+  await account.login({ username, password });
+  const client = new ParleyClient({ baseUrl: appUrl('/'), storage: new MemoryStorage(), account });
+  await client.start();
+  return client;
 }

@@ -7,7 +7,6 @@
  */
 import { expect, test } from '@playwright/test';
 import { AccountClient, isClientError } from '@parley/shared/client';
-import { KDF_MIN } from '@parley/shared/protocol';
 import {
   appUrl,
   confirmRecoveryKey,
@@ -15,6 +14,7 @@ import {
   NEW_PASSWORD,
   PASSWORD,
   registerAndEnter,
+  registerHeadless,
   registerViaUi,
   signOutViaUi,
   startDirectChat,
@@ -265,7 +265,7 @@ test('signing out with a message not sent yet asks first; keeping local data or 
   const username = uniqueUsername('unsent');
   await registerAndEnter(page, username);
   const friend = uniqueUsername('friend');
-  await new AccountClient({ baseUrl: appUrl('/') }).register({ username: friend, password: PASSWORD, kdf: { alg: 'argon2id', v: 19, ...KDF_MIN } });
+  await registerHeadless(friend);
   await startDirectChat(page, friend);
   await context.setOffline(true);
   const box = page.getByLabel('Message', { exact: true });

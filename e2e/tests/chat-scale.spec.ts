@@ -7,21 +7,9 @@
  * Timings are printed for the record; bounds are generous (the machine may be slow).
  */
 import { expect, test } from '@playwright/test';
-import { KDF_MIN } from '@parley/shared/protocol';
-import { MemoryStorage, ParleyClient } from '@parley/shared/client';
-import { appUrl, submitSignIn, uniqueUsername } from '../support/app.ts';
+import { appUrl, headlessUser, PASSWORD, submitSignIn } from '../support/app.ts';
 
 const N = Number(process.env.PARLEY_E2E_SCALE ?? 2000);
-const PASSWORD = 'quartz lantern meadow velvet orbit';
-const KDF = { alg: 'argon2id', v: 19, ...KDF_MIN } as const;
-
-async function headlessUser(prefix: string): Promise<{ username: string; client: ParleyClient }> {
-  const username = uniqueUsername(prefix);
-  const client = new ParleyClient({ baseUrl: appUrl('/'), storage: new MemoryStorage() });
-  await client.account.register({ username, password: PASSWORD, kdf: KDF });
-  await client.start();
-  return { username, client };
-}
 
 test(`a ${N}-message history opens at the first unread, jumps to the newest, stays windowed, scrolls and searches`, async ({ page }) => {
   test.setTimeout(120_000 + N * 60);

@@ -5,15 +5,13 @@
  * Enter away from posting it under their own name.
  */
 import { expect, test } from '@playwright/test';
-import { AccountClient, MemoryStorage, ParleyClient } from '@parley/shared/client';
-import { KDF_MIN } from '@parley/shared/protocol';
-import { appUrl, composer, PASSWORD, registerAndEnter, sendMessage, signOutViaUi, startDirectChat, submitSignIn, uniqueUsername, watchPage } from '../support/app.ts';
+import { composer, headlessDevice, PASSWORD, registerAndEnter, registerHeadless, sendMessage, signOutViaUi, startDirectChat, submitSignIn, uniqueUsername, watchPage } from '../support/app.ts';
 
 test('another user signing in after a sign-out in the same tab never sees the previous user’s draft', async ({ page }) => {
   const watch = watchPage(page, ['401']);
   const ann = uniqueUsername('ann');
   const cat = uniqueUsername('cat');
-  await new AccountClient({ baseUrl: appUrl('/') }).register({ username: cat, password: PASSWORD, kdf: { alg: 'argon2id', v: 19, ...KDF_MIN } });
+  await registerHeadless(cat);
   await registerAndEnter(page, ann);
   await startDirectChat(page, cat);
   await sendMessage(page, 'hi cat');
@@ -38,7 +36,7 @@ test('an edit whose message is deleted on another device gives the typed text ba
   const watch = watchPage(page, ['401']);
   const ann = uniqueUsername('ann');
   const bob = uniqueUsername('bob');
-  await new AccountClient({ baseUrl: appUrl('/') }).register({ username: bob, password: PASSWORD, kdf: { alg: 'argon2id', v: 19, ...KDF_MIN } });
+  await registerHeadless(bob);
   await registerAndEnter(page, ann);
   await startDirectChat(page, bob);
   await sendMessage(page, 'meet at 6');
@@ -49,10 +47,7 @@ test('an edit whose message is deleted on another device gives the typed text ba
   await mine.getByRole('button', { name: 'Edit', exact: true }).click();
   await composer(page).fill('meet at 7 instead');
   // Ann's phone (the same client core, in Node) deletes the message meanwhile.
-  const account = new AccountClient({ baseUrl: appUrl('/') });
-  await account.login({ username: ann, password: PASSWORD });
-  const phone = new ParleyClient({ baseUrl: appUrl('/'), storage: new MemoryStorage(), account });
-  await phone.start();
+  const phone = await headlessDevice(ann);
   try {
     const convId = (await phone.conversations())[0]!.id;
     const conv = await phone.open(convId);

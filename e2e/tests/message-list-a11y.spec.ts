@@ -9,24 +9,13 @@
  * their own direction.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { KDF_MIN } from '@parley/shared/protocol';
-import { MemoryStorage, ParleyClient, type Conversation } from '@parley/shared/client';
-import { appUrl, composer, sendMessage, submitSignIn, uniqueUsername } from '../support/app.ts';
+import type { Conversation, ParleyClient } from '@parley/shared/client';
+import { appUrl, composer, headlessUser, PASSWORD, sendMessage, submitSignIn } from '../support/app.ts';
 import { axeSeriousViolations } from '../support/axe.ts';
 
-const PASSWORD = 'quartz lantern meadow velvet orbit';
-const KDF = { alg: 'argon2id', v: 19, ...KDF_MIN } as const;
 const N = 100;
 const RTL = 'שלום עולם! מה שלומך?';
 const label = (i: number) => `history ${String(i).padStart(3, '0')}`;
-
-async function headlessUser(prefix: string): Promise<{ username: string; client: ParleyClient }> {
-  const username = uniqueUsername(prefix);
-  const client = new ParleyClient({ baseUrl: appUrl('/'), storage: new MemoryStorage() });
-  await client.account.register({ username, password: PASSWORD, kdf: KDF });
-  await client.start();
-  return { username, client };
-}
 
 /** What the page's live regions inside the message list have had added since `recordLive` (text per change). */
 async function liveRecords(page: Page): Promise<Array<{ region: string; text: string }>> {

@@ -11,8 +11,7 @@
  * app did not ask, the browser refused, or the browser does not list it.
  */
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { AccountClient, MemoryStorage, ParleyClient } from '@parley/shared/client';
-import { appUrl, PASSWORD, registerAndEnter, uniqueUsername, watchPage } from '../support/app.ts';
+import { appUrl, headlessDevice, registerAndEnter, uniqueUsername, watchPage } from '../support/app.ts';
 
 async function newUser(browser: Browser, prefix: string): Promise<{ name: string; page: Page; watch: ReturnType<typeof watchPage>; grant: () => Promise<void> }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -151,10 +150,7 @@ test('a message that arrives while the app is hidden becomes a system notificati
 
   // Ann reads the conversation on her phone (the same client core, in Node): the notification on this
   // device is withdrawn, as the unread badge is.
-  const account = new AccountClient({ baseUrl: appUrl('/') });
-  await account.login({ username: ann.name, password: PASSWORD });
-  const phone = new ParleyClient({ baseUrl: appUrl('/'), storage: new MemoryStorage(), account });
-  await phone.start();
+  const phone = await headlessDevice(ann.name);
   try {
     const conv = await phone.open(String(call?.convId));
     await expect.poll(() => conv.messages.some((m) => m.text === 'ping while you were away'), { timeout: 20_000 }).toBe(true);

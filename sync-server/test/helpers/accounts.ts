@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { KDF_MIN, REFRESH_COOKIE, toBase64Url } from '@parley/shared/protocol';
+import { ClientError } from '@parley/shared/client';
 
 /** Random unpadded base64url of `n` bytes. */
 export function b64(n: number): string {
@@ -93,4 +94,14 @@ export function errorCode(body: unknown): string | undefined {
   const e = body.error;
   if (typeof e !== 'object' || e === null || !('code' in e) || typeof e.code !== 'string') return undefined;
   return e.code;
+}
+
+/** The `ClientError` code `p` rejects with (throws when it resolves or rejects with anything else). */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  const e = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  if (e instanceof ClientError) return e.code;
+  throw new Error(`expected a ClientError, got ${String(e)}`);
 }

@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KDF_MIN } from '@parley/shared/protocol';
-import { AccountClient, ClientError, type AccountKeys } from '@parley/shared/client';
+import { AccountClient, type AccountKeys } from '@parley/shared/client';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { uniqueName } from '../helpers/accounts.ts';
+import { codeOf, uniqueName } from '../helpers/accounts.ts';
 
 const KDF = { alg: 'argon2id', v: 19, ...KDF_MIN } as const;
 
@@ -15,15 +15,6 @@ function sameKeys(a: AccountKeys, b: AccountKeys): void {
   expect(a.identity.publicKey).toEqual(b.identity.publicKey);
   expect(a.sealing.secretKey).toEqual(b.sealing.secretKey);
   expect(a.sealing.publicKey).toEqual(b.sealing.publicKey);
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  if (e instanceof ClientError) return e.code;
-  throw new Error(`expected a ClientError, got ${String(e)}`);
 }
 
 for (const backend of ['postgres', 'pglite'] as const) {

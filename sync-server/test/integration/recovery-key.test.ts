@@ -5,21 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KDF_MIN } from '@parley/shared/protocol';
-import { AccountClient, ClientError, formatRecoveryKey, generateRecoveryKey } from '@parley/shared/client';
-import { b64, call, errorCode, newAccount, uniqueName } from '../helpers/accounts.ts';
+import { AccountClient, formatRecoveryKey, generateRecoveryKey } from '@parley/shared/client';
+import { b64, call, codeOf, errorCode, newAccount, uniqueName } from '../helpers/accounts.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const KDF = { alg: 'argon2id', v: 19, ...KDF_MIN } as const;
 const PASSWORD = 'violet tangent marmalade quartz';
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  if (e instanceof ClientError) return e.code;
-  throw new Error(`expected a ClientError, got ${String(e)}`);
-}
 
 describe('new recovery key (postgres)', () => {
   let srv: TestServer;
