@@ -135,9 +135,7 @@ export async function verifyWithServer(): Promise<void> {
     assertKeysMatch(current.keys, me.publicKeys);
   } catch (e) {
     if (isClientError(e, 'network', 'unavailable', 'internal', 'rate_limited')) return;
-    if (!signedIn() || signingOut) return; // already signed out (the refused refresh did it), or signing out
-    setEndedNotice(ENDED_ELSEWHERE);
-    await endLocally(true);
+    await endedElsewhere(); // (nothing when the refused refresh already did it, or while signing out)
   }
 }
 

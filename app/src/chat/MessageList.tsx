@@ -25,7 +25,7 @@ import { contentPreview, preview } from './message-preview.ts';
 import { clockTime, dayLabel, exactTime, messageTime, sameDay } from './time.ts';
 import { Avatar } from './Avatar.tsx';
 import { MessageAttachments } from './files/Attachments.tsx';
-import { membershipLines, placeLines, type MembershipLine } from './membership-lines.ts';
+import { membershipLines, placeLines } from './membership-lines.ts';
 import { textDir } from './text-dir.ts';
 
 const WINDOW = 80;
@@ -125,11 +125,12 @@ export function MessageList(props: MessageListProps): JSX.Element {
   // messages load (lines older than the loaded history wait for it).
   const [membersTick, setMembersTick] = createSignal(0);
   onCleanup(props.conv.on('members', () => setMembersTick((n) => n + 1)));
-  const lines = createMemo(() => {
+  const texts = createMemo(() => {
     membersTick();
-    if (props.kind !== 'group') return { before: new Map<string, MembershipLine[]>(), after: [] as MembershipLine[] };
-    return placeLines(membershipLines(props.conv.membership.events, props.nameOf, props.meId), props.messages, props.conv.hasOlder);
+    return props.kind === 'group' ? membershipLines(props.conv.membership.events, props.nameOf, props.meId) : [];
   });
+  // Placing is all a new message costs (a binary search per line); the texts change only with the membership.
+  const lines = createMemo(() => placeLines(texts(), props.messages, props.conv.hasOlder));
 
   const visible = createMemo(() => {
     const r = range();

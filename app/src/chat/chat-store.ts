@@ -13,6 +13,7 @@ import {
   type Conversation,
   type ConversationMessage,
   type ConversationSummary,
+  type PinnedKeys,
   type Profile,
   type ProfileUpdate,
 } from '@parley/shared/client';
@@ -483,16 +484,16 @@ export class ChatStore {
   async addMember(convId: string, username: string): Promise<void> {
     const name = username.trim();
     if (name.toLowerCase() === this.me.username.toLowerCase()) throw new ClientError('invalid_input', 'That is you: you are in this group already');
-    await this.#checkUser(name);
-    const user = await this.client.directory.lookup(name);
+    const user = await this.#checkUser(name);
     if (this.#handles.get(convId)?.membership.members.has(user.userId)) throw new ClientError('invalid_input', `${user.username} is in this group already`);
     await this.client.addMember(convId, name);
     this.#bumpMembers();
   }
 
-  async #checkUser(username: string): Promise<void> {
+  /** The user called `username` (their pinned keys); `ClientError('not_found')` with a readable message otherwise. */
+  async #checkUser(username: string): Promise<PinnedKeys> {
     try {
-      await this.client.directory.lookup(username);
+      return await this.client.directory.lookup(username);
     } catch (e) {
       if (isClientError(e, 'not_found', 'invalid_input')) throw new ClientError('not_found', `No user called “${username}”. Check the spelling`);
       throw e;
